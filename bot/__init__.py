@@ -1,0 +1,1 @@
+"""Code that runs inside or beside the Rasa server: NLU components, channels, console."""

@@ -1,0 +1,222 @@
+"""``caredesk run``: prepare the database and model, start the action and Rasa servers, and
+stop both on Ctrl-C."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+from sqlalchemy.engine import make_url
+
+from caredesk.settings import Settings
+from caredesk.training import model_path
+
+START_TIMEOUT_S = 240
+
+
+def _tracker_store(url: str) -> dict:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return {"type": "SQL", "dialect": "sqlite", "db": parsed.database}
+    store = {"type": "SQL", "dialect": "postgresql", "url": parsed.host, "db": parsed.database}
+    if parsed.port:
+        store["port"] = parsed.port
+    if parsed.username:
+        store["username"] = parsed.username
+    if parsed.password:
+        store["password"] = parsed.password
+    return store
+
+
+def endpoints_config(settings: Settings) -> dict:
+    """Rasa's endpoints: actions, tracker store, and at scale the Redis lock store and RabbitMQ."""
+    config: dict = {
+        "action_endpoint": {"url": settings.action_url},
+        "tracker_store": _tracker_store(settings.tracker_store_url),
+    }
+    if settings.redis_url:
+        redis = urlsplit(settings.redis_url)
+        config["lock_store"] = {"type": "redis", "url": redis.hostname, "port": redis.port or 6379,
+                                "db": int(redis.path.lstrip("/") or 0)}
+        if redis.password:
+            config["lock_store"]["password"] = redis.password
+    if settings.rabbitmq_url:
+        broker = urlsplit(settings.rabbitmq_url)
+        config["event_broker"] = {"type": "pika", "url": broker.hostname,
+                                  "port": broker.port or 5672,
+                                  "username": broker.username or "guest",
+                                  "password": broker.password or "guest",
+                                  "queues": ["caredesk_events"]}
+    return config
+
+
+def write_endpoints(settings: Settings) -> Path:
+    path = settings.var_dir / "endpoints.yml"
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(endpoints_config(settings), sort_keys=False), encoding="utf-8")
+    path.chmod(0o600)  # may hold database passwords
+    return path
+
+
+def _die_with_parent() -> None:
+    """Linux: children get SIGTERM if the runner itself is killed."""
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    os.setsid()
+
+
+@dataclass
+class Service:
+    name: str
+    command: list[str]
+    health_url: str
+    log_path: Path
+    process: subprocess.Popen | None = None
+
+    def start(self, cwd: Path, env: dict) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(self.command, cwd=cwd, env=env, stdout=log,
+                                        stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        log.close()
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.health_url, timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def log_tail(self, lines: int = 25) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, timeout: float = 15) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def services(settings: Settings, endpoints: Path) -> list[Service]:
+    python = sys.executable
+    logs = settings.var_dir / "logs"
+    actions = Service(
+        "action server",
+        [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)],
+        f"http://{settings.host}:{settings.action_port}/health",
+        logs / "actions.log",
+    )
+    rasa = Service(
+        "Rasa server",
+        [python, "-m", "rasa", "run", "--model", str(model_path(settings.models_dir)),
+         "--endpoints", str(endpoints), "--credentials", "credentials.yml",
+         "--interface", settings.host, "--port", str(settings.rasa_port),
+         "--enable-api", "--auth-token", settings.rasa_api_token, "--cors", "*"],
+        f"http://{settings.host}:{settings.rasa_port}/",
+        logs / "rasa.log",
+    )
+    return [actions, rasa]
+
+
+def child_environment(settings: Settings) -> dict:
+    return {
+        **os.environ,
+        "CAREDESK_PROJECT_DIR": str(settings.project_dir),
+        "CAREDESK_VAR_DIR": str(settings.var_dir),
+        "DATABASE_URL": settings.database_url,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONWARNINGS": "ignore",
+    }
+
+
+class StartupFailed(RuntimeError):
+    pass
+
+
+def start_all(settings: Settings) -> list[Service]:
+    """Start every service and wait until each answers its health check."""
+    endpoints = write_endpoints(settings)
+    env = child_environment(settings)
+    started = services(settings, endpoints)
+    for service in started:
+        service.start(settings.project_dir, env)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    pending = list(started)
+    while pending:
+        for service in list(pending):
+            if service.process.poll() is not None:
+                stop_all(started)
+                raise StartupFailed(f"{service.name} exited during start-up "
+                                    f"(log {service.log_path}):\n{service.log_tail()}")
+            if service.healthy():
+                pending.remove(service)
+        if time.monotonic() > deadline:
+            stop_all(started)
+            names = ", ".join(s.name for s in pending)
+            raise StartupFailed(f"{names} did not become healthy within {START_TIMEOUT_S} s")
+        time.sleep(0.5)
+    return started
+
+
+def stop_all(started: list[Service]) -> None:
+    for service in reversed(started):
+        service.stop()
+
+
+def serve_forever(settings: Settings, started: list[Service]) -> int:
+    """Block until Ctrl-C / SIGTERM or until a service dies; then stop everything."""
+    stopping = {"signal": None}
+
+    def _handle(signum, _frame):
+        stopping["signal"] = signum
+
+    signal.signal(signal.SIGINT, _handle)
+    signal.signal(signal.SIGTERM, _handle)
+    try:
+        while stopping["signal"] is None:
+            for service in started:
+                if service.process.poll() is not None:
+                    print(f"\n{service.name} stopped unexpectedly (log {service.log_path}):\n"
+                          f"{service.log_tail()}", file=sys.stderr)
+                    return 1
+            time.sleep(0.5)
+        print("\nStopping ...", flush=True)
+        return 0
+    finally:
+        stop_all(started)
+        print("All CareDesk processes stopped.", flush=True)
+
+
+def banner(settings: Settings, started: list[Service]) -> str:
+    rows = [
+        ("Rasa server (REST)", f"{settings.rasa_url}/webhooks/rest/webhook"),
+        ("Rasa server (socket.io)", f"{settings.rasa_url}/socket.io"),
+        ("Action server", f"http://{settings.host}:{settings.action_port}/webhook"),
+        ("CRM database", make_url(settings.database_url).render_as_string(hide_password=True)),
+        ("Conversations", make_url(settings.tracker_store_url).render_as_string(hide_password=True)),
+        ("Logs", str(settings.var_dir / "logs")),
+    ]
+    width = max(len(name) for name, _ in rows)
+    lines = ["", "CareDesk is running:"] + [f"  {name:<{width}}  {where}" for name, where in rows]
+    example = """-d '{"sender":"me","message":"hi"}'"""
+    lines += ["", f"Try: curl -s -X POST {settings.rasa_url}/webhooks/rest/webhook "
+              f"-H 'Content-Type: application/json' {example}", "Press Ctrl-C to stop.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,123 @@
+"""One validated settings object per process, read from the environment.
+
+Local defaults need nothing set: SQLite under ``var/``, everything on 127.0.0.1.
+``CAREDESK_ENV=production`` refuses to start with a default or missing secret.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+DEV_SECRET = "dev-only-insecure-secret"
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class SettingsError(ValueError):
+    """The environment does not describe a runnable configuration."""
+
+
+def _project_root() -> Path:
+    explicit = os.environ.get("CAREDESK_PROJECT_DIR")
+    if explicit:
+        return Path(explicit).resolve()
+    here = Path.cwd()
+    if (here / "domain.yml").exists():
+        return here
+    return Path(__file__).resolve().parent.parent
+
+
+def _port(name: str, default: int) -> int:
+    raw = os.environ.get(name, str(default))
+    try:
+        port = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a port number, not {raw!r}") from None
+    if not 1 <= port <= 65535:
+        raise SettingsError(f"{name} must be between 1 and 65535, not {port}")
+    return port
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str
+    project_dir: Path
+    var_dir: Path
+    models_dir: Path
+    database_url: str
+    tracker_store_url: str
+    host: str
+    rasa_port: int
+    action_port: int
+    rasa_api_token: str
+    secret_key: str
+    redis_url: str | None
+    rabbitmq_url: str | None
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def action_url(self) -> str:
+        return f"http://{self.host}:{self.action_port}/webhook"
+
+
+def _dev_token(var_dir: Path) -> str:
+    """A random Rasa API token kept under var/ so the console and the server agree."""
+    path = var_dir / "rasa_api_token"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(24)
+    path.write_text(token, encoding="utf-8")
+    path.chmod(0o600)
+    return token
+
+
+def load_settings() -> Settings:
+    """Build and validate settings from the environment; raises SettingsError with the fix."""
+    environment = os.environ.get("CAREDESK_ENV", "development")
+    if environment not in ENVIRONMENTS:
+        raise SettingsError(f"CAREDESK_ENV must be one of {', '.join(ENVIRONMENTS)}")
+    root = _project_root()
+    var_dir = Path(os.environ.get("CAREDESK_VAR_DIR", root / "var")).resolve()
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{var_dir / 'crm.db'}"
+    tracker_url = os.environ.get("TRACKER_STORE_URL") or f"sqlite:///{var_dir / 'tracker.db'}"
+    secret_key = os.environ.get("CAREDESK_SECRET_KEY", DEV_SECRET)
+    token = os.environ.get("RASA_API_TOKEN", "")
+    if environment == "production":
+        if secret_key == DEV_SECRET or len(secret_key) < 32:
+            raise SettingsError("production needs CAREDESK_SECRET_KEY of 32+ random characters")
+        if len(token) < 24:
+            raise SettingsError("production needs RASA_API_TOKEN of 24+ random characters")
+        if database_url.startswith("sqlite"):
+            raise SettingsError("production needs DATABASE_URL pointing at PostgreSQL")
+    return Settings(
+        environment=environment,
+        project_dir=root,
+        var_dir=var_dir,
+        models_dir=Path(os.environ.get("CAREDESK_MODELS_DIR", root / "models")).resolve(),
+        database_url=database_url,
+        tracker_store_url=tracker_url,
+        host=os.environ.get("CAREDESK_HOST", "127.0.0.1"),
+        rasa_port=_port("RASA_PORT", 5005),
+        action_port=_port("ACTION_PORT", 5055),
+        rasa_api_token=token or _dev_token(var_dir),
+        secret_key=secret_key,
+        redis_url=os.environ.get("REDIS_URL") or None,
+        rabbitmq_url=os.environ.get("RABBITMQ_URL") or None,
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, validated on first use."""
+    return load_settings()

@@ -1,0 +1,146 @@
+"""Plain, frozen read models the services return. No SQLAlchemy objects leave the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+
+def format_money(cents: int, currency: str = "EUR") -> str:
+    symbol = {"EUR": "€", "GBP": "£", "USD": "$"}.get(currency)
+    amount = f"{cents / 100:,.2f}"
+    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
+
+
+@dataclass(frozen=True)
+class LineItem:
+    sku: str
+    name: str
+    quantity: int
+    unit_price_cents: int
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    reference: str
+    status: str
+    placed_at: datetime
+    total_cents: int
+    currency: str
+    item_count: int
+
+
+@dataclass(frozen=True)
+class OrderStatus:
+    reference: str
+    status: str
+    placed_at: datetime
+    total_cents: int
+    currency: str
+    delivery_option: str
+    payment_method: str
+    lines: tuple[LineItem, ...]
+    carrier: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    eta: date | None = None
+    shipped_at: datetime | None = None
+    delivered_at: datetime | None = None
+    ship_to: str = ""
+
+
+@dataclass(frozen=True)
+class RefundInfo:
+    order_reference: str
+    amount_cents: int
+    currency: str
+    status: str
+    reason: str
+    created_at: datetime
+    processed_at: datetime | None
+    expected_by: date | None
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    reference: str
+    status: str
+    fee_cents: int
+    refund: RefundInfo | None
+
+
+@dataclass(frozen=True)
+class ReturnInfo:
+    order_reference: str
+    status: str
+    reason: str
+    requested_at: datetime
+    return_by: date
+
+
+@dataclass(frozen=True)
+class AddressInfo:
+    line1: str
+    line2: str | None
+    city: str
+    postcode: str
+    country: str
+
+    def one_line(self) -> str:
+        parts = [self.line1, self.line2, f"{self.postcode} {self.city}", self.country]
+        return ", ".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class InvoiceInfo:
+    number: str
+    order_reference: str
+    issued_at: datetime
+    amount_cents: int
+    currency: str
+    lines: tuple[LineItem, ...]
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    customer_id: int
+    name: str
+    email: str
+    phone: str | None
+    segment: str
+    newsletter_opt_in: bool
+    created_at: datetime
+    deletion_requested: bool
+    churn_score: float | None
+
+
+@dataclass(frozen=True)
+class ProductInfo:
+    sku: str
+    name: str
+    category: str
+    price_cents: int
+    stock: int
+    description: str
+
+
+@dataclass(frozen=True)
+class TicketInfo:
+    id: int
+    customer_id: int | None
+    reason: str
+    priority: str
+    status: str
+    assignee: str | None
+    summary: str
+    conversation_id: str | None
+    channel: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class FeedbackInfo:
+    id: int
+    csat: int | None
+    comment: str | None
+    created_at: datetime

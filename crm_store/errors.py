@@ -1,0 +1,53 @@
+"""Typed errors of the shop's rules. Each boundary (actions, console, channels) translates them once."""
+
+
+class CareDeskError(Exception):
+    """Base of every rule the CRM refuses to break."""
+
+    code = "error"
+
+
+class InvalidInput(CareDeskError):
+    code = "invalid_input"
+
+
+class CustomerNotFound(CareDeskError):
+    code = "customer_not_found"
+
+
+class OrderNotFound(CareDeskError):
+    code = "order_not_found"
+
+
+class NotOrderOwner(CareDeskError):
+    """The order exists but belongs to somebody else. Callers should answer as for not found."""
+
+    code = "not_order_owner"
+
+
+class NotCancellable(CareDeskError):
+    code = "not_cancellable"
+
+
+class AddressNotChangeable(CareDeskError):
+    code = "address_not_changeable"
+
+
+class NotReturnable(CareDeskError):
+    code = "not_returnable"
+
+
+class ReturnWindowClosed(NotReturnable):
+    code = "return_window_closed"
+
+
+class VerificationFailed(CareDeskError):
+    code = "verification_failed"
+
+
+class TooManyAttempts(CareDeskError):
+    code = "too_many_attempts"
+
+
+class TicketNotFound(CareDeskError):
+    code = "ticket_not_found"

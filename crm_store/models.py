@@ -1,0 +1,230 @@
+"""SQLAlchemy models of the CRM.
+
+Money is held in integer cents so that SQLite and PostgreSQL agree to the cent.
+Times are naive UTC.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+Base = declarative_base()
+
+ORDER_STATUSES = ("placed", "paid", "packed", "shipped", "delivered", "cancelled", "returned")
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id = Column(Integer, primary_key=True)
+    email = Column(String(254), nullable=False, unique=True)
+    name = Column(String(120), nullable=False)
+    phone = Column(String(40))
+    segment = Column(String(40), nullable=False, default="regular")
+    newsletter_opt_in = Column(Boolean, nullable=False, default=False)
+    created_at = Column(DateTime, nullable=False)
+    churn_score = Column(Float)
+    churn_scored_at = Column(DateTime)
+    churn_reasons = Column(JSON)
+    deletion_requested_at = Column(DateTime)
+
+    addresses = relationship("Address", back_populates="customer", lazy="selectin")
+    identities = relationship("ChannelIdentity", back_populates="customer")
+
+
+class ChannelIdentity(Base):
+    __tablename__ = "channel_identities"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True)
+    channel = Column(String(20), nullable=False)  # web | telegram
+    external_id = Column(String(120), nullable=False)
+    verified_at = Column(DateTime)
+
+    customer = relationship("Customer", back_populates="identities")
+
+
+class Address(Base):
+    __tablename__ = "addresses"
+
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True)
+    line1 = Column(String(200), nullable=False)
+    line2 = Column(String(200))
+    city = Column(String(100), nullable=False)
+    postcode = Column(String(20), nullable=False)
+    country = Column(String(2), nullable=False)
+    is_default = Column(Boolean, nullable=False, default=False)
+
+    customer = relationship("Customer", back_populates="addresses")
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    id = Column(Integer, primary_key=True)
+    sku = Column(String(40), nullable=False, unique=True)
+    name = Column(String(200), nullable=False)
+    category = Column(String(60), nullable=False, index=True)
+    price_cents = Column(Integer, nullable=False)
+    stock = Column(Integer, nullable=False, default=0)
+    description = Column(Text, nullable=False, default="")
+    attributes = Column(JSON, nullable=False, default=dict)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (Index("ix_orders_customer_placed", "customer_id", "placed_at"),)
+
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(20), nullable=False, unique=True)
+    customer_id = Column(ForeignKey("customers.id", ondelete="CASCADE"), nullable=False)
+    status = Column(String(20), nullable=False, index=True)
+    payment_method = Column(String(40), nullable=False)
+    delivery_option = Column(String(40), nullable=False)
+    subtotal_cents = Column(Integer, nullable=False)
+    shipping_cents = Column(Integer, nullable=False)
+    total_cents = Column(Integer, nullable=False)
+    currency = Column(String(3), nullable=False, default="EUR")
+    ship_name = Column(String(120), nullable=False)
+    ship_line1 = Column(String(200), nullable=False)
+    ship_line2 = Column(String(200))
+    ship_city = Column(String(100), nullable=False)
+    ship_postcode = Column(String(20), nullable=False)
+    ship_country = Column(String(2), nullable=False)
+    placed_at = Column(DateTime, nullable=False)
+    paid_at = Column(DateTime)
+    cancelled_at = Column(DateTime)
+    updated_at = Column(DateTime, nullable=False)
+
+    lines = relationship("OrderLine", back_populates="order", lazy="selectin")
+    shipment = relationship("Shipment", back_populates="order", uselist=False, lazy="selectin")
+    customer = relationship("Customer")
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+
+    id = Column(Integer, primary_key=True)
+    order_id = Column(ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True)
+    product_id = Column(ForeignKey("products.id"), nullable=False, index=True)
+    quantity = Column(Integer, nullable=False)
+    unit_price_cents = Column(Integer, nullable=False)
+
+    order = relationship("Order", back_populates="lines")
+    product = relationship("Product", lazy="joined")
+
+
+class Shipment(Base):
+    __tablename__ = "shipments"
+
+    id = Column(Integer, primary_key=True)
+    order_id = Column(ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, unique=True)
+    carrier = Column(String(40), nullable=False)
+    tracking_number = Column(String(60), nullable=False)
+    shipped_at = Column(DateTime, nullable=False)
+    eta = Column(Date, nullable=False)
+    delivered_at = Column(DateTime)
+
+    order = relationship("Order", back_populates="shipment")
+
+
+class Return(Base):
+    __tablename__ = "returns"
+
+    id = Column(Integer, primary_key=True)
+    order_id = Column(ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True)
+    reason = Column(String(200), nullable=False)
+    status = Column(String(20), nullable=False)  # requested | received | refunded | rejected
+    requested_at = Column(DateTime, nullable=False)
+    closed_at = Column(DateTime)
+
+
+class Refund(Base):
+    __tablename__ = "refunds"
+
+    id = Column(Integer, primary_key=True)
+    order_id = Column(ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True)
+    return_id = Column(ForeignKey("returns.id"))
+    reason = Column(String(40), nullable=False)  # cancellation | return
+    amount_cents = Column(Integer, nullable=False)
+    status = Column(String(20), nullable=False)  # pending | processed | failed
+    created_at = Column(DateTime, nullable=False)
+    processed_at = Column(DateTime)
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+
+    id = Column(Integer, primary_key=True)
+    order_id = Column(ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, unique=True)
+    number = Column(String(30), nullable=False, unique=True)
+    issued_at = Column(DateTime, nullable=False)
+    amount_cents = Column(Integer, nullable=False)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(ForeignKey("customers.id", ondelete="SET NULL"), index=True)
+    reason = Column(String(60), nullable=False)
+    priority = Column(String(10), nullable=False)  # low | normal | high | urgent
+    status = Column(String(20), nullable=False, index=True)  # open | assigned | closed
+    assignee = Column(String(120))
+    summary = Column(Text, nullable=False, default="")
+    conversation_id = Column(String(120), index=True)
+    channel = Column(String(20))
+    created_at = Column(DateTime, nullable=False)
+    closed_at = Column(DateTime)
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(ForeignKey("customers.id", ondelete="SET NULL"), index=True)
+    csat = Column(Integer)
+    comment = Column(Text)
+    conversation_id = Column(String(120))
+    channel = Column(String(20))
+    created_at = Column(DateTime, nullable=False)
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime, nullable=False, index=True)
+    actor = Column(String(120), nullable=False)
+    entity = Column(String(40), nullable=False)
+    entity_id = Column(Integer, nullable=False)
+    action = Column(String(60), nullable=False)
+    detail = Column(JSON, nullable=False, default=dict)
+
+
+class VerificationAttempt(Base):
+    """One try at proving identity in chat; failed ones are counted to limit guessing."""
+
+    __tablename__ = "verification_attempts"
+    __table_args__ = (Index("ix_verification_subject_at", "subject", "at"),)
+
+    id = Column(Integer, primary_key=True)
+    subject = Column(String(160), nullable=False)  # e.g. "rest:<sender id>"
+    at = Column(DateTime, nullable=False)
+    succeeded = Column(Boolean, nullable=False)

@@ -1,0 +1,99 @@
+"""The shop's policy configuration, loaded once from YAML into a frozen object."""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_POLICY_FILE = Path(__file__).with_name("policies.yml")
+
+
+@dataclass(frozen=True)
+class DeliveryOption:
+    key: str
+    label: str
+    days_min: int
+    days_max: int
+    price_cents: int
+    free_from_cents: int | None
+
+
+@dataclass(frozen=True)
+class PaymentMethod:
+    key: str
+    label: str
+    available: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ShopPolicy:
+    shop_name: str
+    currency: str
+    return_window_days: int
+    refund_processing_days: int
+    free_return_label: bool
+    cancellation_fee_cents: dict[str, int]
+    address_change_statuses: tuple[str, ...]
+    delivery_options: tuple[DeliveryOption, ...]
+    payment_methods: tuple[PaymentMethod, ...]
+    carrier_tracking_urls: dict[str, str]
+    goodwill_voucher_percent: int
+    goodwill_voucher_max_cents: int
+    support_hours: str
+    support_email: str
+    first_reply_hours: int
+
+    @property
+    def cancellable_statuses(self) -> tuple[str, ...]:
+        return tuple(self.cancellation_fee_cents)
+
+    def delivery_option(self, key: str) -> DeliveryOption:
+        for option in self.delivery_options:
+            if option.key == key:
+                return option
+        raise KeyError(key)
+
+    def tracking_url(self, carrier: str, tracking_number: str) -> str | None:
+        template = self.carrier_tracking_urls.get(carrier)
+        return template.format(tracking=tracking_number) if template else None
+
+
+def _parse(raw: dict[str, Any]) -> ShopPolicy:
+    try:
+        return ShopPolicy(
+            shop_name=raw["shop_name"],
+            currency=raw["currency"],
+            return_window_days=int(raw["returns"]["window_days"]),
+            refund_processing_days=int(raw["returns"]["refund_processing_days"]),
+            free_return_label=bool(raw["returns"]["free_return_label"]),
+            cancellation_fee_cents={k: int(v) for k, v in raw["cancellation"]["fee_cents"].items()},
+            address_change_statuses=tuple(raw["address_change"]["allowed_statuses"]),
+            delivery_options=tuple(
+                DeliveryOption(key=k, **v) for k, v in raw["delivery_options"].items()
+            ),
+            payment_methods=tuple(
+                PaymentMethod(key=k, **v) for k, v in raw["payment_methods"].items()
+            ),
+            carrier_tracking_urls=dict(raw["carriers"]),
+            goodwill_voucher_percent=int(raw["goodwill"]["voucher_percent"]),
+            goodwill_voucher_max_cents=int(raw["goodwill"]["voucher_max_cents"]),
+            support_hours=raw["support"]["hours"],
+            support_email=raw["support"]["email"],
+            first_reply_hours=int(raw["support"]["first_reply_hours"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"invalid shop policy file: {exc!r}") from exc
+
+
+@functools.lru_cache(maxsize=4)
+def load_policy(path: str | None = None) -> ShopPolicy:
+    """The policy from ``path``, ``$CAREDESK_POLICY_FILE`` or the bundled default."""
+    chosen = Path(path or os.environ.get("CAREDESK_POLICY_FILE") or DEFAULT_POLICY_FILE)
+    with chosen.open(encoding="utf-8") as handle:
+        return _parse(yaml.safe_load(handle))

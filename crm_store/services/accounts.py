@@ -1,0 +1,136 @@
+"""Customer accounts: details, contact edits, newsletter and deletion requests."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import select
+
+from crm_store import dto, errors, models
+from crm_store.services._common import audit, ticket_info, utcnow
+from crm_store.services.tickets import open_ticket
+from crm_store.unit_of_work import UnitOfWork
+
+EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$")
+PHONE_RE = re.compile(r"^\+?[0-9 ()\-]{6,20}$")
+
+
+def _customer(uow: UnitOfWork, customer_id: int) -> models.Customer:
+    customer = uow.session.get(models.Customer, customer_id)
+    if customer is None:
+        raise errors.CustomerNotFound(str(customer_id))
+    return customer
+
+
+def _account_info(customer: models.Customer) -> dto.AccountInfo:
+    return dto.AccountInfo(
+        customer_id=customer.id,
+        name=customer.name,
+        email=customer.email,
+        phone=customer.phone,
+        segment=customer.segment,
+        newsletter_opt_in=customer.newsletter_opt_in,
+        created_at=customer.created_at,
+        deletion_requested=customer.deletion_requested_at is not None,
+        churn_score=customer.churn_score,
+    )
+
+
+def get_account(customer_id: int, uow: UnitOfWork) -> dto.AccountInfo:
+    with uow:
+        return _account_info(_customer(uow, customer_id))
+
+
+def normalise_email(email: str) -> str:
+    cleaned = (email or "").strip().lower()
+    if len(cleaned) > 254 or not EMAIL_RE.match(cleaned):
+        raise errors.InvalidInput("that is not a valid e-mail address")
+    return cleaned
+
+
+def update_contact(
+    customer_id: int,
+    uow: UnitOfWork,
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    name: str | None = None,
+    actor: str = "customer",
+    now: datetime | None = None,
+) -> dto.AccountInfo:
+    """Change e-mail, phone or name; each is validated and the change is audited."""
+    now = now or utcnow()
+    changes: dict[str, str] = {}
+    if email is not None:
+        changes["email"] = normalise_email(email)
+    if phone is not None:
+        if not PHONE_RE.match(phone.strip()):
+            raise errors.InvalidInput("that is not a valid phone number")
+        changes["phone"] = phone.strip()
+    if name is not None:
+        if not name.strip() or len(name) > 120:
+            raise errors.InvalidInput("a name must have 1 to 120 characters")
+        changes["name"] = name.strip()
+    if not changes:
+        raise errors.InvalidInput("nothing to change")
+    with uow:
+        customer = _customer(uow, customer_id)
+        if "email" in changes:
+            taken = uow.session.execute(
+                select(models.Customer.id).where(
+                    models.Customer.email == changes["email"], models.Customer.id != customer_id
+                )
+            ).first()
+            if taken:
+                raise errors.InvalidInput("that e-mail address belongs to another account")
+        for field, value in changes.items():
+            setattr(customer, field, value)
+        audit(uow.session, actor, "customer", customer.id, "update_contact", now,
+              fields=sorted(changes))
+        uow.commit()
+        return _account_info(customer)
+
+
+def set_newsletter(
+    customer_id: int, subscribed: bool, uow: UnitOfWork, *, actor: str = "customer",
+    now: datetime | None = None,
+) -> dto.AccountInfo:
+    now = now or utcnow()
+    with uow:
+        customer = _customer(uow, customer_id)
+        customer.newsletter_opt_in = subscribed
+        audit(uow.session, actor, "customer", customer.id, "newsletter", now, subscribed=subscribed)
+        uow.commit()
+        return _account_info(customer)
+
+
+def request_account_deletion(
+    customer_id: int,
+    uow: UnitOfWork,
+    *,
+    conversation_id: str | None = None,
+    channel: str | None = None,
+    actor: str = "customer",
+    now: datetime | None = None,
+) -> dto.TicketInfo:
+    """Record the request and open a ticket for a person to carry it out (data must be checked
+    for open orders and legal retention before anything is erased)."""
+    now = now or utcnow()
+    with uow:
+        customer = _customer(uow, customer_id)
+        if customer.deletion_requested_at is None:
+            customer.deletion_requested_at = now
+        audit(uow.session, actor, "customer", customer.id, "request_deletion", now)
+        ticket = open_ticket(
+            uow.session,
+            customer_id=customer.id,
+            reason="delete_account",
+            priority="normal",
+            summary="Customer asked to delete their account.",
+            conversation_id=conversation_id,
+            channel=channel,
+            now=now,
+        )
+        uow.commit()
+        return ticket_info(ticket)

@@ -1,0 +1,162 @@
+"""Orders: look-up, status with shipment, cancellation and address changes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from crm_store import dto, errors, models
+from crm_store.policy import ShopPolicy, load_policy
+from crm_store.services._common import audit, line_items, owned_order, refund_info, utcnow
+from crm_store.unit_of_work import UnitOfWork
+
+
+def list_orders(customer_id: int, uow: UnitOfWork, limit: int = 5) -> list[dto.OrderSummary]:
+    """The customer's most recent orders, newest first."""
+    with uow:
+        orders = (
+            uow.session.execute(
+                select(models.Order)
+                .where(models.Order.customer_id == customer_id)
+                .order_by(models.Order.placed_at.desc())
+                .limit(limit)
+            )
+            .scalars()
+            .all()
+        )
+        return [
+            dto.OrderSummary(
+                reference=o.reference,
+                status=o.status,
+                placed_at=o.placed_at,
+                total_cents=o.total_cents,
+                currency=o.currency,
+                item_count=sum(line.quantity for line in o.lines),
+            )
+            for o in orders
+        ]
+
+
+def order_status(
+    customer_id: int, reference: str, uow: UnitOfWork, policy: ShopPolicy | None = None
+) -> dto.OrderStatus:
+    """Status of one of the customer's orders, with carrier, tracking and ETA once shipped."""
+    policy = policy or load_policy()
+    with uow:
+        order = owned_order(uow.session, customer_id, reference)
+        shipment = order.shipment
+        return dto.OrderStatus(
+            reference=order.reference,
+            status=order.status,
+            placed_at=order.placed_at,
+            total_cents=order.total_cents,
+            currency=order.currency,
+            delivery_option=order.delivery_option,
+            payment_method=order.payment_method,
+            lines=line_items(order),
+            carrier=shipment.carrier if shipment else None,
+            tracking_number=shipment.tracking_number if shipment else None,
+            tracking_url=(
+                policy.tracking_url(shipment.carrier, shipment.tracking_number) if shipment else None
+            ),
+            eta=shipment.eta if shipment else None,
+            shipped_at=shipment.shipped_at if shipment else None,
+            delivered_at=shipment.delivered_at if shipment else None,
+            ship_to=f"{order.ship_line1}, {order.ship_postcode} {order.ship_city}",
+        )
+
+
+def cancellation_fee(
+    customer_id: int, reference: str, uow: UnitOfWork, policy: ShopPolicy | None = None
+) -> int:
+    """What cancelling the order would cost now; raises NotCancellable when it is too late."""
+    policy = policy or load_policy()
+    with uow:
+        order = owned_order(uow.session, customer_id, reference)
+        return _fee_or_refuse(order, policy)
+
+
+def _fee_or_refuse(order: models.Order, policy: ShopPolicy) -> int:
+    if order.status not in policy.cancellation_fee_cents:
+        raise errors.NotCancellable(f"order {order.reference} is {order.status}")
+    return policy.cancellation_fee_cents[order.status]
+
+
+def cancel_order(
+    customer_id: int,
+    reference: str,
+    uow: UnitOfWork,
+    *,
+    actor: str = "customer",
+    policy: ShopPolicy | None = None,
+    now: datetime | None = None,
+) -> dto.CancelResult:
+    """Cancel an order that has not shipped; a paid order gets a refund, less any fee."""
+    policy = policy or load_policy()
+    now = now or utcnow()
+    with uow:
+        order = owned_order(uow.session, customer_id, reference)
+        fee = _fee_or_refuse(order, policy)
+        previous = order.status
+        order.status = "cancelled"
+        order.cancelled_at = now
+        order.updated_at = now
+        refund = None
+        if order.paid_at is not None:
+            refund = models.Refund(
+                order_id=order.id,
+                reason="cancellation",
+                amount_cents=max(order.total_cents - fee, 0),
+                status="pending",
+                created_at=now,
+            )
+            uow.session.add(refund)
+        audit(uow.session, actor, "order", order.id, "cancel", now, previous=previous, fee=fee)
+        uow.commit()
+        expected = (now + timedelta(days=policy.refund_processing_days)).date()
+        return dto.CancelResult(
+            reference=order.reference,
+            status=order.status,
+            fee_cents=fee,
+            refund=refund_info(order, refund, expected) if refund else None,
+        )
+
+
+def change_shipping_address(
+    customer_id: int,
+    reference: str,
+    address: dto.AddressInfo,
+    uow: UnitOfWork,
+    *,
+    actor: str = "customer",
+    policy: ShopPolicy | None = None,
+    now: datetime | None = None,
+) -> dto.OrderStatus:
+    """Send an order that has not shipped yet to another address."""
+    policy = policy or load_policy()
+    now = now or utcnow()
+    _validate_address(address)
+    with uow:
+        order = owned_order(uow.session, customer_id, reference)
+        if order.status not in policy.address_change_statuses:
+            raise errors.AddressNotChangeable(f"order {order.reference} is {order.status}")
+        before = f"{order.ship_line1}, {order.ship_postcode} {order.ship_city}"
+        order.ship_line1 = address.line1
+        order.ship_line2 = address.line2
+        order.ship_city = address.city
+        order.ship_postcode = address.postcode
+        order.ship_country = address.country
+        order.updated_at = now
+        audit(uow.session, actor, "order", order.id, "change_address", now, before=before)
+        uow.commit()
+    return order_status(customer_id, reference, uow, policy)
+
+
+def _validate_address(address: dto.AddressInfo) -> None:
+    for name in ("line1", "city", "postcode", "country"):
+        value = (getattr(address, name) or "").strip()
+        if not value or len(value) > 200:
+            raise errors.InvalidInput(f"address {name} is missing or too long")
+    if len(address.country) != 2 or not address.country.isalpha():
+        raise errors.InvalidInput("country must be a two-letter code")

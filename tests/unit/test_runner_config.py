@@ -1,0 +1,32 @@
+from dataclasses import replace
+
+import pytest
+
+from caredesk.runner import endpoints_config
+from caredesk.settings import load_settings
+
+
+@pytest.fixture
+def settings(monkeypatch, tmp_path):
+    monkeypatch.setenv("CAREDESK_VAR_DIR", str(tmp_path))
+    for name in ("DATABASE_URL", "TRACKER_STORE_URL", "REDIS_URL", "RABBITMQ_URL", "CAREDESK_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    return load_settings()
+
+
+def test_the_embedded_default_keeps_conversations_in_sqlite(settings, tmp_path):
+    config = endpoints_config(settings)
+    assert config["tracker_store"] == {"type": "SQL", "dialect": "sqlite", "db": str(tmp_path / "tracker.db")}
+    assert config["action_endpoint"]["url"] == "http://127.0.0.1:5055/webhook"
+    assert "lock_store" not in config and "event_broker" not in config
+
+
+def test_at_scale_postgres_redis_and_rabbitmq_are_configured(settings):
+    scaled = replace(settings, tracker_store_url="postgresql://rasa:pw@db.internal:5433/tracker",
+                     redis_url="redis://:secret@cache:6380/2", rabbitmq_url="amqp://bot:pw@mq:5672")
+    config = endpoints_config(scaled)
+    assert config["tracker_store"] == {"type": "SQL", "dialect": "postgresql", "url": "db.internal",
+                                       "db": "tracker", "port": 5433, "username": "rasa", "password": "pw"}
+    assert config["lock_store"] == {"type": "redis", "url": "cache", "port": 6380, "db": 2,
+                                    "password": "secret"}
+    assert config["event_broker"]["url"] == "mq" and config["event_broker"]["username"] == "bot"

@@ -1,0 +1,59 @@
+import pytest
+
+from caredesk.settings import DEV_SECRET, SettingsError, load_settings
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    for name in ("CAREDESK_ENV", "DATABASE_URL", "CAREDESK_SECRET_KEY", "RASA_API_TOKEN", "RASA_PORT",
+                 "REDIS_URL", "RABBITMQ_URL", "TRACKER_STORE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CAREDESK_VAR_DIR", str(tmp_path))
+    return monkeypatch
+
+
+def test_local_defaults_need_nothing_set(clean_env, tmp_path):
+    settings = load_settings()
+    assert settings.environment == "development"
+    assert settings.database_url == f"sqlite:///{tmp_path / 'crm.db'}"
+    assert settings.rasa_port == 5005 and settings.host == "127.0.0.1"
+    assert len(settings.rasa_api_token) >= 24
+    assert load_settings().rasa_api_token == settings.rasa_api_token  # kept under var/
+
+
+def test_production_refuses_the_default_secret(clean_env):
+    clean_env.setenv("CAREDESK_ENV", "production")
+    clean_env.setenv("DATABASE_URL", "postgresql://u@db/crm")
+    clean_env.setenv("RASA_API_TOKEN", "t" * 30)
+    clean_env.setenv("CAREDESK_SECRET_KEY", DEV_SECRET)
+    with pytest.raises(SettingsError, match="CAREDESK_SECRET_KEY"):
+        load_settings()
+
+
+def test_production_refuses_sqlite(clean_env):
+    clean_env.setenv("CAREDESK_ENV", "production")
+    clean_env.setenv("CAREDESK_SECRET_KEY", "s" * 40)
+    clean_env.setenv("RASA_API_TOKEN", "t" * 30)
+    with pytest.raises(SettingsError, match="PostgreSQL"):
+        load_settings()
+
+
+def test_production_with_real_secrets_starts(clean_env):
+    clean_env.setenv("CAREDESK_ENV", "production")
+    clean_env.setenv("CAREDESK_SECRET_KEY", "s" * 40)
+    clean_env.setenv("RASA_API_TOKEN", "t" * 30)
+    clean_env.setenv("DATABASE_URL", "postgresql://u@db/crm")
+    assert load_settings().is_production
+
+
+@pytest.mark.parametrize("port", ["http", "0", "70000"])
+def test_a_bad_port_is_a_clear_error(clean_env, port):
+    clean_env.setenv("RASA_PORT", port)
+    with pytest.raises(SettingsError, match="RASA_PORT"):
+        load_settings()
+
+
+def test_an_unknown_environment_is_refused(clean_env):
+    clean_env.setenv("CAREDESK_ENV", "staging")
+    with pytest.raises(SettingsError, match="CAREDESK_ENV"):
+        load_settings()
