@@ -31,7 +31,7 @@ seed: install ## seed an empty CRM (CUSTOMERS=200 SEED=7)
 	@$(BIN)/caredesk seed --customers $(or $(CUSTOMERS),200) --seed $(or $(SEED),7)
 
 lint: install ## ruff
-	@$(BIN)/ruff check caredesk crm_store actions bot tests benchmarks
+	@$(BIN)/ruff check caredesk crm_store actions bot tests benchmarks scripts
 
 bench: install ## run the benchmarks and print their figures
 	@$(BIN)/python benchmarks/run_all.py

@@ -1,0 +1,24 @@
+"""Run every benchmark in turn and print its figures (`make bench`)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = [
+    ["crm_services.py", "--postgres"],
+]
+
+
+def main() -> int:
+    failed = 0
+    for script, *args in BENCHMARKS:
+        print(f"\n== {script} {' '.join(args)}", flush=True)
+        failed += subprocess.run([sys.executable, str(HERE / script), *args], cwd=HERE.parent).returncode != 0
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

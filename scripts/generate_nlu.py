@@ -1,0 +1,171 @@
+"""Build data/nlu/requests.yml and data/nlu/inform.yml from our phrase lists.
+
+    python scripts/generate_nlu.py [--exclude FILE.csv]
+
+Deterministic: the same phrase lists give the same file. Frames are crossed with phrases and
+sampled; a share of the sentences is repeated with the noise customers add (typos, slang, no
+apostrophes, stray punctuation). ``--exclude`` takes a CSV with a ``text`` column (the Bitext
+evaluation set): any generated sentence that happens to equal one of those is dropped, so the
+benchmark stays held out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nlu_phrases import INTENTS, MESSY, NP_FRAMES, VP_FRAMES  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+REF_RE = re.compile(r"\bCD-[A-Z2-9]{6}\b")
+WITH_REFERENCE = {"track_order", "cancel_order", "change_order", "get_refund", "track_refund",
+                  "check_invoice", "get_invoice", "change_shipping_address", "check_cancellation_fee"}
+VP_SAMPLES, NP_SAMPLES, NOISY_SHARE = 120, 45, 0.35
+SLANG = [(r"\byou\b", "u"), (r"\byour\b", "ur"), (r"\bplease\b", "pls"), (r"\bplease\b", "plz"),
+         (r"\bwant to\b", "wanna"), (r"\bare\b", "r"), (r"\bthanks\b", "thx"), (r"\bi'm\b", "im"),
+         (r"\bdon't\b", "dont"), (r"\bcan't\b", "cant"), (r"\bmy\b", "me"), (r"\bthe\b", "da")]
+KEYBOARD = {"a": "sq", "e": "wr", "i": "uo", "o": "ip", "r": "et", "s": "ad", "t": "ry", "n": "bm",
+            "d": "sf", "l": "k", "c": "xv", "u": "yi", "m": "n", "p": "o", "h": "gj", "g": "fh"}
+
+
+def reference(rng: random.Random) -> str:
+    return "CD-" + "".join(rng.choice(REF_ALPHABET) for _ in range(6))
+
+
+def typo(word: str, rng: random.Random) -> str:
+    if len(word) < 4 or not word.isalpha():
+        return word
+    i = rng.randrange(1, len(word) - 1)
+    kind = rng.choice(("swap", "drop", "double", "near"))
+    if kind == "swap":
+        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+    if kind == "drop":
+        return word[:i] + word[i + 1:]
+    if kind == "double":
+        return word[:i] + word[i] + word[i:]
+    near = KEYBOARD.get(word[i])
+    return word[:i] + rng.choice(near) + word[i + 1:] if near else word
+
+
+def noisy(sentence: str, rng: random.Random) -> str:
+    """The sentence as somebody in a hurry on a phone would type it."""
+    out = sentence
+    for pattern, replacement in rng.sample(SLANG, 3):
+        if rng.random() < 0.6:
+            out = re.sub(pattern, replacement, out)
+    if rng.random() < 0.5:
+        out = out.replace("'", "")
+    words = out.split()
+    for _ in range(rng.choice((1, 1, 2))):
+        j = rng.randrange(len(words))
+        if not REF_RE.search(words[j]):
+            words[j] = typo(words[j], rng)
+    out = " ".join(words).rstrip("?!.")
+    return out + rng.choice(("", "", "?", "??", "!", " pls", "."))
+
+
+def styled(sentence: str, rng: random.Random) -> str:
+    """Vary capitals and end punctuation as people do."""
+    if rng.random() < 0.3:
+        sentence = sentence[:1].upper() + sentence[1:]
+    if rng.random() < 0.05:
+        sentence = sentence.upper()
+    if not sentence.endswith(("?", "!", ".")) and rng.random() < 0.3:
+        sentence += rng.choice(("?", ".", "!"))
+    return sentence
+
+
+def sentences_for(intent: str, rng: random.Random) -> list[str]:
+    phrases = INTENTS[intent]
+    vp = [f.format(vp=p) for f in VP_FRAMES for p in phrases["vp"]]
+    np_ = [f.format(np=p) for f in NP_FRAMES for p in phrases["np"]]
+    chosen = rng.sample(vp, min(VP_SAMPLES, len(vp))) + rng.sample(np_, min(NP_SAMPLES, len(np_)))
+    chosen = [styled(s, rng) for s in chosen]
+    chosen += [noisy(s, rng) for s in rng.sample(chosen, int(len(chosen) * NOISY_SHARE))]
+    if intent in WITH_REFERENCE:
+        for s in rng.sample(chosen, 20):
+            chosen.append(f"{s.rstrip('?!.')} {reference(rng)}")
+            chosen.append(f"{s.rstrip('?!.')} for order {reference(rng)}")
+    return chosen + MESSY.get(intent, [])
+
+
+def annotate(sentence: str) -> str:
+    return REF_RE.sub(lambda m: f"[{m.group(0)}](order_ref)", sentence)
+
+
+def inform_examples(rng: random.Random) -> list[str]:
+    names = ["ana", "ben.carter", "m.rossi", "julia_k", "tom.b", "sara", "lee2000", "kim.n"]
+    domains = ["example.com", "mail.com", "web.de", "outlook.com", "gmail.com"]
+    frames_ref = ["{r}", "it's {r}", "order {r}", "my order number is {r}", "the reference is {r}",
+                  "ref {r}", "#{r}", "order no {r}", "its {r}", "{r} is the order", "number {r}",
+                  "sorry, i meant {r}", "no wait, it's {r}", "the order is {r}"]
+    frames_mail = ["{e}", "my email is {e}", "it's {e}", "email: {e}", "{e} is my email", "use {e}",
+                   "sorry, my email is {e}", "actually it's {e}", "e-mail {e}"]
+    both = ["order {r} and email {e}", "{r} {e}", "{r}, {e}", "my order is {r}, email {e}"]
+    out = []
+    for frames in (frames_ref, frames_mail, both):
+        for frame in frames:
+            for _ in range(3):
+                email = f"{rng.choice(names)}@{rng.choice(domains)}"
+                text = frame.format(r=f"[{reference(rng)}](order_ref)", e=f"[{email}](email)")
+                out.append(text)
+    return out
+
+
+def excluded_texts(path: str | None) -> set[str]:
+    if not path:
+        return set()
+    with open(path, encoding="utf-8") as handle:
+        return {normalise(row["text"]) for row in csv.DictReader(handle)}
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text.strip().lower())
+
+
+def render(blocks: dict[str, list[str]], header: str) -> str:
+    lines = [f"# {header}", "# Generated by scripts/generate_nlu.py from scripts/nlu_phrases.py: edit those.",
+             'version: "3.1"', "", "nlu:"]
+    for intent, examples in blocks.items():
+        lines += [f"  - intent: {intent}", "    examples: |"]
+        lines += [f"      - {e}" for e in examples]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--exclude", help="CSV with a text column; equal sentences are dropped")
+    args = parser.parse_args()
+    rng = random.Random(2026)
+    exclude = excluded_texts(args.exclude)
+    blocks, seen, dropped = {}, set(), 0
+    for intent in INTENTS:
+        kept = []
+        for sentence in sentences_for(intent, rng):
+            key = normalise(sentence)
+            if key in seen:
+                continue
+            if key in exclude:
+                dropped += 1
+                continue
+            seen.add(key)
+            kept.append(annotate(sentence))
+        blocks[intent] = kept
+    (ROOT / "data/nlu/requests.yml").write_text(render(blocks, "Customer requests."), encoding="utf-8")
+    (ROOT / "data/nlu/inform.yml").write_text(
+        render({"inform": inform_examples(rng)}, "Answers that carry an order reference or an e-mail."),
+        encoding="utf-8")
+    total = sum(len(v) for v in blocks.values())
+    print(f"wrote {total} request examples for {len(blocks)} intents; dropped {dropped} equal to --exclude")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
