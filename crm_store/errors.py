@@ -51,3 +51,9 @@ class TooManyAttempts(CareDeskError):
 
 class TicketNotFound(CareDeskError):
     code = "ticket_not_found"
+
+
+class InvoiceNotIssued(CareDeskError):
+    """The order exists but is not paid yet, so it has no invoice."""
+
+    code = "invoice_not_issued"

@@ -19,19 +19,53 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nlu_phrases import INTENTS, MESSY, NP_FRAMES, VP_FRAMES  # noqa: E402
+from nlu_phrases import GER_FRAMES, INTENTS, MESSY, NP_FRAMES, VP_FRAMES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 REF_RE = re.compile(r"\bCD-[A-Z2-9]{6}\b")
 WITH_REFERENCE = {"track_order", "cancel_order", "change_order", "get_refund", "track_refund",
                   "check_invoice", "get_invoice", "change_shipping_address", "check_cancellation_fee"}
-VP_SAMPLES, NP_SAMPLES, NOISY_SHARE = 120, 45, 0.35
+SHORT_WITH_REFERENCE = {
+    "track_order": ["track {r}", "where is {r}", "status {r}", "status of {r}", "wheres {r}", "{r} status",
+                    "{r} where is it", "track order {r}", "has {r} shipped", "eta {r}"],
+    "cancel_order": ["cancel {r}", "cancel {r} pls", "{r} cancel", "cancel order {r}", "pls cancel {r}",
+                     "cancell {r}", "i want to cancel {r}", "stop {r}", "cancel {r} please", "dont send {r}"],
+    "change_order": ["change {r}", "edit {r}", "modify {r}", "add item to {r}", "change items in {r}"],
+    "get_refund": ["refund {r}", "return {r}", "refund for {r}", "money back for {r}", "send back {r}",
+                   "i want to return {r}"],
+    "track_refund": ["refund status {r}", "where is the refund for {r}", "refund {r} not received",
+                     "did you refund {r}", "refund of {r} still missing"],
+    "check_invoice": ["invoice {r}", "bill for {r}", "show invoice {r}", "invoice of {r}"],
+    "get_invoice": ["send invoice {r}", "download invoice {r}", "invoice pdf {r}", "email me the invoice for {r}"],
+    "change_shipping_address": ["change address {r}", "new address for {r}", "wrong address on {r}",
+                                "ship {r} elsewhere", "address {r}"],
+    "check_cancellation_fee": ["fee to cancel {r}", "cancellation fee {r}", "does cancelling {r} cost"],
+}
+VP_SAMPLES, NP_SAMPLES, GER_SAMPLES, NOISY_SHARE = 170, 60, 60, 0.35
 SLANG = [(r"\byou\b", "u"), (r"\byour\b", "ur"), (r"\bplease\b", "pls"), (r"\bplease\b", "plz"),
          (r"\bwant to\b", "wanna"), (r"\bare\b", "r"), (r"\bthanks\b", "thx"), (r"\bi'm\b", "im"),
          (r"\bdon't\b", "dont"), (r"\bcan't\b", "cant"), (r"\bmy\b", "me"), (r"\bthe\b", "da")]
 KEYBOARD = {"a": "sq", "e": "wr", "i": "uo", "o": "ip", "r": "et", "s": "ad", "t": "ry", "n": "bm",
             "d": "sf", "l": "k", "c": "xv", "u": "yi", "m": "n", "p": "o", "h": "gj", "g": "fh"}
+
+
+DOUBLING = {"get", "put", "stop", "swap", "drop", "set", "shop", "log", "plan", "chat"}
+IRREGULAR = {"be": "being", "see": "seeing", "cancel": "cancelling"}
+
+
+def gerund(verb_phrase: str) -> str:
+    """'cancel my order' -> 'cancelling my order'."""
+    verb, _, rest = verb_phrase.partition(" ")
+    if verb in IRREGULAR:
+        ing = IRREGULAR[verb]
+    elif verb in DOUBLING:
+        ing = verb + verb[-1] + "ing"
+    elif verb.endswith("e") and not verb.endswith(("ee", "ye")):
+        ing = verb[:-1] + "ing"
+    else:
+        ing = verb + "ing"
+    return f"{ing} {rest}".strip()
 
 
 def reference(rng: random.Random) -> str:
@@ -85,13 +119,17 @@ def sentences_for(intent: str, rng: random.Random) -> list[str]:
     phrases = INTENTS[intent]
     vp = [f.format(vp=p) for f in VP_FRAMES for p in phrases["vp"]]
     np_ = [f.format(np=p) for f in NP_FRAMES for p in phrases["np"]]
-    chosen = rng.sample(vp, min(VP_SAMPLES, len(vp))) + rng.sample(np_, min(NP_SAMPLES, len(np_)))
+    ger = [f.format(ger=gerund(p)) for f in GER_FRAMES for p in phrases["vp"] if not p.startswith("i ")]
+    chosen = (rng.sample(vp, min(VP_SAMPLES, len(vp))) + rng.sample(np_, min(NP_SAMPLES, len(np_)))
+              + rng.sample(ger, min(GER_SAMPLES, len(ger))))
     chosen = [styled(s, rng) for s in chosen]
     chosen += [noisy(s, rng) for s in rng.sample(chosen, int(len(chosen) * NOISY_SHARE))]
     if intent in WITH_REFERENCE:
         for s in rng.sample(chosen, 20):
             chosen.append(f"{s.rstrip('?!.')} {reference(rng)}")
             chosen.append(f"{s.rstrip('?!.')} for order {reference(rng)}")
+    for template in SHORT_WITH_REFERENCE.get(intent, []):
+        chosen += [template.format(r=reference(rng)) for _ in range(2)]
     return chosen + MESSY.get(intent, [])
 
 
@@ -116,6 +154,26 @@ def inform_examples(rng: random.Random) -> list[str]:
                 text = frame.format(r=f"[{reference(rng)}](order_ref)", e=f"[{email}](email)")
                 out.append(text)
     return out
+
+
+def entity_patterns() -> str:
+    """Regexes for order references and e-mails, lookup tables for the catalogue's words."""
+    from crm_store.seed_catalogue import CATALOGUE
+
+    kinds = sorted({kind.lower() for _, items in CATALOGUE.values() for kind, _, _ in items})
+    words = sorted(w for w in {kind.split()[-1].lower() for kind in kinds} | set(kinds) if w.isalpha() or " " in w)
+    categories = sorted(CATALOGUE) + ["electronics", "kitchen", "clothes", "toys", "games", "gardening", "sport"]
+    lines = ["# Generated by scripts/generate_nlu.py: regexes and catalogue lookup tables.", 'version: "3.1"',
+             "", "nlu:",
+             "  - regex: order_ref", "    examples: |",
+             r"      - \b[Cc][Dd][- ]?[A-HJ-NP-Za-hj-np-z2-9]{6}\b",
+             "  - regex: email", "    examples: |",
+             r"      - \b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b",
+             "  - lookup: product", "    examples: |"]
+    lines += [f"      - {w}" for w in words]
+    lines += ["  - lookup: product_category", "    examples: |"]
+    lines += [f"      - {c}" for c in sorted(set(categories))]
+    return "\n".join(lines) + "\n"
 
 
 def excluded_texts(path: str | None) -> set[str]:
@@ -162,6 +220,7 @@ def main() -> int:
     (ROOT / "data/nlu/inform.yml").write_text(
         render({"inform": inform_examples(rng)}, "Answers that carry an order reference or an e-mail."),
         encoding="utf-8")
+    (ROOT / "data/nlu/entities.yml").write_text(entity_patterns(), encoding="utf-8")
     total = sum(len(v) for v in blocks.values())
     print(f"wrote {total} request examples for {len(blocks)} intents; dropped {dropped} equal to --exclude")
     return 0

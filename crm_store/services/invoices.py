@@ -17,7 +17,7 @@ def get_invoice(customer_id: int, reference: str, uow: UnitOfWork) -> dto.Invoic
             select(models.Invoice).where(models.Invoice.order_id == order.id)
         ).scalar_one_or_none()
         if invoice is None:
-            raise errors.OrderNotFound(f"order {order.reference} has no invoice yet")
+            raise errors.InvoiceNotIssued(f"order {order.reference} has no invoice yet")
         return dto.InvoiceInfo(
             number=invoice.number,
             order_reference=order.reference,

@@ -8,7 +8,14 @@ from sqlalchemy import select
 
 from crm_store import dto, errors, models
 from crm_store.policy import ShopPolicy, load_policy
-from crm_store.services._common import audit, line_items, owned_order, refund_info, utcnow
+from crm_store.services._common import (  # noqa: F401  (normalise_reference is public here)
+    audit,
+    line_items,
+    normalise_reference,
+    owned_order,
+    refund_info,
+    utcnow,
+)
 from crm_store.unit_of_work import UnitOfWork
 
 

@@ -30,14 +30,7 @@ def start_return(
     reason = (reason or "").strip()[:MAX_REASON_LENGTH] or "not given"
     with uow:
         order = owned_order(uow.session, customer_id, reference)
-        delivered_at = order.shipment.delivered_at if order.shipment else None
-        if order.status != "delivered" or delivered_at is None:
-            raise errors.NotReturnable(f"order {order.reference} is {order.status}")
-        return_by = (delivered_at + timedelta(days=policy.return_window_days)).date()
-        if now.date() > return_by:
-            raise errors.ReturnWindowClosed(f"the return window closed on {return_by}")
-        if _open_return(uow, order.id) is not None:
-            raise errors.NotReturnable(f"a return for {order.reference} is already open")
+        return_by = _check_returnable(uow, order, policy, now)
         ret = models.Return(order_id=order.id, reason=reason, status="requested", requested_at=now)
         uow.session.add(ret)
         audit(uow.session, actor, "order", order.id, "start_return", now, reason=reason)
@@ -49,6 +42,29 @@ def start_return(
             requested_at=now,
             return_by=return_by,
         )
+
+
+def _check_returnable(uow: UnitOfWork, order: models.Order, policy: ShopPolicy, now: datetime):
+    """The last day a return is accepted, or the rule that refuses one."""
+    delivered_at = order.shipment.delivered_at if order.shipment else None
+    if order.status != "delivered" or delivered_at is None:
+        raise errors.NotReturnable(f"order {order.reference} is {order.status}")
+    return_by = (delivered_at + timedelta(days=policy.return_window_days)).date()
+    if now.date() > return_by:
+        raise errors.ReturnWindowClosed(f"the return window closed on {return_by}")
+    if _open_return(uow, order.id) is not None:
+        raise errors.NotReturnable(f"a return for {order.reference} is already open")
+    return return_by
+
+
+def return_deadline(
+    customer_id: int, reference: str, uow: UnitOfWork, *, policy: ShopPolicy | None = None,
+    now: datetime | None = None,
+):
+    """The last day the order can be returned; raises NotReturnable / ReturnWindowClosed."""
+    with uow:
+        order = owned_order(uow.session, customer_id, reference)
+        return _check_returnable(uow, order, policy or load_policy(), now or utcnow())
 
 
 def _open_return(uow: UnitOfWork, order_id: int) -> models.Return | None:

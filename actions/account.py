@@ -1,0 +1,128 @@
+"""Account conversations: contact details, newsletter, deletion requests."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+
+from actions import replies
+from actions.identity import current_customer, require_customer
+from actions.store import uow
+from crm_store import errors
+from crm_store.services import accounts
+
+EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+PHONE_RE = re.compile(r"\+?[0-9][0-9 ()\-]{5,19}")
+UNSUBSCRIBE_RE = re.compile(r"\b(un-?sub\w*|stop|no more|opt.?out|cancel|don'?t want|remove me|off)\b", re.I)
+SUBSCRIBE_RE = re.compile(r"\b(subscribe|sign me up|sign up|join|add me|want|receive|on)\b", re.I)
+
+
+def parse_contact(text: str) -> dict[str, str]:
+    """The e-mail or phone number in a message, as update_contact's keyword arguments."""
+    if match := EMAIL_RE.search(text or ""):
+        return {"email": match.group(0)}
+    if match := PHONE_RE.search(text or ""):
+        return {"phone": match.group(0).strip()}
+    return {}
+
+
+class ActionEditAccount(Action):
+    def name(self) -> str:
+        return "action_edit_account"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        customer_id, events = require_customer(dispatcher, tracker, self.name())
+        if customer_id is None:
+            return events
+        info = accounts.get_account(customer_id, uow())
+        dispatcher.utter_message(text=f"Your account has e-mail {replies.mask_email(info.email)}"
+                                      + (f" and phone ending {info.phone[-3:]}." if info.phone else "."))
+        return events + [SlotSet("new_contact", None), FollowupAction("contact_form")]
+
+
+class ValidateContactForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_contact_form"
+
+    def validate_new_contact(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
+        if not parse_contact(str(value)):
+            dispatcher.utter_message(text="I couldn't find an e-mail address or a phone number in that.")
+            return {"new_contact": None}
+        return {"new_contact": str(value)}
+
+
+class ActionSubmitContact(Action):
+    def name(self) -> str:
+        return "action_submit_contact"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        customer_id, events = current_customer(tracker)
+        change = parse_contact(tracker.get_slot("new_contact") or "")
+        events.append(SlotSet("new_contact", None))
+        try:
+            info = accounts.update_contact(customer_id, uow(), actor=f"chat:{tracker.sender_id}", **change)
+        except errors.CareDeskError as exc:
+            dispatcher.utter_message(text=replies.error_text(exc))
+            return events
+        what = f"e-mail to {replies.mask_email(info.email)}" if "email" in change else "phone number"
+        dispatcher.utter_message(text=f"Done: I've updated your {what}.")
+        return events
+
+
+class ActionNewsletter(Action):
+    def name(self) -> str:
+        return "action_newsletter"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        customer_id, events = require_customer(dispatcher, tracker, self.name())
+        if customer_id is None:
+            return events
+        choice = tracker.get_slot("newsletter_choice")
+        text = tracker.latest_message.get("text") or ""
+        if choice is None and not text.startswith("/"):
+            if UNSUBSCRIBE_RE.search(text):
+                choice = "off"
+            elif SUBSCRIBE_RE.search(text):
+                choice = "on"
+        if choice not in ("on", "off"):
+            dispatcher.utter_message(text="Would you like to get our newsletter, or stop it?", buttons=[
+                {"title": "Subscribe", "payload": '/newsletter_subscription{"newsletter_choice": "on"}'},
+                {"title": "Unsubscribe", "payload": '/newsletter_subscription{"newsletter_choice": "off"}'},
+            ])
+            return events
+        info = accounts.set_newsletter(customer_id, choice == "on", uow(), actor=f"chat:{tracker.sender_id}")
+        dispatcher.utter_message(
+            text="You're subscribed to our newsletter." if info.newsletter_opt_in
+            else "Done: you won't get our newsletter any more.")
+        return events + [SlotSet("newsletter_choice", None)]
+
+
+class ActionDeleteAccount(Action):
+    def name(self) -> str:
+        return "action_delete_account"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        customer_id, events = require_customer(dispatcher, tracker, self.name())
+        if customer_id is None:
+            return events
+        return events + [SlotSet("confirmed", None), FollowupAction("delete_account_form")]
+
+
+class ActionSubmitDeleteAccount(Action):
+    def name(self) -> str:
+        return "action_submit_delete_account"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        customer_id, events = current_customer(tracker)
+        events.append(SlotSet("confirmed", None))
+        if not tracker.get_slot("confirmed"):
+            dispatcher.utter_message(text="Okay, your account stays as it is.")
+            return events
+        ticket = accounts.request_account_deletion(
+            customer_id, uow(), conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel())
+        dispatcher.utter_message(text=f"I've recorded your request (ticket #{ticket.id}). Our team deletes the "
+                                      "account within 30 days and confirms by e-mail.")
+        return events

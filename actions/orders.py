@@ -1,0 +1,286 @@
+"""Order conversations: status, cancellation (confirm first), changes and address changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import replies
+from actions.identity import current_customer, require_customer
+from actions.store import uow
+from crm_store import errors
+from crm_store.dto import AddressInfo
+from crm_store.services import orders, tickets
+from crm_store.services.orders import normalise_reference
+
+ORDER_CHOICES = 5
+CANCELLABLE = ("placed", "paid", "packed")
+
+
+def pick_order(dispatcher: CollectingDispatcher, customer_id: int, intent: str, statuses=None) -> None:
+    """Ask which order, with the customer's recent orders as buttons."""
+    recent = orders.list_orders(customer_id, uow(), limit=10)
+    if statuses:
+        recent = [o for o in recent if o.status in statuses]
+    if not recent:
+        dispatcher.utter_message(text="I can't find any orders on your account that this applies to.")
+        return
+    dispatcher.utter_message(text="Which order is it about?",
+                             buttons=replies.order_buttons(recent[:ORDER_CHOICES], intent))
+
+
+class ActionTrackOrder(Action):
+    def name(self) -> str:
+        return "action_track_order"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        customer_id, events = require_customer(dispatcher, tracker, self.name())
+        if customer_id is None:
+            return events
+        reference = tracker.get_slot("order_ref")
+        if not reference:
+            pick_order(dispatcher, customer_id, "track_order")
+            return events
+        try:
+            status = orders.order_status(customer_id, reference, uow())
+        except errors.CareDeskError as exc:
+            dispatcher.utter_message(text=replies.error_text(exc, reference))
+            return events + [SlotSet("order_ref", None)]
+        dispatcher.utter_message(text=replies.order_status(status))
+        return events
+
+
+class ActionCancelOrder(Action):
+    """Entry to cancelling: verify, then the cancel form asks which order and confirms."""
+
+    def name(self) -> str:
+        return "action_cancel_order"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        customer_id, events = require_customer(dispatcher, tracker, self.name())
+        if customer_id is None:
+            return events
+        start, checked = precheck_order(dispatcher, tracker, lambda cid, ref: orders.cancellation_fee(cid, ref, uow()))
+        if not start:
+            return events + checked
+        return events + checked + [SlotSet("confirmed", None), FollowupAction("cancel_form")]
+
+
+class ActionAskOrderRef(Action):
+    """Which order? (for the cancel, return and address forms)."""
+
+    def name(self) -> str:
+        return "action_ask_order_ref"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        customer_id, events = current_customer(tracker)
+        form = (tracker.active_loop or {}).get("name")
+        statuses = {"cancel_form": CANCELLABLE, "address_form": CANCELLABLE,
+                    "return_form": ("delivered",)}.get(form)
+        if customer_id is not None:
+            recent = [o for o in orders.list_orders(customer_id, uow(), limit=10)
+                      if not statuses or o.status in statuses][:ORDER_CHOICES]
+            if recent:
+                dispatcher.utter_message(text="Which order? Pick one or type its reference.",
+                                         buttons=replies.order_buttons(recent, "inform"))
+                return events
+        dispatcher.utter_message(text="Which order? Please type its reference (it looks like CD-7KQ2MX).")
+        return events
+
+
+class ActionAskConfirmed(Action):
+    def name(self) -> str:
+        return "action_ask_confirmed"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        form = (tracker.active_loop or {}).get("name")
+        buttons = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+        if form == "delete_account_form":
+            dispatcher.utter_message(
+                text="Do you really want us to delete your account and personal data? Open orders are "
+                     "finished first and invoices are kept as the law requires.", buttons=buttons)
+            return []
+        customer_id, _ = current_customer(tracker)
+        reference = tracker.get_slot("order_ref")
+        status = orders.order_status(customer_id, reference, uow())
+        fee = orders.cancellation_fee(customer_id, reference, uow())
+        dispatcher.utter_message(text=replies.cancel_question(status, fee), buttons=buttons)
+        return []
+
+
+def _owned_order_slot(dispatcher, tracker, value, check) -> dict[str, Any]:
+    """Validate an order reference slot: well-formed, the customer's own, and ``check`` passes."""
+    customer_id, _ = current_customer(tracker)
+    try:
+        reference = normalise_reference(str(value))
+        check(customer_id, reference)
+    except errors.CareDeskError as exc:
+        dispatcher.utter_message(text=replies.error_text(exc, str(value)))
+        if isinstance(exc, (errors.NotCancellable, errors.NotReturnable, errors.AddressNotChangeable)):
+            return {"order_ref": reference, "form_outcome": "refused"}
+        return {"order_ref": None}
+    return {"order_ref": reference}
+
+
+def precheck_order(dispatcher, tracker, check) -> tuple[bool, list[EventType]]:
+    """Before a form starts: is an order already named, and may this be done to it?
+
+    Returns (start the form?, events). A refused order is answered here, so a form never starts
+    only to end at once; an unknown one is cleared so the form asks again.
+    """
+    reference = tracker.get_slot("order_ref")
+    if not reference:
+        return True, []
+    result = _owned_order_slot(dispatcher, tracker, reference, check)
+    if result.get("form_outcome") == "refused":
+        return False, [SlotSet("order_ref", None)]
+    return True, [SlotSet("order_ref", result["order_ref"])]
+
+
+class RefusedOrderEndsForm:
+    """Mixin for forms whose first question is the order: a refused order ends the form.
+    (A mixin, not an Action subclass, so the SDK does not try to register it as an action.)"""
+
+    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
+        if tracker.get_slot("form_outcome") == "refused":
+            return []
+        return domain_slots
+
+
+class ValidateCancelForm(RefusedOrderEndsForm, FormValidationAction):
+    def name(self) -> str:
+        return "validate_cancel_form"
+
+    def validate_order_ref(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                           domain: DomainDict) -> dict[str, Any]:
+        return _owned_order_slot(dispatcher, tracker, value,
+                                 lambda cid, ref: orders.cancellation_fee(cid, ref, uow()))
+
+
+class ActionSubmitCancel(Action):
+    def name(self) -> str:
+        return "action_submit_cancel"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        customer_id, events = current_customer(tracker)
+        reference = tracker.get_slot("order_ref")
+        reset = [SlotSet("confirmed", None), SlotSet("form_outcome", None)]
+        if tracker.get_slot("form_outcome") == "refused":
+            return events + reset + [SlotSet("order_ref", None)]
+        if not tracker.get_slot("confirmed"):
+            dispatcher.utter_message(text=f"Okay, I've left order {reference} as it is.")
+            return events + reset
+        try:
+            result = orders.cancel_order(customer_id, reference, uow(), actor=f"chat:{tracker.sender_id}")
+        except errors.CareDeskError as exc:
+            dispatcher.utter_message(text=replies.error_text(exc, reference))
+            return events + reset
+        dispatcher.utter_message(text=replies.cancelled(result))
+        return events + reset
+
+
+class ActionChangeOrder(Action):
+    """Items can't be edited once ordered; an unshipped order can be changed by the team."""
+
+    def name(self) -> str:
+        return "action_change_order"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        customer_id, events = require_customer(dispatcher, tracker, self.name())
+        if customer_id is None:
+            return events
+        reference = tracker.get_slot("order_ref")
+        if not reference:
+            pick_order(dispatcher, customer_id, "change_order")
+            return events
+        try:
+            status = orders.order_status(customer_id, reference, uow())
+        except errors.CareDeskError as exc:
+            dispatcher.utter_message(text=replies.error_text(exc, reference))
+            return events + [SlotSet("order_ref", None)]
+        if status.status not in CANCELLABLE:
+            dispatcher.utter_message(text=f"Order {reference} has already shipped, so it can't be changed. "
+                                          "When it arrives you can return what you don't want.")
+            return events
+        ticket = tickets.create_ticket(
+            uow(), customer_id=customer_id, reason="change_order", priority="normal",
+            summary=f"Customer wants to change order {reference}: \"{tracker.latest_message.get('text', '')}\"",
+            conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel())
+        dispatcher.utter_message(
+            text=f"I can't edit items myself, but order {reference} hasn't shipped, so I've asked our team to "
+                 f"change it (ticket #{ticket.id}); they'll confirm by e-mail within a day. If you prefer, I can "
+                 "cancel it instead and you order again.")
+        return events
+
+
+def _address_changeable(customer_id: int, reference: str) -> None:
+    if orders.order_status(customer_id, reference, uow()).status not in CANCELLABLE:
+        raise errors.AddressNotChangeable(reference)
+
+
+class ActionChangeAddress(Action):
+    def name(self) -> str:
+        return "action_change_address"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        customer_id, events = require_customer(dispatcher, tracker, self.name())
+        if customer_id is None:
+            return events
+        start, checked = precheck_order(dispatcher, tracker, _address_changeable)
+        if not start:
+            return events + checked
+        return events + checked + [SlotSet("new_address", None), FollowupAction("address_form")]
+
+
+def parse_address(text: str) -> AddressInfo:
+    """'5 Elm Avenue, 3511 AB Utrecht, NL' -> AddressInfo; raises InvalidInput if it can't."""
+    parts = [p.strip() for p in (text or "").split(",") if p.strip()]
+    if len(parts) < 3:
+        raise errors.InvalidInput("please give street, postcode and city, and a two-letter country code")
+    street, place, country = parts[0], parts[-2], parts[-1].upper()
+    postcode, _, city = place.rpartition(" ")
+    if not postcode or not any(ch.isdigit() for ch in postcode):
+        raise errors.InvalidInput("I couldn't find the postcode")
+    line2 = ", ".join(parts[1:-2]) or None
+    return AddressInfo(line1=street, line2=line2, city=city, postcode=postcode, country=country)
+
+
+class ValidateAddressForm(RefusedOrderEndsForm, FormValidationAction):
+    def name(self) -> str:
+        return "validate_address_form"
+
+    def validate_order_ref(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
+        return _owned_order_slot(dispatcher, tracker, value, _address_changeable)
+
+    def validate_new_address(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
+        try:
+            parse_address(str(value))
+        except errors.InvalidInput as exc:
+            dispatcher.utter_message(text=f"Sorry, I couldn't read that address: {exc}.")
+            return {"new_address": None}
+        return {"new_address": str(value)}
+
+
+class ActionSubmitAddress(Action):
+    def name(self) -> str:
+        return "action_submit_address"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        customer_id, events = current_customer(tracker)
+        reference = tracker.get_slot("order_ref")
+        reset = [SlotSet("new_address", None), SlotSet("form_outcome", None)]
+        if tracker.get_slot("form_outcome") == "refused":
+            return events + reset
+        try:
+            status = orders.change_shipping_address(
+                customer_id, reference, parse_address(tracker.get_slot("new_address")), uow(),
+                actor=f"chat:{tracker.sender_id}")
+        except errors.CareDeskError as exc:
+            dispatcher.utter_message(text=replies.error_text(exc, reference))
+            return events + reset
+        dispatcher.utter_message(text=f"Done: order {reference} will go to {status.ship_to}.")
+        return events + reset

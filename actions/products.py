@@ -1,0 +1,54 @@
+"""Finding products in the catalogue."""
+
+from __future__ import annotations
+
+import re
+
+from rasa_sdk import Action
+from rasa_sdk.events import EventType
+
+from actions import replies
+from actions.store import uow
+from crm_store.services import catalog
+
+STOPWORDS = set("""a an the i me my you your we to for of and or is are do does can could would want wanna
+need like looking look find buy get order some any something recommend suggest suggestion suggestions
+please pls plz show tell about have has in stock available price much how what which there it this that
+info information details product products item items gift idea ideas good nice best popular with on""".split())
+RESULTS = 5
+
+
+def search_terms(text: str, entities: list[dict]) -> tuple[str, str | None]:
+    """(words to search for, category) from the message and its entities."""
+    category = next((e["value"] for e in entities if e.get("entity") == "product_category"), None)
+    products = [e["value"] for e in entities if e.get("entity") == "product"]
+    if products:
+        return " ".join(products), category
+    words = [w for w in re.findall(r"[a-z][a-z\-]+", (text or "").lower()) if w not in STOPWORDS]
+    return " ".join(words[:4]), category
+
+
+class ActionProductSearch(Action):
+    def name(self) -> str:
+        return "action_product_search"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        message = tracker.latest_message
+        query, category = search_terms(message.get("text", ""), message.get("entities") or [])
+        found = catalog.search_products(uow(), query=query, category=category, limit=RESULTS) if (
+            query or category) else []
+        if not found and query:
+            # Fall back to any single word that matches, e.g. "wireless headfones kettle".
+            for word in query.split():
+                found = catalog.search_products(uow(), query=word, category=category, limit=RESULTS)
+                if found:
+                    break
+        if found:
+            dispatcher.utter_message(text="Here's what I found:\n" + replies.product_lines(found))
+            return []
+        categories = catalog.categories(uow())
+        dispatcher.utter_message(
+            text="What are you looking for? Tell me a product or pick a category.",
+            buttons=[{"title": c.title(), "payload": f'/recommend_products{{"product_category": "{c}"}}'}
+                     for c in categories])
+        return []

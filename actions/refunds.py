@@ -1,0 +1,138 @@
+"""Returns, refunds and invoices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+
+from actions import replies
+from actions.identity import current_customer, require_customer
+from actions.orders import RefusedOrderEndsForm, _owned_order_slot, pick_order, precheck_order
+from actions.store import uow
+from crm_store import errors
+from crm_store.dto import format_money
+from crm_store.policy import load_policy
+from crm_store.services import invoices, orders, returns
+
+
+class ActionStartReturn(Action):
+    """'I want a refund': a cancelled order already has one; a delivered one can be returned."""
+
+    def name(self) -> str:
+        return "action_start_return"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        customer_id, events = require_customer(dispatcher, tracker, self.name())
+        if customer_id is None:
+            return events
+        reference = tracker.get_slot("order_ref")
+        if reference:
+            try:
+                status = orders.order_status(customer_id, reference, uow())
+            except errors.CareDeskError as exc:
+                dispatcher.utter_message(text=replies.error_text(exc, reference))
+                return events + [SlotSet("order_ref", None)]
+            if status.status in ("cancelled", "returned"):
+                info = returns.refund_status(customer_id, reference, uow())
+                dispatcher.utter_message(text=replies.refund(info, reference))
+                return events
+        start, checked = precheck_order(dispatcher, tracker, lambda cid, ref: returns.return_deadline(cid, ref, uow()))
+        if not start:
+            return events + checked
+        return events + checked + [SlotSet("return_reason", None), FollowupAction("return_form")]
+
+
+class ValidateReturnForm(RefusedOrderEndsForm, FormValidationAction):
+    def name(self) -> str:
+        return "validate_return_form"
+
+    def validate_order_ref(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
+        return _owned_order_slot(dispatcher, tracker, value,
+                                 lambda cid, ref: returns.return_deadline(cid, ref, uow()))
+
+    def validate_return_reason(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
+        text = str(value or "").strip()
+        if not text:
+            return {"return_reason": None}
+        return {"return_reason": text[:200]}
+
+
+class ActionSubmitReturn(Action):
+    def name(self) -> str:
+        return "action_submit_return"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        customer_id, events = current_customer(tracker)
+        reference = tracker.get_slot("order_ref")
+        reset = [SlotSet("return_reason", None), SlotSet("form_outcome", None)]
+        if tracker.get_slot("form_outcome") == "refused":
+            return events + reset
+        try:
+            info = returns.start_return(customer_id, reference, tracker.get_slot("return_reason"), uow(),
+                                        actor=f"chat:{tracker.sender_id}")
+            status = orders.order_status(customer_id, reference, uow())
+        except errors.CareDeskError as exc:
+            dispatcher.utter_message(text=replies.error_text(exc, reference))
+            return events + reset
+        policy = load_policy()
+        label = "We've e-mailed you a free return label. " if policy.free_return_label else ""
+        dispatcher.utter_message(
+            text=f"Your return for order {reference} is open. {label}Please send it back by "
+                 f"{replies.day(info.return_by)}. Once it reaches us we refund "
+                 f"{format_money(status.total_cents, status.currency)} to your original payment method "
+                 f"within {policy.refund_processing_days} days.")
+        return events + reset
+
+
+class ActionTrackRefund(Action):
+    def name(self) -> str:
+        return "action_track_refund"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        customer_id, events = require_customer(dispatcher, tracker, self.name())
+        if customer_id is None:
+            return events
+        reference = tracker.get_slot("order_ref")
+        if not reference:
+            pick_order(dispatcher, customer_id, "track_refund")
+            return events
+        try:
+            info = returns.refund_status(customer_id, reference, uow())
+            ret = returns.return_status(customer_id, reference, uow()) if info is None else None
+        except errors.CareDeskError as exc:
+            dispatcher.utter_message(text=replies.error_text(exc, reference))
+            return events + [SlotSet("order_ref", None)]
+        if ret is not None and ret.status == "requested":
+            dispatcher.utter_message(text=f"We're waiting for your return of order {reference} to arrive; "
+                                          "the refund starts as soon as it does.")
+        else:
+            dispatcher.utter_message(text=replies.refund(info, reference))
+        return events
+
+
+class ActionInvoice(Action):
+    def name(self) -> str:
+        return "action_invoice"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        customer_id, events = require_customer(dispatcher, tracker, self.name())
+        if customer_id is None:
+            return events
+        reference = tracker.get_slot("order_ref")
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or "check_invoice"
+        if not reference:
+            pick_order(dispatcher, customer_id, intent if intent.endswith("invoice") else "check_invoice")
+            return events
+        try:
+            info = invoices.get_invoice(customer_id, reference, uow())
+        except errors.InvoiceNotIssued:
+            dispatcher.utter_message(text=f"Order {reference} has no invoice yet: it's issued once the "
+                                          "payment arrives.")
+            return events
+        except errors.CareDeskError as exc:
+            dispatcher.utter_message(text=replies.error_text(exc, reference))
+            return events + [SlotSet("order_ref", None)]
+        dispatcher.utter_message(text=replies.invoice(info))
+        return events

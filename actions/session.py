@@ -1,0 +1,141 @@
+"""Verification in chat, resuming the request after it, stopping forms, and fallback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.identity import current_customer
+from actions.store import uow
+from crm_store import errors
+from crm_store.services import identity
+from crm_store.services.orders import normalise_reference
+
+FORM_SLOTS = ("confirmed", "return_reason", "new_address", "new_contact", "issue_details", "csat",
+              "feedback_comment", "form_outcome", "pending_action")
+FALLBACK_OPTIONS = 3
+FALLBACKS_BEFORE_HUMAN = 2
+INTENT_LABELS = {
+    "track_order": "Track an order", "cancel_order": "Cancel an order", "change_order": "Change an order",
+    "place_order": "Buy something", "get_refund": "Return / refund", "track_refund": "Refund status",
+    "check_refund_policy": "Refund policy", "delivery_options": "Delivery options",
+    "delivery_period": "Delivery times", "change_shipping_address": "Change the address",
+    "set_up_shipping_address": "Save an address", "check_payment_methods": "Payment methods",
+    "payment_issue": "Payment problem", "check_cancellation_fee": "Cancellation fee",
+    "check_invoice": "See an invoice", "get_invoice": "Get an invoice", "create_account": "Create an account",
+    "edit_account": "Change my details", "delete_account": "Delete my account",
+    "recover_password": "Reset my password", "registration_problems": "Sign-up problem",
+    "switch_account": "Switch account", "newsletter_subscription": "Newsletter",
+    "contact_customer_service": "Contact details", "contact_human_agent": "Talk to a person",
+    "complaint": "Make a complaint", "review": "Give feedback", "recommend_products": "Recommendations",
+    "product_info": "Product details",
+}
+
+
+class ValidateVerifyForm(FormValidationAction):
+    """Order reference + the e-mail on that order prove who the customer is."""
+
+    def name(self) -> str:
+        return "validate_verify_form"
+
+    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
+        customer_id, _ = current_customer(tracker)
+        if customer_id is not None or tracker.get_slot("form_outcome") == "locked":
+            return []
+        return domain_slots
+
+    def validate_order_ref(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                           domain: DomainDict) -> dict[str, Any]:
+        try:
+            return {"order_ref": normalise_reference(str(value))}
+        except errors.InvalidInput:
+            dispatcher.utter_message(text="That doesn't look like an order reference. It's on your "
+                                          "order confirmation and looks like CD-7KQ2MX.")
+            return {"order_ref": None}
+
+    def validate_email(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       domain: DomainDict) -> dict[str, Any]:
+        reference = tracker.get_slot("order_ref") or ""
+        try:
+            customer_id = identity.verify_by_order(f"chat:{tracker.sender_id}", reference, str(value), uow())
+        except errors.TooManyAttempts:
+            dispatcher.utter_message(text="That didn't match too many times, so I've paused checks for "
+                                          "15 minutes to protect the account. You can also ask for a person.")
+            return {"email": None, "order_ref": None, "form_outcome": "locked"}
+        except errors.VerificationFailed:
+            dispatcher.utter_message(text="Sorry, that order reference and e-mail don't match our records. "
+                                          "Let's try again.")
+            return {"email": None, "order_ref": None}
+        dispatcher.utter_message(text="Thanks, you're verified.")
+        # The e-mail has done its job; it is not kept in the conversation.
+        return {"email": None, "customer_id": customer_id}
+
+
+def _action_named(name: str) -> type[Action] | None:
+    """The custom action class called ``name`` among those the SDK loaded."""
+    stack = list(Action.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if cls.__module__.startswith("actions.") and "name" in cls.__dict__:
+            try:
+                if cls().name() == name:
+                    return cls
+            except Exception:  # noqa: BLE001 - a class that cannot be built is not the one
+                continue
+    return None
+
+
+class ActionAfterVerification(Action):
+    def name(self) -> str:
+        return "action_after_verification"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        customer_id, events = current_customer(tracker)
+        pending = tracker.get_slot("pending_action")
+        events += [SlotSet("pending_action", None), SlotSet("form_outcome", None)]
+        if customer_id is None:
+            if tracker.get_slot("form_outcome") != "locked":
+                dispatcher.utter_message(text="I couldn't verify you, so I can't show order details.")
+            return events
+        resumed = _action_named(pending) if pending else None
+        if resumed is not None:
+            # Run the request here rather than as a follow-up, so the rule that ended with this
+            # action also ends the turn (a follow-up would leave the policies nothing to predict).
+            events += await resumed().run(dispatcher, tracker, domain)
+        return events
+
+
+class ActionStopForm(Action):
+    """The customer said stop or no in the middle of a form: drop it and everything it collected."""
+
+    def name(self) -> str:
+        return "action_stop_form"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        dispatcher.utter_message(response="utter_stopped")
+        return [ActiveLoop(None), SlotSet("requested_slot", None)] + [SlotSet(s, None) for s in FORM_SLOTS]
+
+
+class ActionRephrase(Action):
+    """Low confidence: offer the likeliest requests as buttons; after repeated misses, a person."""
+
+    def name(self) -> str:
+        return "action_rephrase"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        count = int(tracker.get_slot("fallback_count") or 0) + 1
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        options = [r["name"] for r in ranking if r["name"] in INTENT_LABELS][:FALLBACK_OPTIONS]
+        buttons = [{"title": INTENT_LABELS[name], "payload": f"/{name}"} for name in options]
+        if count >= FALLBACKS_BEFORE_HUMAN:
+            buttons.append({"title": "Talk to a person", "payload": "/contact_human_agent"})
+            text = "I'm still not sure I understand, sorry. Is it one of these, or shall I get a colleague?"
+        else:
+            text = "Sorry, I'm not sure I understood. Did you mean one of these?"
+        dispatcher.utter_message(text=text, buttons=buttons)
+        return [SlotSet("fallback_count", count)]

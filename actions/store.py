@@ -1,0 +1,18 @@
+"""Lazy access to the CRM for actions: settings and units of work are made on first use."""
+
+from __future__ import annotations
+
+import functools
+
+from caredesk.settings import Settings, get_settings
+from crm_store.unit_of_work import UnitOfWork
+
+
+@functools.lru_cache(maxsize=1)
+def settings() -> Settings:
+    return get_settings()
+
+
+def uow() -> UnitOfWork:
+    """A fresh unit of work on the configured CRM (one per service call)."""
+    return UnitOfWork(settings().database_url)

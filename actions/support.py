@@ -1,0 +1,197 @@
+"""Policy answers from the shop's configuration, tickets for problems, and handing over to a person."""
+
+from __future__ import annotations
+
+from rasa_sdk import Action, FormValidationAction
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+
+from actions import replies
+from actions.identity import current_customer
+from actions.store import uow
+from crm_store import errors
+from crm_store.dto import format_money
+from crm_store.policy import ShopPolicy, load_policy
+from crm_store.services import feedback, orders, tickets
+
+HOW_TO_RESPONSES = {
+    "create_account": "utter_create_account", "recover_password": "utter_recover_password",
+    "registration_problems": "utter_registration_problems", "switch_account": "utter_switch_account",
+    "set_up_shipping_address": "utter_set_up_shipping_address",
+}
+ISSUE_PRIORITY = {"complaint": "high", "payment_issue": "high"}
+LAST_MESSAGES = 6
+
+
+def policy_text(intent: str, policy: ShopPolicy) -> str:
+    """The answer to a policy question, built from the policy file (pure)."""
+    if intent == "check_refund_policy":
+        label = " with a free return label" if policy.free_return_label else ""
+        return (f"You can return delivered items within {policy.return_window_days} days{label}. Once the "
+                f"parcel reaches us we refund the full price to your original payment method within "
+                f"{policy.refund_processing_days} days. Cancelled orders that were paid are refunded too.")
+    if intent == "delivery_options":
+        lines = []
+        for o in policy.delivery_options:
+            price = "free" if o.price_cents == 0 else format_money(o.price_cents, policy.currency)
+            free = (f", free from {format_money(o.free_from_cents, policy.currency)}"
+                    if o.free_from_cents else "")
+            lines.append(f"• {o.label}: {o.days_min}-{o.days_max} working days, {price}{free}")
+        return "We offer:\n" + "\n".join(lines)
+    if intent == "delivery_period":
+        parts = [f"{o.label.lower()} {o.days_min}-{o.days_max}" for o in policy.delivery_options]
+        return ("Orders ship within a working day. Delivery then takes (working days): " + ", ".join(parts)
+                + ". Once it ships you get a tracking link.")
+    if intent == "check_payment_methods":
+        accepted = [m.label for m in policy.payment_methods if m.available]
+        notes = [m.note for m in policy.payment_methods if not m.available and m.note]
+        return "You can pay with: " + "; ".join(accepted) + "." + (" " + " ".join(notes) if notes else "")
+    if intent == "check_cancellation_fee":
+        fees = policy.cancellation_fee_cents
+        free = [s for s, fee in fees.items() if fee == 0]
+        paid = [f"{format_money(fee, policy.currency)} once it's {s}" for s, fee in fees.items() if fee]
+        return ("Cancelling is free while an order is " + " or ".join(free)
+                + (f"; it costs {', '.join(paid)}" if paid else "")
+                + ". Once an order has shipped it can't be cancelled, but you can return it.")
+    if intent == "contact_customer_service":
+        return (f"Our customer service is available {policy.support_hours}, at {policy.support_email}; we "
+                f"answer within {policy.first_reply_hours} hours. I can also get you a colleague here in the "
+                "chat - just say \"human\".")
+    raise KeyError(intent)
+
+
+class ActionPolicyAnswer(Action):
+    def name(self) -> str:
+        return "action_policy_answer"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name", "")
+        if intent in HOW_TO_RESPONSES:
+            dispatcher.utter_message(response=HOW_TO_RESPONSES[intent])
+            return []
+        customer_id, _ = current_customer(tracker)
+        reference = tracker.get_slot("order_ref")
+        if intent == "check_cancellation_fee" and customer_id is not None and reference:
+            try:
+                fee = orders.cancellation_fee(customer_id, reference, uow())
+                dispatcher.utter_message(text=f"Cancelling order {reference} now would cost "
+                                              f"{format_money(fee)}.")
+                return []
+            except errors.CareDeskError as exc:
+                dispatcher.utter_message(text=replies.error_text(exc, reference))
+                return []
+        try:
+            dispatcher.utter_message(text=policy_text(intent, load_policy()))
+        except KeyError:
+            dispatcher.utter_message(response="utter_default")
+        return []
+
+
+def conversation_summary(tracker, reason: str) -> str:
+    """What a colleague needs: why, who, and the last messages."""
+    texts = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"][-LAST_MESSAGES:]
+    lines = [f"Reason: {reason}", f"Conversation: {tracker.sender_id}"]
+    if tracker.get_slot("order_ref"):
+        lines.append(f"Order: {tracker.get_slot('order_ref')}")
+    lines.append("Last messages:")
+    lines += [f"  > {t}" for t in texts]
+    return "\n".join(lines)
+
+
+class ActionHandoff(Action):
+    """The customer asks for a person: a ticket with a summary, and what happens next."""
+
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        customer_id, events = current_customer(tracker)
+        ticket = tickets.create_ticket(
+            uow(), customer_id=customer_id, reason="human_requested", priority="normal",
+            summary=conversation_summary(tracker, "customer asked for a person"),
+            conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel())
+        policy = load_policy()
+        dispatcher.utter_message(
+            text=f"I've asked a colleague to take over (ticket #{ticket.id}). They'll answer here in this chat "
+                 f"{policy.support_hours}, usually within {policy.first_reply_hours} hours, and you'll also get "
+                 "an e-mail.")
+        return events + [SlotSet("fallback_count", 0)]
+
+
+class ActionOpenIssue(Action):
+    """A complaint or payment problem: ask what happened, then open a ticket."""
+
+    def name(self) -> str:
+        return "action_open_issue"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or "complaint"
+        return [SlotSet("issue_kind", intent), SlotSet("issue_details", None), FollowupAction("issue_form")]
+
+
+class ActionSubmitIssue(Action):
+    def name(self) -> str:
+        return "action_submit_issue"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        customer_id, events = current_customer(tracker)
+        kind = tracker.get_slot("issue_kind") or "complaint"
+        details = (tracker.get_slot("issue_details") or "").strip()
+        ticket = tickets.create_ticket(
+            uow(), customer_id=customer_id, reason=kind, priority=ISSUE_PRIORITY.get(kind, "normal"),
+            summary=f"{details}\n\n{conversation_summary(tracker, kind)}",
+            conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel())
+        policy = load_policy()
+        dispatcher.utter_message(
+            text=f"Thank you, I've passed this to our team as ticket #{ticket.id}. Someone will get back to you "
+                 f"within {policy.first_reply_hours} hours.")
+        return events + [SlotSet("issue_details", None), SlotSet("issue_kind", None)]
+
+
+class ActionFeedback(Action):
+    def name(self) -> str:
+        return "action_feedback"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        return [SlotSet("csat", None), SlotSet("feedback_comment", None), FollowupAction("feedback_form")]
+
+
+WORD_SCORES = {"terrible": 1, "awful": 1, "bad": 2, "poor": 2, "ok": 3, "okay": 3, "fine": 3, "good": 4,
+               "great": 5, "excellent": 5, "perfect": 5, "amazing": 5}
+NO_COMMENT = {"no", "nope", "nothing", "no thanks", "n", "-", "nah", "all good"}
+
+
+def parse_csat(text: str) -> int | None:
+    cleaned = (text or "").strip().lower().rstrip("!.")
+    if cleaned.isdigit() and 1 <= int(cleaned) <= 5:
+        return int(cleaned)
+    return WORD_SCORES.get(cleaned)
+
+
+class ValidateFeedbackForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_feedback_form"
+
+    def validate_csat(self, value, dispatcher, tracker, domain) -> dict:
+        score = parse_csat(str(value))
+        if score is None:
+            dispatcher.utter_message(text="Please pick a number from 1 to 5.")
+            return {"csat": None}
+        return {"csat": str(score)}
+
+    def validate_feedback_comment(self, value, dispatcher, tracker, domain) -> dict:
+        text = str(value or "").strip()
+        return {"feedback_comment": "-" if text.lower() in NO_COMMENT else text[:2000]}
+
+
+class ActionSubmitFeedback(Action):
+    def name(self) -> str:
+        return "action_submit_feedback"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        customer_id, events = current_customer(tracker)
+        comment = tracker.get_slot("feedback_comment")
+        feedback.record_feedback(uow(), customer_id=customer_id, csat=int(tracker.get_slot("csat")),
+                                 comment=None if comment == "-" else comment,
+                                 conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel())
+        dispatcher.utter_message(text="Thank you for your feedback - it really helps us get better.")
+        return events + [SlotSet("csat", None), SlotSet("feedback_comment", None)]
