@@ -6,10 +6,10 @@ import re
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 
 from actions import replies
-from actions.identity import current_customer, require_customer
+from actions.identity import current_customer, next_step, request_action, require_customer
 from actions.store import uow
 from crm_store import errors
 from crm_store.services import accounts
@@ -33,6 +33,7 @@ class ActionEditAccount(Action):
     def name(self) -> str:
         return "action_edit_account"
 
+    @request_action
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         customer_id, events = require_customer(dispatcher, tracker, self.name())
         if customer_id is None:
@@ -40,7 +41,7 @@ class ActionEditAccount(Action):
         info = accounts.get_account(customer_id, uow())
         dispatcher.utter_message(text=f"Your account has e-mail {replies.mask_email(info.email)}"
                                       + (f" and phone ending {info.phone[-3:]}." if info.phone else "."))
-        return events + [SlotSet("new_contact", None), FollowupAction("contact_form")]
+        return events + [SlotSet("new_contact", None), next_step("contact_form")]
 
 
 class ValidateContactForm(FormValidationAction):
@@ -76,6 +77,7 @@ class ActionNewsletter(Action):
     def name(self) -> str:
         return "action_newsletter"
 
+    @request_action
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         customer_id, events = require_customer(dispatcher, tracker, self.name())
         if customer_id is None:
@@ -104,11 +106,12 @@ class ActionDeleteAccount(Action):
     def name(self) -> str:
         return "action_delete_account"
 
+    @request_action
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         customer_id, events = require_customer(dispatcher, tracker, self.name())
         if customer_id is None:
             return events
-        return events + [SlotSet("confirmed", None), FollowupAction("delete_account_form")]
+        return events + [SlotSet("confirmed", None), next_step("delete_account_form")]
 
 
 class ActionSubmitDeleteAccount(Action):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import replies
-from actions.identity import current_customer, require_customer
+from actions.identity import current_customer, next_step, request_action, require_customer
 from actions.store import uow
 from crm_store import errors
 from crm_store.dto import AddressInfo
@@ -37,6 +37,7 @@ class ActionTrackOrder(Action):
     def name(self) -> str:
         return "action_track_order"
 
+    @request_action
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         customer_id, events = require_customer(dispatcher, tracker, self.name())
         if customer_id is None:
@@ -60,6 +61,7 @@ class ActionCancelOrder(Action):
     def name(self) -> str:
         return "action_cancel_order"
 
+    @request_action
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         customer_id, events = require_customer(dispatcher, tracker, self.name())
         if customer_id is None:
@@ -67,7 +69,7 @@ class ActionCancelOrder(Action):
         start, checked = precheck_order(dispatcher, tracker, lambda cid, ref: orders.cancellation_fee(cid, ref, uow()))
         if not start:
             return events + checked
-        return events + checked + [SlotSet("confirmed", None), FollowupAction("cancel_form")]
+        return events + checked + [SlotSet("confirmed", None), next_step("cancel_form")]
 
 
 class ActionAskOrderRef(Action):
@@ -168,7 +170,7 @@ class ActionSubmitCancel(Action):
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         customer_id, events = current_customer(tracker)
         reference = tracker.get_slot("order_ref")
-        reset = [SlotSet("confirmed", None), SlotSet("form_outcome", None)]
+        reset = [SlotSet("confirmed", None), SlotSet("form_outcome", None), SlotSet("order_ref", None)]
         if tracker.get_slot("form_outcome") == "refused":
             return events + reset + [SlotSet("order_ref", None)]
         if not tracker.get_slot("confirmed"):
@@ -189,6 +191,7 @@ class ActionChangeOrder(Action):
     def name(self) -> str:
         return "action_change_order"
 
+    @request_action
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         customer_id, events = require_customer(dispatcher, tracker, self.name())
         if customer_id is None:
@@ -226,6 +229,7 @@ class ActionChangeAddress(Action):
     def name(self) -> str:
         return "action_change_address"
 
+    @request_action
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         customer_id, events = require_customer(dispatcher, tracker, self.name())
         if customer_id is None:
@@ -233,7 +237,7 @@ class ActionChangeAddress(Action):
         start, checked = precheck_order(dispatcher, tracker, _address_changeable)
         if not start:
             return events + checked
-        return events + checked + [SlotSet("new_address", None), FollowupAction("address_form")]
+        return events + checked + [SlotSet("new_address", None), next_step("address_form")]
 
 
 def parse_address(text: str) -> AddressInfo:
@@ -272,7 +276,7 @@ class ActionSubmitAddress(Action):
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         customer_id, events = current_customer(tracker)
         reference = tracker.get_slot("order_ref")
-        reset = [SlotSet("new_address", None), SlotSet("form_outcome", None)]
+        reset = [SlotSet("new_address", None), SlotSet("form_outcome", None), SlotSet("order_ref", None)]
         if tracker.get_slot("form_outcome") == "refused":
             return events + reset
         try:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 
 from actions import replies
-from actions.identity import current_customer, require_customer
+from actions.identity import current_customer, next_step, request_action, require_customer
 from actions.orders import RefusedOrderEndsForm, _owned_order_slot, pick_order, precheck_order
 from actions.store import uow
 from crm_store import errors
@@ -23,6 +23,7 @@ class ActionStartReturn(Action):
     def name(self) -> str:
         return "action_start_return"
 
+    @request_action
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         customer_id, events = require_customer(dispatcher, tracker, self.name())
         if customer_id is None:
@@ -41,7 +42,7 @@ class ActionStartReturn(Action):
         start, checked = precheck_order(dispatcher, tracker, lambda cid, ref: returns.return_deadline(cid, ref, uow()))
         if not start:
             return events + checked
-        return events + checked + [SlotSet("return_reason", None), FollowupAction("return_form")]
+        return events + checked + [SlotSet("return_reason", None), next_step("return_form")]
 
 
 class ValidateReturnForm(RefusedOrderEndsForm, FormValidationAction):
@@ -66,7 +67,7 @@ class ActionSubmitReturn(Action):
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         customer_id, events = current_customer(tracker)
         reference = tracker.get_slot("order_ref")
-        reset = [SlotSet("return_reason", None), SlotSet("form_outcome", None)]
+        reset = [SlotSet("return_reason", None), SlotSet("form_outcome", None), SlotSet("order_ref", None)]
         if tracker.get_slot("form_outcome") == "refused":
             return events + reset
         try:
@@ -90,6 +91,7 @@ class ActionTrackRefund(Action):
     def name(self) -> str:
         return "action_track_refund"
 
+    @request_action
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         customer_id, events = require_customer(dispatcher, tracker, self.name())
         if customer_id is None:
@@ -116,6 +118,7 @@ class ActionInvoice(Action):
     def name(self) -> str:
         return "action_invoice"
 
+    @request_action
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         customer_id, events = require_customer(dispatcher, tracker, self.name())
         if customer_id is None:

@@ -9,7 +9,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.identity import current_customer
+from actions.identity import current_customer, next_step, request_action
 from actions.store import uow
 from crm_store import errors
 from crm_store.services import identity
@@ -94,6 +94,7 @@ class ActionAfterVerification(Action):
     def name(self) -> str:
         return "action_after_verification"
 
+    @request_action
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         customer_id, events = current_customer(tracker)
         pending = tracker.get_slot("pending_action")
@@ -118,7 +119,8 @@ class ActionStopForm(Action):
 
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         dispatcher.utter_message(response="utter_stopped")
-        return [ActiveLoop(None), SlotSet("requested_slot", None)] + [SlotSet(s, None) for s in FORM_SLOTS]
+        return ([ActiveLoop(None), SlotSet("requested_slot", None), next_step(None)]
+                + [SlotSet(s, None) for s in FORM_SLOTS])
 
 
 class ActionRephrase(Action):

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 from rasa_sdk import Action, FormValidationAction
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 
 from actions import replies
-from actions.identity import current_customer
+from actions.identity import current_customer, next_step, request_action
 from actions.store import uow
 from crm_store import errors
 from crm_store.dto import format_money
 from crm_store.policy import ShopPolicy, load_policy
 from crm_store.services import feedback, orders, tickets
 
-HOW_TO_RESPONSES = {
-    "create_account": "utter_create_account", "recover_password": "utter_recover_password",
-    "registration_problems": "utter_registration_problems", "switch_account": "utter_switch_account",
-    "set_up_shipping_address": "utter_set_up_shipping_address",
-}
 ISSUE_PRIORITY = {"complaint": "high", "payment_issue": "high"}
 LAST_MESSAGES = 6
 
@@ -65,9 +60,6 @@ class ActionPolicyAnswer(Action):
 
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name", "")
-        if intent in HOW_TO_RESPONSES:
-            dispatcher.utter_message(response=HOW_TO_RESPONSES[intent])
-            return []
         customer_id, _ = current_customer(tracker)
         reference = tracker.get_slot("order_ref")
         if intent == "check_cancellation_fee" and customer_id is not None and reference:
@@ -123,9 +115,10 @@ class ActionOpenIssue(Action):
     def name(self) -> str:
         return "action_open_issue"
 
+    @request_action
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or "complaint"
-        return [SlotSet("issue_kind", intent), SlotSet("issue_details", None), FollowupAction("issue_form")]
+        return [SlotSet("issue_kind", intent), SlotSet("issue_details", None), next_step("issue_form")]
 
 
 class ActionSubmitIssue(Action):
@@ -151,8 +144,9 @@ class ActionFeedback(Action):
     def name(self) -> str:
         return "action_feedback"
 
+    @request_action
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
-        return [SlotSet("csat", None), SlotSet("feedback_comment", None), FollowupAction("feedback_form")]
+        return [SlotSet("csat", None), SlotSet("feedback_comment", None), next_step("feedback_form")]
 
 
 WORD_SCORES = {"terrible": 1, "awful": 1, "bad": 2, "poor": 2, "ok": 3, "okay": 3, "fine": 3, "good": 4,

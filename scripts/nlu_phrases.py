@@ -337,7 +337,8 @@ NP_FRAMES = [
 
 # Short, messy messages the way people really type, written by hand per intent.
 MESSY: dict[str, list[str]] = {
-    "track_order": ["wer is my parcel??", "where is my order", "wheres my package", "order not arrived yet",
+    "track_order": ["has it shipped yet", "is my order shipped", "shipped yet?", "has my package been sent",
+                    "did it ship or not", "sent yet??", "is it on the way or what", "where is my order", "wheres my package", "order not arrived yet",
                     "still waiting for my order", "when does my order come", "tracking?", "wher is my stuff",
                     "my package hasnt come", "status of order CD-7KQ2MX", "has my order shipped yet",
                     "did u send my order", "track CD-H4N8PQ", "parcel still not here", "any news on my delivery",
@@ -378,7 +379,8 @@ MESSY: dict[str, list[str]] = {
     "check_payment_methods": ["cash on delivery ok?", "can i pay with paypal", "do u take visa",
                               "payment options?", "can i pay later", "klarna?", "do you accept amex",
                               "can i pay by bank", "apple pay?", "do you take mastercard"],
-    "payment_issue": ["payment not working", "my card got declined", "charged twice!!", "payment failed",
+    "payment_issue": ["charged 2 times for one order", "you took my money two times", "my card was billed twice",
+                      "paid two times by mistake", "double payment on my order", "payment went through twice", "my card got declined", "charged twice!!", "payment failed",
                       "paid but no order", "cant pay", "error at checkout", "paypal keeps failing",
                       "money taken from my account but order not placed", "double charged"],
     "check_cancellation_fee": ["is cancelling free", "does it cost to cancel", "cancellation fee?",

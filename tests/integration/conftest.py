@@ -115,3 +115,19 @@ def uow_factory(db_url):
 @pytest.fixture
 def uow(uow_factory) -> UnitOfWork:
     return uow_factory()
+
+
+@pytest.fixture
+def crm(db_url, monkeypatch, tmp_path):
+    """Point the action server's settings at this test's CRM."""
+    from actions import store
+    from caredesk.settings import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("CAREDESK_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("CAREDESK_SECRET_KEY", "test-secret-key-for-identity-tokens-0123")
+    get_settings.cache_clear()
+    store.settings.cache_clear()
+    yield db_url
+    get_settings.cache_clear()
+    store.settings.cache_clear()

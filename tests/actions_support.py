@@ -1,0 +1,57 @@
+"""A small factory for trackers, the real domain, and running actions as the SDK would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+DOMAIN_PATH = Path(__file__).resolve().parents[1] / "domain.yml"
+
+
+def load_domain() -> dict[str, Any]:
+    return yaml.safe_load(DOMAIN_PATH.read_text(encoding="utf-8"))
+
+
+def make_tracker(
+    *,
+    slots: dict[str, Any] | None = None,
+    text: str = "",
+    intent: str = "",
+    entities: list[dict] | None = None,
+    metadata: dict | None = None,
+    ranking: list[dict] | None = None,
+    events: list[dict] | None = None,
+    active_loop: str | None = None,
+    sender_id: str = "test-conversation",
+) -> Tracker:
+    domain_slots = {name: None for name in load_domain()["slots"]}
+    return Tracker(
+        sender_id,
+        {**domain_slots, **(slots or {})},
+        {"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": entities or [],
+         "metadata": metadata or {}, "intent_ranking": ranking or []},
+        events or [{"event": "user", "text": text}],
+        False,
+        None,
+        {"name": active_loop} if active_loop else {},
+        "action_listen",
+    )
+
+
+async def run(action, tracker: Tracker) -> tuple[list[dict], list[dict]]:
+    """(events, messages) of one action run with a real dispatcher."""
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker, load_domain())
+    return events, dispatcher.messages
+
+
+def texts(messages: list[dict]) -> str:
+    return "\n".join(m.get("text") or "" for m in messages)
+
+
+def slot_sets(events: list[dict]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}

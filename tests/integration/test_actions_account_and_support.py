@@ -1,0 +1,142 @@
+"""Refund, invoice, account, product and support actions against a seeded CRM."""
+
+from sqlalchemy import select
+
+from actions import account, products, refunds, support
+from crm_store import models
+from crm_store.services import accounts
+from crm_store.unit_of_work import UnitOfWork
+from tests.actions_support import make_tracker, run, slot_sets, texts
+from tests.integration.shop import count, order_ref
+
+ANA = 1
+
+
+def _delivered_days_ago(url, days: int) -> str:
+    """One of Ana's delivered orders, moved to have been delivered ``days`` before the real today
+    (actions use the real clock, the seeded shop a fixed date)."""
+    from datetime import datetime, timedelta
+
+    with UnitOfWork(url) as uow:
+        order = uow.session.execute(select(models.Order).where(
+            models.Order.customer_id == ANA, models.Order.status == "delivered")
+            .order_by(models.Order.placed_at.desc())).scalars().first()
+        order.shipment.delivered_at = datetime.utcnow() - timedelta(days=days)
+        uow.commit()
+        return order.reference
+
+
+async def test_a_recent_delivery_starts_the_return_form_and_submitting_opens_a_return(crm):
+    ref = _delivered_days_ago(crm, 5)
+    slots = {"order_ref": ref, "customer_id": ANA}
+    events, _ = await run(refunds.ActionStartReturn(), make_tracker(slots=slots, intent="get_refund"))
+    assert slot_sets(events)["next_step"] == "return_form"
+    _, messages = await run(refunds.ActionSubmitReturn(),
+                            make_tracker(slots={**slots, "return_reason": "sleeves far too short"}))
+    assert f"return for order {ref} is open" in texts(messages)
+    assert count(UnitOfWork(crm), models.Return, models.Return.reason == "sleeves far too short") == 1
+
+
+async def test_an_old_delivery_is_outside_the_return_window(crm):
+    ref = _delivered_days_ago(crm, 70)
+    events, messages = await run(refunds.ActionStartReturn(), make_tracker(
+        slots={"order_ref": ref, "customer_id": ANA}, intent="get_refund"))
+    assert slot_sets(events)["next_step"] is None and "return window" in texts(messages)
+
+
+async def test_refund_status_of_a_cancelled_order(crm):
+    from crm_store.services import orders
+
+    ref = order_ref(UnitOfWork(crm), ANA, "paid")
+    result = orders.cancel_order(ANA, ref, UnitOfWork(crm))
+    _, messages = await run(refunds.ActionTrackRefund(), make_tracker(
+        slots={"order_ref": ref, "customer_id": ANA}, intent="track_refund"))
+    assert f"refund of €{result.refund.amount_cents / 100:,.2f}" in texts(messages)
+
+
+async def test_the_invoice_shows_number_and_total(crm):
+    from crm_store.services import invoices
+
+    ref = order_ref(UnitOfWork(crm), ANA, "shipped")
+    invoice = invoices.get_invoice(ANA, ref, UnitOfWork(crm))
+    _, messages = await run(refunds.ActionInvoice(), make_tracker(
+        slots={"order_ref": ref, "customer_id": ANA}, intent="get_invoice"))
+    assert invoice.number in texts(messages) and f"{invoice.amount_cents / 100:,.2f}" in texts(messages)
+
+
+async def test_newsletter_follows_what_the_customer_says(crm):
+    await run(account.ActionNewsletter(), make_tracker(
+        slots={"customer_id": ANA}, text="unsubscribe me from the newsletter", intent="newsletter_subscription"))
+    assert accounts.get_account(ANA, UnitOfWork(crm)).newsletter_opt_in is False
+    _, messages = await run(account.ActionNewsletter(), make_tracker(
+        slots={"customer_id": ANA}, text="sign me up for the newsletter", intent="newsletter_subscription"))
+    assert accounts.get_account(ANA, UnitOfWork(crm)).newsletter_opt_in is True
+    assert "subscribed" in texts(messages)
+
+
+async def test_an_unclear_newsletter_request_asks_with_buttons(crm):
+    _, messages = await run(account.ActionNewsletter(), make_tracker(
+        slots={"customer_id": ANA}, text="newsletter", intent="newsletter_subscription"))
+    assert [b["title"] for b in messages[0]["buttons"]] == ["Subscribe", "Unsubscribe"]
+
+
+async def test_contact_details_change_through_the_form(crm):
+    _, messages = await run(account.ActionSubmitContact(), make_tracker(
+        slots={"customer_id": ANA, "new_contact": "it's ana.new@example.org now"}))
+    assert accounts.get_account(ANA, UnitOfWork(crm)).email == "ana.new@example.org"
+    assert "a***w@example.org" in texts(messages)
+
+
+async def test_a_confirmed_deletion_request_opens_a_ticket(crm):
+    _, messages = await run(account.ActionSubmitDeleteAccount(), make_tracker(
+        slots={"customer_id": ANA, "confirmed": True}))
+    assert "ticket #" in texts(messages)
+    assert accounts.get_account(ANA, UnitOfWork(crm)).deletion_requested
+
+
+async def test_asking_for_a_human_opens_a_ticket_with_the_conversation(crm):
+    tracker = make_tracker(slots={"customer_id": ANA}, text="want talk human", intent="contact_human_agent",
+                           events=[{"event": "user", "text": "my parcel is late again"},
+                                   {"event": "user", "text": "want talk human"}])
+    _, messages = await run(support.ActionHandoff(), tracker)
+    assert "ticket #" in texts(messages)
+    with UnitOfWork(crm) as uow:
+        ticket = uow.session.execute(select(models.Ticket).where(
+            models.Ticket.reason == "human_requested")).scalar_one()
+        assert ticket.customer_id == ANA and "my parcel is late again" in ticket.summary
+
+
+async def test_a_complaint_becomes_a_high_priority_ticket(crm):
+    events, _ = await run(support.ActionOpenIssue(), make_tracker(intent="complaint"))
+    assert slot_sets(events)["next_step"] == "issue_form" and slot_sets(events)["issue_kind"] == "complaint"
+    await run(support.ActionSubmitIssue(), make_tracker(
+        slots={"issue_kind": "complaint", "issue_details": "the courier threw my parcel"}))
+    with UnitOfWork(crm) as uow:
+        ticket = uow.session.execute(select(models.Ticket).where(models.Ticket.reason == "complaint")
+                                     .order_by(models.Ticket.id.desc())).scalars().first()
+        assert ticket.priority == "high" and "threw my parcel" in ticket.summary
+
+
+async def test_feedback_is_logged(crm):
+    before = count(UnitOfWork(crm), models.Feedback)
+    await run(support.ActionSubmitFeedback(), make_tracker(
+        slots={"customer_id": ANA, "csat": "4", "feedback_comment": "quick answers"}))
+    assert count(UnitOfWork(crm), models.Feedback) == before + 1
+
+
+async def test_product_search_finds_catalogue_items(crm):
+    _, messages = await run(products.ActionProductSearch(), make_tracker(
+        text="do you have wireless headphones", intent="product_info"))
+    assert "Wireless Headphones" in texts(messages)
+
+
+async def test_an_empty_search_offers_categories(crm):
+    _, messages = await run(products.ActionProductSearch(), make_tracker(
+        text="recommend something", intent="recommend_products"))
+    assert "Garden" in [b["title"] for b in messages[0]["buttons"]]
+
+
+async def test_policy_questions_are_answered_from_the_policy_file(crm):
+    _, messages = await run(support.ActionPolicyAnswer(), make_tracker(
+        text="cash on delivery ok?", intent="check_payment_methods"))
+    assert "PayPal" in texts(messages) and "do not offer cash on delivery" in texts(messages)

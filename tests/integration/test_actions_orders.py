@@ -1,0 +1,143 @@
+"""Order actions against a seeded SQLite/PostgreSQL CRM, called as the action server calls them."""
+
+from sqlalchemy import select
+
+from actions import orders as order_actions
+from actions import session
+from caredesk import identity_token
+from crm_store import models
+from crm_store.services import orders
+from crm_store.unit_of_work import UnitOfWork
+from tests.actions_support import make_tracker, run, slot_sets, texts
+from tests.integration.shop import order_ref
+
+ANA, BEN = 1, 2
+SECRET = "test-secret-key-for-identity-tokens-0123"
+
+
+def _status(url, ref):
+    with UnitOfWork(url) as uow:
+        return uow.session.execute(select(models.Order.status).where(models.Order.reference == ref)).scalar_one()
+
+
+async def test_an_unverified_customer_is_asked_to_verify_first_and_sees_nothing(crm):
+    ref = order_ref(UnitOfWork(crm), ANA, "shipped")
+    events, messages = await run(order_actions.ActionTrackOrder(),
+                                 make_tracker(slots={"order_ref": ref}, intent="track_order"))
+    assert slot_sets(events)["next_step"] == "verify"
+    assert slot_sets(events)["pending_action"] == "action_track_order"
+    assert ref not in texts(messages) and "tracking" not in texts(messages)
+
+
+async def test_a_verified_customer_gets_status_carrier_tracking_and_eta_from_the_crm(crm):
+    ref = order_ref(UnitOfWork(crm), ANA, "shipped")
+    truth = orders.order_status(ANA, ref, UnitOfWork(crm))
+    _, messages = await run(order_actions.ActionTrackOrder(),
+                            make_tracker(slots={"order_ref": ref, "customer_id": ANA}, intent="track_order"))
+    reply = texts(messages)
+    assert "on its way" in reply and truth.carrier in reply and truth.tracking_number in reply
+    assert truth.eta.strftime("%d %b %Y") in reply
+
+
+async def test_someone_elses_order_is_refused_without_leaking_anything(crm):
+    ref = order_ref(UnitOfWork(crm), BEN, "shipped")
+    truth = orders.order_status(BEN, ref, UnitOfWork(crm))
+    events, messages = await run(order_actions.ActionTrackOrder(),
+                                 make_tracker(slots={"order_ref": ref, "customer_id": ANA}, intent="track_order"))
+    reply = texts(messages)
+    assert "can't find" in reply and truth.tracking_number not in reply and truth.carrier not in reply
+    assert slot_sets(events)["order_ref"] is None
+
+
+async def test_without_a_reference_the_customers_own_orders_are_offered_as_buttons(crm):
+    _, messages = await run(order_actions.ActionTrackOrder(),
+                            make_tracker(slots={"customer_id": ANA}, intent="track_order"))
+    buttons = [b for m in messages for b in m.get("buttons") or []]
+    own = {o.reference for o in orders.list_orders(ANA, UnitOfWork(crm), limit=10)}
+    assert buttons and all(b["payload"].startswith("/track_order{") for b in buttons)
+    assert {b["title"].split(" · ")[0] for b in buttons} <= own
+
+
+async def test_a_signed_channel_token_verifies_and_a_forged_one_does_not(crm):
+    ref = order_ref(UnitOfWork(crm), ANA, "shipped")
+    good = identity_token.issue(ANA, SECRET)
+    events, messages = await run(order_actions.ActionTrackOrder(), make_tracker(
+        slots={"order_ref": ref}, intent="track_order", metadata={"identity_token": good}))
+    assert slot_sets(events)["customer_id"] == ANA and "on its way" in texts(messages)
+    forged = identity_token.issue(ANA, "not-the-server-secret")
+    events, messages = await run(order_actions.ActionTrackOrder(), make_tracker(
+        slots={"order_ref": ref}, intent="track_order", metadata={"identity_token": forged}))
+    assert slot_sets(events)["next_step"] == "verify" and "on its way" not in texts(messages)
+
+
+async def test_cancelling_a_shipped_order_is_refused_before_any_form(crm):
+    ref = order_ref(UnitOfWork(crm), ANA, "shipped")
+    events, messages = await run(order_actions.ActionCancelOrder(),
+                                 make_tracker(slots={"order_ref": ref, "customer_id": ANA}, intent="cancel_order"))
+    assert slot_sets(events)["next_step"] is None
+    assert "can't be cancelled" in texts(messages)
+    assert _status(crm, ref) == "shipped"
+
+
+async def test_cancelling_asks_for_confirmation_then_cancels_with_a_refund(crm):
+    ref = order_ref(UnitOfWork(crm), ANA, "paid")
+    slots = {"order_ref": ref, "customer_id": ANA}
+    events, _ = await run(order_actions.ActionCancelOrder(), make_tracker(slots=slots, intent="cancel_order"))
+    assert slot_sets(events)["next_step"] == "cancel_form"
+    _, messages = await run(order_actions.ActionAskConfirmed(), make_tracker(slots=slots, active_loop="cancel_form"))
+    assert f"Cancel order {ref}" in texts(messages) and [b["payload"] for b in messages[0]["buttons"]] == [
+        "/affirm", "/deny"]
+    assert _status(crm, ref) == "paid"  # nothing happens before the customer confirms
+    _, messages = await run(order_actions.ActionSubmitCancel(),
+                            make_tracker(slots={**slots, "confirmed": True}))
+    assert f"order {ref} is cancelled" in texts(messages) and "refund" in texts(messages)
+    assert _status(crm, ref) == "cancelled"
+
+
+async def test_saying_no_leaves_the_order_alone(crm):
+    ref = order_ref(UnitOfWork(crm), ANA, "paid")
+    _, messages = await run(order_actions.ActionSubmitCancel(),
+                            make_tracker(slots={"order_ref": ref, "customer_id": ANA, "confirmed": False}))
+    assert "left order" in texts(messages) and _status(crm, ref) == "paid"
+
+
+async def test_the_address_of_an_unshipped_order_changes(crm):
+    ref = order_ref(UnitOfWork(crm), ANA, "paid")
+    slots = {"order_ref": ref, "customer_id": ANA, "new_address": "5 Elm Avenue, 3511 AB Utrecht, NL"}
+    _, messages = await run(order_actions.ActionSubmitAddress(), make_tracker(slots=slots))
+    assert "5 Elm Avenue, 3511 AB Utrecht" in texts(messages)
+    assert orders.order_status(ANA, ref, UnitOfWork(crm)).ship_to == "5 Elm Avenue, 3511 AB Utrecht"
+
+
+async def test_verification_sets_the_customer_and_forgets_the_email(crm):
+    ref = order_ref(UnitOfWork(crm), ANA, "shipped")
+    form = session.ValidateVerifyForm()
+    tracker = make_tracker(slots={"order_ref": ref})
+    from rasa_sdk.executor import CollectingDispatcher
+
+    dispatcher = CollectingDispatcher()
+    assert form.validate_email("ana@example.com", dispatcher, tracker, {}) == {"email": None, "customer_id": ANA}
+    assert form.validate_email("ben@example.com", dispatcher, tracker, {}) == {"email": None, "order_ref": None}
+    assert "don't match" in texts(dispatcher.messages)
+
+
+async def test_after_verification_the_pending_request_is_answered(crm):
+    ref = order_ref(UnitOfWork(crm), ANA, "shipped")
+    events, messages = await run(session.ActionAfterVerification(), make_tracker(
+        slots={"order_ref": ref, "customer_id": ANA, "pending_action": "action_track_order"}))
+    assert "on its way" in texts(messages)
+    assert slot_sets(events)["pending_action"] is None
+
+
+async def test_verification_is_locked_after_repeated_failures(crm):
+    ref = order_ref(UnitOfWork(crm), ANA, "shipped")
+    form = session.ValidateVerifyForm()
+    tracker = make_tracker(slots={"order_ref": ref}, sender_id="guessing-visitor")
+    from rasa_sdk.executor import CollectingDispatcher
+
+    for _ in range(5):
+        form.validate_email("wrong@example.com", CollectingDispatcher(), tracker, {})
+    dispatcher = CollectingDispatcher()
+    result = form.validate_email("ana@example.com", dispatcher, tracker, {})
+    assert result["form_outcome"] == "locked" and "customer_id" not in result
+    assert "paused" in texts(dispatcher.messages)
