@@ -52,6 +52,8 @@ def request_action(run):
         events = await run(self, dispatcher, tracker, domain)
         if not any(e.get("event") == "slot" and e.get("name") == "next_step" for e in events):
             events.append(next_step(None))
+        if tracker.get_slot("fallback_count"):
+            events.append(SlotSet("fallback_count", 0))  # understood: misunderstandings start over
         return events
 
     return wrapper

@@ -33,24 +33,41 @@ def pick_order(dispatcher: CollectingDispatcher, customer_id: int, intent: str, 
                              buttons=replies.order_buttons(recent[:ORDER_CHOICES], intent))
 
 
+def customer_and_order(dispatcher, tracker, action_name: str, intent: str):
+    """(customer id, order reference, events) for a request about one order.
+
+    The id is None when this turn is already answered: verification was started, or the
+    customer's orders were offered as buttons because no order was named.
+    """
+    customer_id, events = require_customer(dispatcher, tracker, action_name)
+    if customer_id is None:
+        return None, None, events
+    reference = tracker.get_slot("order_ref")
+    if not reference:
+        pick_order(dispatcher, customer_id, intent)
+        return None, None, events
+    return customer_id, reference, events
+
+
+def refuse(dispatcher, error: errors.CareDeskError, reference: str) -> list[EventType]:
+    """Say why not, and forget the order so the next request asks again."""
+    dispatcher.utter_message(text=replies.error_text(error, reference))
+    return [SlotSet("order_ref", None)]
+
+
 class ActionTrackOrder(Action):
     def name(self) -> str:
         return "action_track_order"
 
     @request_action
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
-        customer_id, events = require_customer(dispatcher, tracker, self.name())
+        customer_id, reference, events = customer_and_order(dispatcher, tracker, self.name(), "track_order")
         if customer_id is None:
-            return events
-        reference = tracker.get_slot("order_ref")
-        if not reference:
-            pick_order(dispatcher, customer_id, "track_order")
             return events
         try:
             status = orders.order_status(customer_id, reference, uow())
         except errors.CareDeskError as exc:
-            dispatcher.utter_message(text=replies.error_text(exc, reference))
-            return events + [SlotSet("order_ref", None)]
+            return events + refuse(dispatcher, exc, reference)
         dispatcher.utter_message(text=replies.order_status(status))
         return events
 
@@ -193,18 +210,13 @@ class ActionChangeOrder(Action):
 
     @request_action
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
-        customer_id, events = require_customer(dispatcher, tracker, self.name())
+        customer_id, reference, events = customer_and_order(dispatcher, tracker, self.name(), "change_order")
         if customer_id is None:
-            return events
-        reference = tracker.get_slot("order_ref")
-        if not reference:
-            pick_order(dispatcher, customer_id, "change_order")
             return events
         try:
             status = orders.order_status(customer_id, reference, uow())
         except errors.CareDeskError as exc:
-            dispatcher.utter_message(text=replies.error_text(exc, reference))
-            return events + [SlotSet("order_ref", None)]
+            return events + refuse(dispatcher, exc, reference)
         if status.status not in CANCELLABLE:
             dispatcher.utter_message(text=f"Order {reference} has already shipped, so it can't be changed. "
                                           "When it arrives you can return what you don't want.")

@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 
 from actions import replies
 from actions.identity import current_customer, next_step, request_action, require_customer
-from actions.orders import RefusedOrderEndsForm, _owned_order_slot, pick_order, precheck_order
+from actions.orders import RefusedOrderEndsForm, _owned_order_slot, customer_and_order, precheck_order, refuse
 from actions.store import uow
 from crm_store import errors
 from crm_store.dto import format_money
@@ -33,8 +33,7 @@ class ActionStartReturn(Action):
             try:
                 status = orders.order_status(customer_id, reference, uow())
             except errors.CareDeskError as exc:
-                dispatcher.utter_message(text=replies.error_text(exc, reference))
-                return events + [SlotSet("order_ref", None)]
+                return events + refuse(dispatcher, exc, reference)
             if status.status in ("cancelled", "returned"):
                 info = returns.refund_status(customer_id, reference, uow())
                 dispatcher.utter_message(text=replies.refund(info, reference))
@@ -93,19 +92,14 @@ class ActionTrackRefund(Action):
 
     @request_action
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
-        customer_id, events = require_customer(dispatcher, tracker, self.name())
+        customer_id, reference, events = customer_and_order(dispatcher, tracker, self.name(), "track_refund")
         if customer_id is None:
-            return events
-        reference = tracker.get_slot("order_ref")
-        if not reference:
-            pick_order(dispatcher, customer_id, "track_refund")
             return events
         try:
             info = returns.refund_status(customer_id, reference, uow())
             ret = returns.return_status(customer_id, reference, uow()) if info is None else None
         except errors.CareDeskError as exc:
-            dispatcher.utter_message(text=replies.error_text(exc, reference))
-            return events + [SlotSet("order_ref", None)]
+            return events + refuse(dispatcher, exc, reference)
         if ret is not None and ret.status == "requested":
             dispatcher.utter_message(text=f"We're waiting for your return of order {reference} to arrive; "
                                           "the refund starts as soon as it does.")
@@ -120,13 +114,10 @@ class ActionInvoice(Action):
 
     @request_action
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
-        customer_id, events = require_customer(dispatcher, tracker, self.name())
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        intent = intent if intent.endswith("invoice") else "check_invoice"
+        customer_id, reference, events = customer_and_order(dispatcher, tracker, self.name(), intent)
         if customer_id is None:
-            return events
-        reference = tracker.get_slot("order_ref")
-        intent = (tracker.latest_message.get("intent") or {}).get("name") or "check_invoice"
-        if not reference:
-            pick_order(dispatcher, customer_id, intent if intent.endswith("invoice") else "check_invoice")
             return events
         try:
             info = invoices.get_invoice(customer_id, reference, uow())
@@ -135,7 +126,6 @@ class ActionInvoice(Action):
                                           "payment arrives.")
             return events
         except errors.CareDeskError as exc:
-            dispatcher.utter_message(text=replies.error_text(exc, reference))
-            return events + [SlotSet("order_ref", None)]
+            return events + refuse(dispatcher, exc, reference)
         dispatcher.utter_message(text=replies.invoice(info))
         return events

@@ -9,6 +9,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     ["crm_services.py", "--postgres"],
+    ["nlu_bitext.py", "--split", "test"],
 ]
 
 

@@ -26,3 +26,66 @@ def port_open(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Stack:
+    """A running `caredesk run` (Rasa + action server) on free ports with its own CRM."""
+
+    def __init__(self, process, var_dir, rasa_port, action_port, lines):
+        self.process, self.var_dir, self.lines = process, var_dir, lines
+        self.rasa_port, self.action_port = rasa_port, action_port
+        self.database_url = f"sqlite:///{var_dir / 'crm.db'}"
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
+
+    def say(self, sender: str, message: str, metadata: dict | None = None) -> list[dict]:
+        payload = {"sender": sender, "message": message}
+        if metadata is not None:
+            payload["metadata"] = metadata
+        return post_json(self.rest_url, payload, timeout=60)
+
+    def api_token(self) -> str:
+        return (self.var_dir / "rasa_api_token").read_text().strip()
+
+
+def start_stack(var_dir, customers: int = 30, extra_env: dict | None = None, timeout: float = 900) -> Stack:
+    import os
+    import subprocess
+    import sys
+    import threading
+    import time
+    from pathlib import Path
+
+    project = Path(__file__).resolve().parents[2]
+    rasa_port, action_port = free_port(), free_port()
+    env = {**os.environ, "CAREDESK_VAR_DIR": str(var_dir), "RASA_PORT": str(rasa_port),
+           "ACTION_PORT": str(action_port), "CAREDESK_PROJECT_DIR": str(project), **(extra_env or {})}
+    for name in ("DATABASE_URL", "TRACKER_STORE_URL"):
+        env.pop(name, None)
+    process = subprocess.Popen([sys.executable, "-m", "caredesk.cli", "run", "--customers", str(customers)],
+                               cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    ready = threading.Event()
+
+    def _read():
+        for line in process.stdout:
+            lines.append(line)
+            if "Press Ctrl-C to stop." in line:
+                ready.set()
+
+    threading.Thread(target=_read, daemon=True).start()
+    started = time.monotonic()
+    while not ready.wait(1):
+        if process.poll() is not None or time.monotonic() - started > timeout:
+            process.kill()
+            raise RuntimeError("caredesk run did not come up:\n" + "".join(lines[-40:]))
+    return Stack(process, var_dir, rasa_port, action_port, lines)
+
+
+def stop_stack(stack: Stack) -> int:
+    import signal
+
+    stack.process.send_signal(signal.SIGINT)
+    return stack.process.wait(60)
