@@ -93,6 +93,44 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return runner.serve_forever(settings, started)
 
 
+def _cmd_sentiment_evaluate(args: argparse.Namespace) -> int:
+    import csv
+    import json
+
+    from bot.nlu import sentiment_scorer
+    from caredesk.evaluation import classification_report
+
+    try:
+        with open(args.csv, encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as exc:
+        print(f"Cannot read {args.csv}: {exc}", file=sys.stderr)
+        return 2
+    if not rows or args.text_col not in rows[0] or args.label_col not in rows[0]:
+        print(f"{args.csv} needs the columns {args.text_col!r} and {args.label_col!r}", file=sys.stderr)
+        return 2
+    gold = [r[args.label_col].strip().lower() for r in rows]
+    unknown = sorted(set(gold) - {"negative", "neutral", "positive"})
+    if unknown:
+        print(f"labels must be negative, neutral or positive; found {unknown}", file=sys.stderr)
+        return 2
+    labels = ["negative", "neutral", "positive"] if "neutral" in gold else ["negative", "positive"]
+    texts = [r[args.text_col] for r in rows]
+    started = time.perf_counter()
+    ours = [sentiment_scorer.score(t).label for t in texts]
+    ours_ms = (time.perf_counter() - started) * 1000 / len(texts)
+    started = time.perf_counter()
+    plain = [sentiment_scorer.plain_vader(t).label for t in texts]
+    plain_ms = (time.perf_counter() - started) * 1000 / len(texts)
+    report = {
+        "file": args.csv, "rows": len(rows), "labels": labels,
+        "caredesk": {**classification_report(gold, ours, labels), "ms_per_message": round(ours_ms, 4)},
+        "plain_vader": {**classification_report(gold, plain, labels), "ms_per_message": round(plain_ms, 4)},
+    }
+    print(json.dumps(report, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="caredesk", description="CareDesk operator command.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -111,6 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--as-of", help="the shop's 'today' (YYYY-MM-DD); default today")
     seed.add_argument("--if-empty", action="store_true", help="do nothing if customers exist")
     seed.set_defaults(func=_cmd_seed)
+
+    sentiment = sub.add_parser("sentiment", help="the sentiment scorer")
+    sentiment_sub = sentiment.add_subparsers(dest="sentiment_command", required=True)
+    evaluate = sentiment_sub.add_parser("evaluate", help="accuracy, macro-F1, per-class figures on a CSV")
+    evaluate.add_argument("--csv", required=True)
+    evaluate.add_argument("--text-col", default="text")
+    evaluate.add_argument("--label-col", default="label")
+    evaluate.set_defaults(func=_cmd_sentiment_evaluate)
 
     train = sub.add_parser("train", help="train the Rasa model when its inputs changed")
     train.add_argument("--force", action="store_true")
