@@ -59,3 +59,14 @@ def test_every_intent_has_a_rule():
         for rule in yaml.safe_load(path.read_text())["rules"]:
             covered |= {step["intent"] for step in rule["steps"] if "intent" in step}
     assert set(domain["intents"]) <= covered
+
+
+def test_every_intent_has_a_conversation_test():
+    import yaml
+
+    stories_dir = Path(__file__).resolve().parents[1] / "conversations"
+    tested = set()
+    for path in stories_dir.glob("*.yml"):
+        for story in yaml.safe_load(path.read_text())["stories"]:
+            tested |= {step["intent"] for step in story["steps"] if "intent" in step}
+    assert set(load_domain()["intents"]) - tested == set()
