@@ -4,6 +4,7 @@
     caredesk db upgrade | current     schema migrations
     caredesk seed [--customers N] [--seed S] [--as-of YYYY-MM-DD] [--if-empty]
     caredesk train [--force]          train the Rasa model if its inputs changed
+    caredesk sentiment evaluate --csv FILE [--text-col text] [--label-col label]
 """
 
 from __future__ import annotations
@@ -94,39 +95,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_sentiment_evaluate(args: argparse.Namespace) -> int:
-    import csv
     import json
 
-    from bot.nlu import sentiment_scorer
-    from caredesk.evaluation import classification_report
+    from caredesk.sentiment_eval import evaluate_csv
 
     try:
-        with open(args.csv, encoding="utf-8", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except OSError as exc:
-        print(f"Cannot read {args.csv}: {exc}", file=sys.stderr)
+        report = evaluate_csv(args.csv, args.text_col, args.label_col)
+    except (OSError, ValueError) as exc:
+        print(f"Cannot evaluate {args.csv}: {exc}", file=sys.stderr)
         return 2
-    if not rows or args.text_col not in rows[0] or args.label_col not in rows[0]:
-        print(f"{args.csv} needs the columns {args.text_col!r} and {args.label_col!r}", file=sys.stderr)
-        return 2
-    gold = [r[args.label_col].strip().lower() for r in rows]
-    unknown = sorted(set(gold) - {"negative", "neutral", "positive"})
-    if unknown:
-        print(f"labels must be negative, neutral or positive; found {unknown}", file=sys.stderr)
-        return 2
-    labels = ["negative", "neutral", "positive"] if "neutral" in gold else ["negative", "positive"]
-    texts = [r[args.text_col] for r in rows]
-    started = time.perf_counter()
-    ours = [sentiment_scorer.score(t).label for t in texts]
-    ours_ms = (time.perf_counter() - started) * 1000 / len(texts)
-    started = time.perf_counter()
-    plain = [sentiment_scorer.plain_vader(t).label for t in texts]
-    plain_ms = (time.perf_counter() - started) * 1000 / len(texts)
-    report = {
-        "file": args.csv, "rows": len(rows), "labels": labels,
-        "caredesk": {**classification_report(gold, ours, labels), "ms_per_message": round(ours_ms, 4)},
-        "plain_vader": {**classification_report(gold, plain, labels), "ms_per_message": round(plain_ms, 4)},
-    }
     print(json.dumps(report, indent=2))
     return 0
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from crm_store.scoring.escalation import EscalationRules
+
 DEFAULT_POLICY_FILE = Path(__file__).with_name("policies.yml")
 
 
@@ -48,6 +50,7 @@ class ShopPolicy:
     support_hours: str
     support_email: str
     first_reply_hours: int
+    escalation: EscalationRules = EscalationRules()
 
     @property
     def cancellable_statuses(self) -> tuple[str, ...]:
@@ -62,6 +65,13 @@ class ShopPolicy:
     def tracking_url(self, carrier: str, tracking_number: str) -> str | None:
         template = self.carrier_tracking_urls.get(carrier)
         return template.format(tracking=tracking_number) if template else None
+
+
+def _escalation(raw: dict[str, Any]) -> EscalationRules:
+    values = dict(raw)
+    if "at_risk_intents" in values:
+        values["at_risk_intents"] = tuple(values["at_risk_intents"])
+    return EscalationRules(**values)
 
 
 def _parse(raw: dict[str, Any]) -> ShopPolicy:
@@ -86,6 +96,7 @@ def _parse(raw: dict[str, Any]) -> ShopPolicy:
             support_hours=raw["support"]["hours"],
             support_email=raw["support"]["email"],
             first_reply_hours=int(raw["support"]["first_reply_hours"]),
+            escalation=_escalation(raw.get("escalation") or {}),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"invalid shop policy file: {exc!r}") from exc

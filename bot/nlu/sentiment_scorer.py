@@ -31,6 +31,11 @@ SHOP_LEXICON = {
     "disappointed": -2.0, "worthless": -2.4, "refunded": 0.6, "sorted": 1.2, "resolved": 1.4, "fast": 1.0,
     "quick": 0.9, "quickly": 0.8, "helpful": 1.8, "works": 0.9, "recommend": 1.5, "unusable": -2.2,
     "junk": -2.0, "garbage": -2.2, "crap": -2.2, "mess": -1.5, "nightmare": -2.4, "fed": 0.0,
+    # Products that fail, and service that drags, in customers' words.
+    "slow": -1.0, "slowly": -0.8, "waited": -0.9, "died": -1.5, "dies": -1.5, "breaks": -1.7, "cracked": -1.6,
+    "leaks": -1.5, "leaking": -1.5, "stuck": -1.0, "fails": -1.7, "unreliable": -1.8, "uncomfortable": -1.5,
+    "noisy": -1.0, "returned": -0.7, "returning": -0.7, "mediocre": -1.3, "sturdy": 1.4, "reliable": 1.5,
+    "comfortable": 1.5, "fits": 0.7, "works": 0.9, "arrived": 0.0,
     # Request words that are not feelings in a support chat ("I want to ...", "can you help me ...").
     "want": 0.0, "help": 0.0, "helps": 0.0, "assistance": 0.0, "please": 0.0, "free": 0.0, "save": 0.0,
 }
@@ -55,6 +60,10 @@ FRUSTRATION = [
     (re.compile(r"\b(sent|send|sending) (it|them) back\b", re.I), -0.4),
     (re.compile(r"[?!]{3,}|\?!|!\?"), -0.3),
 ]
+# One pass over the text for every pattern: the name of the group that matched says which.
+_FRUSTRATION_ANY = re.compile("|".join(f"(?P<p{i}>{pattern.pattern})" for i, (pattern, _) in enumerate(FRUSTRATION)),
+                              re.I)
+_FRUSTRATION_WEIGHT = {f"p{i}": weight for i, (_, weight) in enumerate(FRUSTRATION)}
 POSITIVE_WORD = re.compile(r"\b(great|wonderful|fantastic|perfect|brilliant|awesome|thanks a lot|love)\b", re.I)
 COMPLAINT_CONTEXT = re.compile(
     r"\b(still|again|another (day|week)|yet again|not|no|never|late|waiting|wait)\b", re.I)
@@ -133,11 +142,13 @@ def score(text: str) -> Sentiment:
     """Sentiment of one message, tuned for shop conversations."""
     text = (text or "")[:2000]
     text = REQUEST_FRAMES.sub("want", text)
-    for symbol, word in EMOJI.items():
-        if symbol in text:
-            text = text.replace(symbol, word)
+    if ":" in text or any(ord(ch) > 0x2000 for ch in text):
+        for symbol, word in EMOJI.items():
+            if symbol in text:
+                text = text.replace(symbol, word)
     compound = _shop_vader().polarity_scores(text)["compound"]
-    frustration = sum(weight for pattern, weight in FRUSTRATION if pattern.search(text))
+    matched = {m.lastgroup for m in _FRUSTRATION_ANY.finditer(text)}
+    frustration = sum(_FRUSTRATION_WEIGHT[name] for name in matched)
     if frustration and POSITIVE_WORD.search(text) and COMPLAINT_CONTEXT.search(text):
         compound = min(compound, 0.0) - 0.3  # "great, still no parcel": the praise is sarcastic
     compound += frustration
