@@ -10,6 +10,8 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     ["crm_services.py", "--postgres"],
     ["nlu_bitext.py", "--split", "test"],
+    ["sentiment_reviews.py"],
+    ["churn_online_retail.py"],
 ]
 
 

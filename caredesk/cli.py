@@ -5,6 +5,7 @@
     caredesk seed [--customers N] [--seed S] [--as-of YYYY-MM-DD] [--if-empty]
     caredesk train [--force]          train the Rasa model if its inputs changed
     caredesk sentiment evaluate --csv FILE [--text-col text] [--label-col label]
+    caredesk churn train | score | evaluate --csv FILE --label COL [--id COL] [--folds 5]
 """
 
 from __future__ import annotations
@@ -108,6 +109,38 @@ def _cmd_sentiment_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_churn(args: argparse.Namespace) -> int:
+    import json
+
+    settings = get_settings()
+    as_of = datetime.strptime(args.as_of, "%Y-%m-%d") if getattr(args, "as_of", None) else None
+    if args.churn_command == "evaluate":
+        import pandas as pd
+
+        from crm_store.scoring.churn import cross_validate
+
+        try:
+            frame = pd.read_csv(args.csv)
+            report = cross_validate(frame, args.label, args.id, args.folds)
+        except (OSError, ValueError) as exc:
+            print(f"Cannot evaluate {args.csv}: {exc}", file=sys.stderr)
+            return 2
+        print(json.dumps(report, indent=2))
+        return 0
+    from crm_store.services import churn
+
+    if args.churn_command == "train":
+        print(json.dumps(churn.train_model(settings.database_url, settings.models_dir, as_of), indent=2))
+        return 0
+    try:
+        count = churn.score_customers(settings.database_url, settings.models_dir, as_of)
+    except FileNotFoundError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"Scored {count:,} customers.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="caredesk", description="CareDesk operator command.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -134,6 +167,20 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--text-col", default="text")
     evaluate.add_argument("--label-col", default="label")
     evaluate.set_defaults(func=_cmd_sentiment_evaluate)
+
+    churn = sub.add_parser("churn", help="churn risk model")
+    churn_sub = churn.add_subparsers(dest="churn_command", required=True)
+    churn_train = churn_sub.add_parser("train", help="train on the CRM's history (time-based hold-out)")
+    churn_train.add_argument("--as-of", help="the CRM's 'today' (YYYY-MM-DD); default today")
+    churn_score = churn_sub.add_parser("score", help="write every customer's churn score and reasons")
+    churn_score.add_argument("--as-of", help="the CRM's 'today' (YYYY-MM-DD); default today")
+    churn_eval = churn_sub.add_parser("evaluate", help="cross-validate the pipeline on any customer table")
+    churn_eval.add_argument("--csv", required=True)
+    churn_eval.add_argument("--label", required=True)
+    churn_eval.add_argument("--id")
+    churn_eval.add_argument("--folds", type=int, default=5)
+    for parser_ in (churn_train, churn_score, churn_eval):
+        parser_.set_defaults(func=_cmd_churn)
 
     train = sub.add_parser("train", help="train the Rasa model when its inputs changed")
     train.add_argument("--force", action="store_true")
