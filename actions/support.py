@@ -78,15 +78,57 @@ class ActionPolicyAnswer(Action):
         return []
 
 
-def conversation_summary(tracker, reason: str) -> str:
-    """What a colleague needs: why, who, and the last messages."""
-    texts = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"][-LAST_MESSAGES:]
-    lines = [f"Reason: {reason}", f"Conversation: {tracker.sender_id}"]
-    if tracker.get_slot("order_ref"):
-        lines.append(f"Order: {tracker.get_slot('order_ref')}")
-    lines.append("Last messages:")
-    lines += [f"  > {t}" for t in texts]
-    return "\n".join(lines)
+def _user_events(tracker) -> list[dict]:
+    return [e for e in tracker.events if e.get("event") == "user"]
+
+
+def sentiment_scores(tracker) -> list[float]:
+    """Every user message's sentiment score, oldest first (from the NLU parse data)."""
+    scores = []
+    for event in _user_events(tracker):
+        sentiment = (event.get("parse_data") or {}).get("sentiment")
+        if sentiment and "score" in sentiment:
+            scores.append(float(sentiment["score"]))
+    return scores
+
+
+def escalation_decision(tracker, customer_id: int | None):
+    """The escalation rules applied to this conversation (thresholds from the policy file)."""
+    from crm_store.scoring.escalation import Signals, decide
+    from crm_store.services import accounts
+
+    account = accounts.get_account(customer_id, uow()) if customer_id is not None else None
+    signals = Signals(
+        intent=(tracker.latest_message.get("intent") or {}).get("name") or "",
+        sentiments=sentiment_scores(tracker),
+        churn_score=account.churn_score if account else None,
+        fallbacks=int(tracker.get_slot("fallback_count") or 0),
+        lifetime_value_cents=account.lifetime_value_cents if account else 0,
+    )
+    return decide(signals, load_policy().escalation), account
+
+
+def conversation_summary(tracker, reason: str, customer_id: int | None = None) -> str:
+    """What a colleague needs: why, churn risk, mood, what was asked, orders, last messages."""
+    decision, account = escalation_decision(tracker, customer_id)
+    events = _user_events(tracker)
+    intents, orders = [], []
+    for event in events:
+        parse = event.get("parse_data") or {}
+        name = (parse.get("intent") or {}).get("name")
+        if name and name not in intents and name not in ("inform", "nlu_fallback"):
+            intents.append(name)
+        for entity in parse.get("entities") or []:
+            if entity.get("entity") == "order_ref" and entity.get("value") not in orders:
+                orders.append(entity["value"])
+    scores = sentiment_scores(tracker)
+    messages = [(e.get("text") or "", ((e.get("parse_data") or {}).get("sentiment") or {}).get("label"))
+                for e in events[-LAST_MESSAGES:]]
+    return replies.ticket_summary(
+        reason=reason if not decision.reasons else f"{reason}; " + "; ".join(decision.reasons),
+        conversation_id=tracker.sender_id, intents=intents, orders=orders, trend=decision.trend,
+        latest=scores[-1] if scores else None, churn_score=account.churn_score if account else None,
+        churn_reasons=account.churn_reasons if account else (), messages=messages)
 
 
 class ActionHandoff(Action):
@@ -97,9 +139,10 @@ class ActionHandoff(Action):
 
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         customer_id, events = current_customer(tracker)
+        decision, _ = escalation_decision(tracker, customer_id)
         ticket = tickets.create_ticket(
-            uow(), customer_id=customer_id, reason="human_requested", priority="normal",
-            summary=conversation_summary(tracker, "customer asked for a person"),
+            uow(), customer_id=customer_id, reason="human_requested", priority=decision.priority,
+            summary=conversation_summary(tracker, "customer asked for a person", customer_id),
             conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel())
         policy = load_policy()
         dispatcher.utter_message(
@@ -131,7 +174,7 @@ class ActionSubmitIssue(Action):
         details = (tracker.get_slot("issue_details") or "").strip()
         ticket = tickets.create_ticket(
             uow(), customer_id=customer_id, reason=kind, priority=ISSUE_PRIORITY.get(kind, "normal"),
-            summary=f"{details}\n\n{conversation_summary(tracker, kind)}",
+            summary=f"{details}\n\n{conversation_summary(tracker, kind, customer_id)}",
             conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel())
         policy = load_policy()
         dispatcher.utter_message(

@@ -112,6 +112,8 @@ class AccountInfo:
     created_at: datetime
     deletion_requested: bool
     churn_score: float | None
+    churn_reasons: tuple[str, ...] = ()
+    lifetime_value_cents: int = 0
 
 
 @dataclass(frozen=True)

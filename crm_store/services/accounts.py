@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crm_store import dto, errors, models
 from crm_store.services._common import audit, ticket_info, utcnow
@@ -23,7 +23,7 @@ def _customer(uow: UnitOfWork, customer_id: int) -> models.Customer:
     return customer
 
 
-def _account_info(customer: models.Customer) -> dto.AccountInfo:
+def _account_info(customer: models.Customer, lifetime_value_cents: int = 0) -> dto.AccountInfo:
     return dto.AccountInfo(
         customer_id=customer.id,
         name=customer.name,
@@ -34,12 +34,20 @@ def _account_info(customer: models.Customer) -> dto.AccountInfo:
         created_at=customer.created_at,
         deletion_requested=customer.deletion_requested_at is not None,
         churn_score=customer.churn_score,
+        churn_reasons=tuple(customer.churn_reasons or ()),
+        lifetime_value_cents=lifetime_value_cents,
     )
 
 
 def get_account(customer_id: int, uow: UnitOfWork) -> dto.AccountInfo:
+    """The account, with churn risk and lifetime spend (orders not cancelled)."""
     with uow:
-        return _account_info(_customer(uow, customer_id))
+        customer = _customer(uow, customer_id)
+        spent = uow.session.execute(
+            select(func.coalesce(func.sum(models.Order.total_cents), 0)).where(
+                models.Order.customer_id == customer_id, models.Order.status != "cancelled")
+        ).scalar_one()
+        return _account_info(customer, int(spent))
 
 
 def normalise_email(email: str) -> str:

@@ -140,3 +140,31 @@ async def test_policy_questions_are_answered_from_the_policy_file(crm):
     _, messages = await run(support.ActionPolicyAnswer(), make_tracker(
         text="cash on delivery ok?", intent="check_payment_methods"))
     assert "PayPal" in texts(messages) and "do not offer cash on delivery" in texts(messages)
+
+
+async def test_the_handoff_ticket_carries_mood_churn_and_orders_with_a_priority_from_the_rules(crm):
+    with UnitOfWork(crm) as uow:
+        ana = uow.session.get(models.Customer, ANA)
+        ana.churn_score, ana.churn_reasons = 0.82, ["no order for 140 days", "2 complaints"]
+        uow.commit()
+
+    def said(text, intent, score, entities=()):
+        return {"event": "user", "text": text, "parse_data": {
+            "intent": {"name": intent}, "entities": list(entities),
+            "sentiment": {"label": "negative" if score < 0 else "neutral", "score": score}}}
+
+    events = [said("where is CD-ABC234", "track_order", 0.0, [{"entity": "order_ref", "value": "CD-ABC234"}]),
+              said("still not here, third time i ask", "track_order", -0.7),
+              said("want talk human", "contact_human_agent", -0.3)]
+    tracker = make_tracker(slots={"customer_id": ANA}, text="want talk human", intent="contact_human_agent",
+                           events=events)
+    await run(support.ActionHandoff(), tracker)
+    with UnitOfWork(crm) as uow:
+        ticket = uow.session.execute(select(models.Ticket).where(
+            models.Ticket.reason == "human_requested")).scalar_one()
+        summary, ticket_priority = ticket.summary, ticket.priority
+    assert ticket_priority in ("high", "urgent")
+    assert "Churn risk: 0.82 (no order for 140 days; 2 complaints)" in summary
+    assert "Orders: CD-ABC234" in summary and "track_order" in summary
+    assert "Sentiment trend: -" in summary and "[negative]" in summary
+    assert "asked for a person" in summary
