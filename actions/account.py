@@ -9,8 +9,9 @@ from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import EventType, SlotSet
 
 from actions import replies
-from actions.identity import current_customer, next_step, request_action, require_customer
+from actions.identity import current_customer, require_customer
 from actions.store import uow
+from actions.turns import next_step, request_action
 from crm_store import errors
 from crm_store.services import accounts
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -37,23 +35,3 @@ def require_customer(
         return customer_id, events
     dispatcher.utter_message(text="Sure, I can help with that.")
     return None, [SlotSet("pending_action", resume_with), SlotSet("next_step", "verify")]
-
-
-def next_step(step: str | None) -> EventType:
-    """Tell the rules what follows this action: 'verify', a form's name, or None (done)."""
-    return SlotSet("next_step", step)
-
-
-def request_action(run):
-    """For the actions that answer a request: every run says what comes next (None if nothing)."""
-
-    @functools.wraps(run)
-    async def wrapper(self, dispatcher, tracker, domain):
-        events = await run(self, dispatcher, tracker, domain)
-        if not any(e.get("event") == "slot" and e.get("name") == "next_step" for e in events):
-            events.append(next_step(None))
-        if tracker.get_slot("fallback_count"):
-            events.append(SlotSet("fallback_count", 0))  # understood: misunderstandings start over
-        return events
-
-    return wrapper

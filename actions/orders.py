@@ -10,8 +10,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import replies
-from actions.identity import current_customer, next_step, request_action, require_customer
+from actions.identity import current_customer, require_customer
 from actions.store import uow
+from actions.turns import next_step, request_action
 from crm_store import errors
 from crm_store.dto import AddressInfo
 from crm_store.services import orders, tickets

@@ -8,9 +8,10 @@ from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import EventType, SlotSet
 
 from actions import replies
-from actions.identity import current_customer, next_step, request_action, require_customer
+from actions.identity import current_customer, require_customer
 from actions.orders import RefusedOrderEndsForm, _owned_order_slot, customer_and_order, precheck_order, refuse
 from actions.store import uow
+from actions.turns import next_step, request_action
 from crm_store import errors
 from crm_store.dto import format_money
 from crm_store.policy import load_policy

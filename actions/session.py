@@ -9,8 +9,9 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.identity import current_customer, next_step, request_action
+from actions.identity import current_customer
 from actions.store import uow
+from actions.turns import next_step, request_action
 from crm_store import errors
 from crm_store.services import identity
 from crm_store.services.orders import normalise_reference

@@ -6,15 +6,16 @@ from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import EventType, SlotSet
 
 from actions import replies
-from actions.identity import current_customer, next_step, request_action
+from actions.escalation import conversation_summary, escalation_decision
+from actions.identity import current_customer
 from actions.store import uow
+from actions.turns import next_step, request_action
 from crm_store import errors
 from crm_store.dto import format_money
 from crm_store.policy import ShopPolicy, load_policy
 from crm_store.services import feedback, orders, tickets
 
 ISSUE_PRIORITY = {"complaint": "high", "payment_issue": "high"}
-LAST_MESSAGES = 6
 
 
 def policy_text(intent: str, policy: ShopPolicy) -> str:
@@ -76,59 +77,6 @@ class ActionPolicyAnswer(Action):
         except KeyError:
             dispatcher.utter_message(response="utter_default")
         return []
-
-
-def _user_events(tracker) -> list[dict]:
-    return [e for e in tracker.events if e.get("event") == "user"]
-
-
-def sentiment_scores(tracker) -> list[float]:
-    """Every user message's sentiment score, oldest first (from the NLU parse data)."""
-    scores = []
-    for event in _user_events(tracker):
-        sentiment = (event.get("parse_data") or {}).get("sentiment")
-        if sentiment and "score" in sentiment:
-            scores.append(float(sentiment["score"]))
-    return scores
-
-
-def escalation_decision(tracker, customer_id: int | None):
-    """The escalation rules applied to this conversation (thresholds from the policy file)."""
-    from crm_store.scoring.escalation import Signals, decide
-    from crm_store.services import accounts
-
-    account = accounts.get_account(customer_id, uow()) if customer_id is not None else None
-    signals = Signals(
-        intent=(tracker.latest_message.get("intent") or {}).get("name") or "",
-        sentiments=sentiment_scores(tracker),
-        churn_score=account.churn_score if account else None,
-        fallbacks=int(tracker.get_slot("fallback_count") or 0),
-        lifetime_value_cents=account.lifetime_value_cents if account else 0,
-    )
-    return decide(signals, load_policy().escalation), account
-
-
-def conversation_summary(tracker, reason: str, customer_id: int | None = None) -> str:
-    """What a colleague needs: why, churn risk, mood, what was asked, orders, last messages."""
-    decision, account = escalation_decision(tracker, customer_id)
-    events = _user_events(tracker)
-    intents, orders = [], []
-    for event in events:
-        parse = event.get("parse_data") or {}
-        name = (parse.get("intent") or {}).get("name")
-        if name and name not in intents and name not in ("inform", "nlu_fallback"):
-            intents.append(name)
-        for entity in parse.get("entities") or []:
-            if entity.get("entity") == "order_ref" and entity.get("value") not in orders:
-                orders.append(entity["value"])
-    scores = sentiment_scores(tracker)
-    messages = [(e.get("text") or "", ((e.get("parse_data") or {}).get("sentiment") or {}).get("label"))
-                for e in events[-LAST_MESSAGES:]]
-    return replies.ticket_summary(
-        reason=reason if not decision.reasons else f"{reason}; " + "; ".join(decision.reasons),
-        conversation_id=tracker.sender_id, intents=intents, orders=orders, trend=decision.trend,
-        latest=scores[-1] if scores else None, churn_score=account.churn_score if account else None,
-        churn_reasons=account.churn_reasons if account else (), messages=messages)
 
 
 class ActionHandoff(Action):

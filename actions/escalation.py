@@ -1,0 +1,96 @@
+"""Escalation seen from the conversation: sentiment of each message, the rules' decision, the
+summary an agent reads, and the automatic hand-over when a rule fires."""
+
+from __future__ import annotations
+
+from rasa_sdk.events import EventType, SlotSet
+
+from actions import replies
+from actions.identity import current_customer
+from actions.store import uow
+from crm_store.dto import format_money
+from crm_store.policy import load_policy
+from crm_store.services import tickets
+
+LAST_MESSAGES = 6
+
+
+def _user_events(tracker) -> list[dict]:
+    return [e for e in tracker.events if e.get("event") == "user"]
+
+
+def sentiment_scores(tracker) -> list[float]:
+    """Every user message's sentiment score, oldest first (from the NLU parse data)."""
+    scores = []
+    for event in _user_events(tracker):
+        sentiment = (event.get("parse_data") or {}).get("sentiment")
+        if sentiment and "score" in sentiment:
+            scores.append(float(sentiment["score"]))
+    return scores
+
+
+def escalation_decision(tracker, customer_id: int | None):
+    """The escalation rules applied to this conversation (thresholds from the policy file)."""
+    from crm_store.scoring.escalation import Signals, decide
+    from crm_store.services import accounts
+
+    account = accounts.get_account(customer_id, uow()) if customer_id is not None else None
+    signals = Signals(
+        intent=(tracker.latest_message.get("intent") or {}).get("name") or "",
+        sentiments=sentiment_scores(tracker),
+        churn_score=account.churn_score if account else None,
+        fallbacks=int(tracker.get_slot("fallback_count") or 0),
+        lifetime_value_cents=account.lifetime_value_cents if account else 0,
+    )
+    return decide(signals, load_policy().escalation), account
+
+
+def conversation_summary(tracker, reason: str, customer_id: int | None = None) -> str:
+    """What a colleague needs: why, churn risk, mood, what was asked, orders, last messages."""
+    decision, account = escalation_decision(tracker, customer_id)
+    events = _user_events(tracker)
+    intents, orders = [], []
+    for event in events:
+        parse = event.get("parse_data") or {}
+        name = (parse.get("intent") or {}).get("name")
+        if name and name not in intents and name not in ("inform", "nlu_fallback"):
+            intents.append(name)
+        for entity in parse.get("entities") or []:
+            if entity.get("entity") == "order_ref" and entity.get("value") not in orders:
+                orders.append(entity["value"])
+    scores = sentiment_scores(tracker)
+    messages = [(e.get("text") or "", ((e.get("parse_data") or {}).get("sentiment") or {}).get("label"))
+                for e in events[-LAST_MESSAGES:]]
+    return replies.ticket_summary(
+        reason=reason if not decision.reasons else f"{reason}; " + "; ".join(decision.reasons),
+        conversation_id=tracker.sender_id, intents=intents, orders=orders, trend=decision.trend,
+        latest=scores[-1] if scores else None, churn_score=account.churn_score if account else None,
+        churn_reasons=account.churn_reasons if account else (), messages=messages)
+
+
+def escalate_if_needed(dispatcher, tracker) -> list[EventType]:
+    """After a request is answered: if a rule fires, open one prioritised ticket for this
+    conversation, tell the customer what happens next, and for an at-risk customer offer the
+    goodwill gesture the policy allows. Asking for a person is handled by the handoff itself."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    if tracker.get_slot("escalated_ticket") or intent == "contact_human_agent":
+        return []
+    customer_id, _ = current_customer(tracker)
+    decision, _ = escalation_decision(tracker, customer_id)
+    if not decision.escalate:
+        return []
+    policy = load_policy()
+    ticket = tickets.create_ticket(
+        uow(), customer_id=customer_id, reason="escalated", priority=decision.priority,
+        summary=conversation_summary(tracker, "automatic escalation", customer_id),
+        conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel())
+    if decision.retention:
+        voucher = format_money(policy.goodwill_voucher_max_cents, policy.currency)
+        dispatcher.utter_message(
+            text=f"I'm sorry this hasn't gone well. As a thank-you for staying with us we'd like to offer you "
+                 f"{policy.goodwill_voucher_percent}% off your next order (up to {voucher}); a colleague will "
+                 "add it to your account.")
+    dispatcher.utter_message(
+        text=f"I've also asked a colleague to look at this personally (ticket #{ticket.id}). They'll reply "
+             f"here {policy.support_hours}, usually within {policy.first_reply_hours} hours.")
+    return [SlotSet("escalated_ticket", str(ticket.id))]

@@ -1,0 +1,66 @@
+"""Automatic escalation after a request is answered: tickets, retention offer, once per conversation."""
+
+from sqlalchemy import func, select
+
+from actions import orders as order_actions
+from crm_store import models
+from crm_store.unit_of_work import UnitOfWork
+from tests.actions_support import make_tracker, run, slot_sets, texts
+from tests.integration.shop import order_ref
+
+ANA = 1
+
+
+def said(text, intent, score):
+    return {"event": "user", "text": text, "parse_data": {
+        "intent": {"name": intent}, "entities": [],
+        "sentiment": {"label": "negative" if score < 0 else "neutral", "score": score}}}
+
+
+def _escalations(url) -> list[models.Ticket]:
+    with UnitOfWork(url) as uow:
+        rows = uow.session.execute(select(models.Ticket.priority, models.Ticket.summary)
+                                   .where(models.Ticket.reason == "escalated")).all()
+    return rows
+
+
+async def test_a_furious_message_is_answered_and_escalated_once(crm):
+    ref = order_ref(UnitOfWork(crm), ANA, "shipped")
+    events = [said("where is my order", "track_order", 0.0),
+              said("WHERE IS MY ORDER, third time i ask!!!", "track_order", -0.85)]
+    tracker = make_tracker(slots={"customer_id": ANA, "order_ref": ref}, intent="track_order", events=events)
+    result, messages = await run(order_actions.ActionTrackOrder(), tracker)
+    assert "on its way" in texts(messages) and "asked a colleague" in texts(messages)
+    ticket_id = slot_sets(result)["escalated_ticket"]
+    assert [p for p, _ in _escalations(crm)] == ["high"]
+    assert "very negative message" in _escalations(crm)[0][1]
+
+    again = make_tracker(slots={"customer_id": ANA, "order_ref": ref, "escalated_ticket": ticket_id},
+                         intent="track_order", events=events)
+    _, messages = await run(order_actions.ActionTrackOrder(), again)
+    assert "asked a colleague" not in texts(messages) and len(_escalations(crm)) == 1
+
+
+async def test_a_calm_conversation_is_not_escalated(crm):
+    ref = order_ref(UnitOfWork(crm), ANA, "shipped")
+    tracker = make_tracker(slots={"customer_id": ANA, "order_ref": ref}, intent="track_order",
+                           events=[said("hi, where is my parcel?", "track_order", 0.0)])
+    result, messages = await run(order_actions.ActionTrackOrder(), tracker)
+    assert "colleague" not in texts(messages) and "escalated_ticket" not in slot_sets(result)
+    assert _escalations(crm) == []
+
+
+async def test_an_at_risk_customer_who_cancels_gets_a_retention_offer_and_a_person(crm):
+    with UnitOfWork(crm) as uow:
+        uow.session.get(models.Customer, ANA).churn_score = 0.9
+        uow.commit()
+    ref = order_ref(UnitOfWork(crm), ANA, "paid")
+    tracker = make_tracker(slots={"customer_id": ANA, "order_ref": ref}, intent="cancel_order",
+                           events=[said("cancel it", "cancel_order", 0.0)])
+    result, messages = await run(order_actions.ActionCancelOrder(), tracker)
+    assert slot_sets(result)["next_step"] == "cancel_form"  # the customer can still cancel
+    assert "10% off your next order" in texts(messages) and "asked a colleague" in texts(messages)
+    with UnitOfWork(crm) as uow:
+        count = uow.session.execute(select(func.count()).select_from(models.Ticket)
+                                    .where(models.Ticket.reason == "escalated")).scalar_one()
+    assert count == 1
