@@ -3,7 +3,9 @@ summary an agent reads, and the automatic hand-over when a rule fires."""
 
 from __future__ import annotations
 
-from rasa_sdk.events import EventType, SlotSet
+from datetime import datetime
+
+from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 
 from actions import replies
 from actions.identity import current_customer
@@ -68,21 +70,16 @@ def conversation_summary(tracker, reason: str, customer_id: int | None = None) -
         churn_reasons=account.churn_reasons if account else (), messages=messages)
 
 
-def escalate_if_needed(dispatcher, tracker) -> list[EventType]:
-    """After a request is answered: if a rule fires, open one prioritised ticket for this
-    conversation, tell the customer what happens next, and for an at-risk customer offer the
-    goodwill gesture the policy allows. Asking for a person is handled by the handoff itself."""
-    intent = (tracker.latest_message.get("intent") or {}).get("name")
-    if tracker.get_slot("escalated_ticket") or intent == "contact_human_agent":
-        return []
-    customer_id, _ = current_customer(tracker)
-    decision, _ = escalation_decision(tracker, customer_id)
-    if not decision.escalate:
-        return []
+def hand_over(dispatcher, tracker, customer_id: int | None, *, reason: str, why: str, decision) -> list[EventType]:
+    """Open the ticket and tell the customer what happens next.
+
+    While agents are live the bot pauses (Rasa keeps storing every customer message for the
+    agent) until an agent hands the conversation back; otherwise the customer gets a follow-up
+    by e-mail and the bot keeps helping."""
     policy = load_policy()
     ticket = tickets.create_ticket(
-        uow(), customer_id=customer_id, reason="escalated", priority=decision.priority,
-        summary=conversation_summary(tracker, "automatic escalation", customer_id),
+        uow(), customer_id=customer_id, reason=reason, priority=decision.priority,
+        summary=conversation_summary(tracker, why, customer_id),
         conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel())
     if decision.retention:
         voucher = format_money(policy.goodwill_voucher_max_cents, policy.currency)
@@ -90,7 +87,29 @@ def escalate_if_needed(dispatcher, tracker) -> list[EventType]:
             text=f"I'm sorry this hasn't gone well. As a thank-you for staying with us we'd like to offer you "
                  f"{policy.goodwill_voucher_percent}% off your next order (up to {voucher}); a colleague will "
                  "add it to your account.")
+    events: list[EventType] = [SlotSet("escalated_ticket", str(ticket.id)), SlotSet("fallback_count", 0)]
+    if policy.agents_live(datetime.utcnow()):
+        dispatcher.utter_message(
+            text=f"I've asked a colleague to take over (ticket #{ticket.id}). They'll answer right here, "
+                 f"usually within {policy.live_reply_minutes} minutes; until then I'll keep quiet so nothing "
+                 "gets mixed up.")
+        return events + [ConversationPaused()]
     dispatcher.utter_message(
-        text=f"I've also asked a colleague to look at this personally (ticket #{ticket.id}). They'll reply "
-             f"here {policy.support_hours}, usually within {policy.first_reply_hours} hours.")
-    return [SlotSet("escalated_ticket", str(ticket.id))]
+        text=f"Our team isn't in the chat right now ({policy.support_hours}), so I've opened ticket #{ticket.id} "
+             f"and a colleague will e-mail you within {policy.first_reply_hours} hours. Meanwhile I'm happy to "
+             "keep helping.")
+    return events
+
+
+def escalate_if_needed(dispatcher, tracker) -> list[EventType]:
+    """After a request is answered: if an escalation rule fires, hand over once per conversation.
+    Asking for a person is handled by the handoff action itself."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    if tracker.get_slot("escalated_ticket") or intent == "contact_human_agent":
+        return []
+    customer_id, _ = current_customer(tracker)
+    decision, _ = escalation_decision(tracker, customer_id)
+    if not decision.escalate:
+        return []
+    return hand_over(dispatcher, tracker, customer_id, reason="escalated", why="automatic escalation",
+                     decision=decision)

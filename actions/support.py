@@ -6,7 +6,7 @@ from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import EventType, SlotSet
 
 from actions import replies
-from actions.escalation import conversation_summary, escalation_decision
+from actions.escalation import conversation_summary, escalation_decision, hand_over
 from actions.identity import current_customer
 from actions.store import uow
 from actions.turns import next_step, request_action
@@ -80,7 +80,7 @@ class ActionPolicyAnswer(Action):
 
 
 class ActionHandoff(Action):
-    """The customer asks for a person: a ticket with a summary, and what happens next."""
+    """The customer asks for a person: a prioritised ticket with a summary, and the hand-over."""
 
     def name(self) -> str:
         return "action_handoff"
@@ -88,16 +88,8 @@ class ActionHandoff(Action):
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         customer_id, events = current_customer(tracker)
         decision, _ = escalation_decision(tracker, customer_id)
-        ticket = tickets.create_ticket(
-            uow(), customer_id=customer_id, reason="human_requested", priority=decision.priority,
-            summary=conversation_summary(tracker, "customer asked for a person", customer_id),
-            conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel())
-        policy = load_policy()
-        dispatcher.utter_message(
-            text=f"I've asked a colleague to take over (ticket #{ticket.id}). They'll answer here in this chat "
-                 f"{policy.support_hours}, usually within {policy.first_reply_hours} hours, and you'll also get "
-                 "an e-mail.")
-        return events + [SlotSet("fallback_count", 0)]
+        return events + hand_over(dispatcher, tracker, customer_id, reason="human_requested",
+                                  why="customer asked for a person", decision=decision)
 
 
 class ActionOpenIssue(Action):

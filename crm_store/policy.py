@@ -5,8 +5,10 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -51,6 +53,16 @@ class ShopPolicy:
     support_email: str
     first_reply_hours: int
     escalation: EscalationRules = EscalationRules()
+    live_days: tuple[int, ...] = (0, 1, 2, 3, 4)
+    live_from_hour: int = 9
+    live_until_hour: int = 18
+    timezone: str = "Europe/Berlin"
+    live_reply_minutes: int = 5
+
+    def agents_live(self, now_utc: datetime) -> bool:
+        """Whether agents take chats over at this moment (naive UTC in, shop's time zone rules)."""
+        local = now_utc.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(self.timezone))
+        return local.weekday() in self.live_days and self.live_from_hour <= local.hour < self.live_until_hour
 
     @property
     def cancellable_statuses(self) -> tuple[str, ...]:
@@ -97,6 +109,11 @@ def _parse(raw: dict[str, Any]) -> ShopPolicy:
             support_email=raw["support"]["email"],
             first_reply_hours=int(raw["support"]["first_reply_hours"]),
             escalation=_escalation(raw.get("escalation") or {}),
+            live_days=tuple(raw["support"].get("live_days", (0, 1, 2, 3, 4))),
+            live_from_hour=int(raw["support"].get("live_from_hour", 9)),
+            live_until_hour=int(raw["support"].get("live_until_hour", 18)),
+            timezone=raw["support"].get("timezone", "Europe/Berlin"),
+            live_reply_minutes=int(raw["support"].get("live_reply_minutes", 5)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"invalid shop policy file: {exc!r}") from exc

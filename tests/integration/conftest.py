@@ -131,3 +131,35 @@ def crm(db_url, monkeypatch, tmp_path):
     yield db_url
     get_settings.cache_clear()
     store.settings.cache_clear()
+
+
+def _policy_with(monkeypatch, tmp_path, **support) -> None:
+    import yaml
+
+    from crm_store.policy import DEFAULT_POLICY_FILE, load_policy
+
+    raw = yaml.safe_load(DEFAULT_POLICY_FILE.read_text())
+    raw["support"].update(support)
+    path = tmp_path / "policy.yml"
+    path.write_text(yaml.safe_dump(raw))
+    monkeypatch.setenv("CAREDESK_POLICY_FILE", str(path))
+    load_policy.cache_clear()
+
+
+@pytest.fixture
+def agents_live(monkeypatch, tmp_path):
+    """Agents are in the chat whatever the day and hour of the test run."""
+    _policy_with(monkeypatch, tmp_path, live_days=list(range(7)), live_from_hour=0, live_until_hour=24)
+    yield
+    from crm_store.policy import load_policy
+
+    load_policy.cache_clear()
+
+
+@pytest.fixture
+def agents_offline(monkeypatch, tmp_path):
+    _policy_with(monkeypatch, tmp_path, live_days=[])
+    yield
+    from crm_store.policy import load_policy
+
+    load_policy.cache_clear()

@@ -94,12 +94,12 @@ async def test_a_confirmed_deletion_request_opens_a_ticket(crm):
     assert accounts.get_account(ANA, UnitOfWork(crm)).deletion_requested
 
 
-async def test_asking_for_a_human_opens_a_ticket_with_the_conversation(crm):
+async def test_asking_for_a_human_opens_a_ticket_and_pauses_the_bot(crm, agents_live):
     tracker = make_tracker(slots={"customer_id": ANA}, text="want talk human", intent="contact_human_agent",
                            events=[{"event": "user", "text": "my parcel is late again"},
                                    {"event": "user", "text": "want talk human"}])
-    _, messages = await run(support.ActionHandoff(), tracker)
-    assert "ticket #" in texts(messages)
+    events, messages = await run(support.ActionHandoff(), tracker)
+    assert "ticket #" in texts(messages) and "pause" in [e["event"] for e in events]
     with UnitOfWork(crm) as uow:
         ticket = uow.session.execute(select(models.Ticket).where(
             models.Ticket.reason == "human_requested")).scalar_one()

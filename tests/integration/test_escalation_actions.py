@@ -24,13 +24,14 @@ def _escalations(url) -> list[models.Ticket]:
     return rows
 
 
-async def test_a_furious_message_is_answered_and_escalated_once(crm):
+async def test_a_furious_message_is_answered_and_escalated_once(crm, agents_live):
     ref = order_ref(UnitOfWork(crm), ANA, "shipped")
     events = [said("where is my order", "track_order", 0.0),
               said("WHERE IS MY ORDER, third time i ask!!!", "track_order", -0.85)]
     tracker = make_tracker(slots={"customer_id": ANA, "order_ref": ref}, intent="track_order", events=events)
     result, messages = await run(order_actions.ActionTrackOrder(), tracker)
     assert "on its way" in texts(messages) and "asked a colleague" in texts(messages)
+    assert {"event": "pause"} in [{"event": e["event"]} for e in result]  # the bot steps back
     ticket_id = slot_sets(result)["escalated_ticket"]
     assert [p for p, _ in _escalations(crm)] == ["high"]
     assert "very negative message" in _escalations(crm)[0][1]
@@ -50,7 +51,7 @@ async def test_a_calm_conversation_is_not_escalated(crm):
     assert _escalations(crm) == []
 
 
-async def test_an_at_risk_customer_who_cancels_gets_a_retention_offer_and_a_person(crm):
+async def test_an_at_risk_customer_who_cancels_gets_a_retention_offer_and_a_person(crm, agents_live):
     with UnitOfWork(crm) as uow:
         uow.session.get(models.Customer, ANA).churn_score = 0.9
         uow.commit()
@@ -64,3 +65,13 @@ async def test_an_at_risk_customer_who_cancels_gets_a_retention_offer_and_a_pers
         count = uow.session.execute(select(func.count()).select_from(models.Ticket)
                                     .where(models.Ticket.reason == "escalated")).scalar_one()
     assert count == 1
+
+
+async def test_when_no_agent_is_live_the_customer_gets_a_follow_up_and_the_bot_keeps_helping(crm, agents_offline):
+    ref = order_ref(UnitOfWork(crm), ANA, "shipped")
+    events = [said("this is a joke, third time i ask!!!", "track_order", -0.9)]
+    tracker = make_tracker(slots={"customer_id": ANA, "order_ref": ref}, intent="track_order", events=events)
+    result, messages = await run(order_actions.ActionTrackOrder(), tracker)
+    assert "isn't in the chat right now" in texts(messages) and "e-mail you" in texts(messages)
+    assert "pause" not in [e["event"] for e in result]
+    assert len(_escalations(crm)) == 1
