@@ -69,6 +69,16 @@ def write_endpoints(settings: Settings) -> Path:
     return path
 
 
+def write_credentials(settings: Settings) -> Path:
+    """The channels Rasa opens: credentials.yml, plus the callback channel when configured."""
+    channels = yaml.safe_load((settings.project_dir / "credentials.yml").read_text(encoding="utf-8")) or {}
+    if settings.callback_url:
+        channels["callback"] = {"url": settings.callback_url}
+    path = settings.var_dir / "credentials.yml"
+    path.write_text(yaml.safe_dump(channels, sort_keys=False), encoding="utf-8")
+    return path
+
+
 def _die_with_parent() -> None:
     """Linux: children get SIGTERM if the runner itself is killed."""
     with contextlib.suppress(OSError):
@@ -114,7 +124,7 @@ class Service:
             self.process.wait()
 
 
-def services(settings: Settings, endpoints: Path) -> list[Service]:
+def services(settings: Settings, endpoints: Path, credentials: Path) -> list[Service]:
     python = sys.executable
     logs = settings.var_dir / "logs"
     actions = Service(
@@ -126,13 +136,19 @@ def services(settings: Settings, endpoints: Path) -> list[Service]:
     rasa = Service(
         "Rasa server",
         [python, "-m", "rasa", "run", "--model", str(model_path(settings.models_dir)),
-         "--endpoints", str(endpoints), "--credentials", "credentials.yml",
+         "--endpoints", str(endpoints), "--credentials", str(credentials),
          "--interface", settings.host, "--port", str(settings.rasa_port),
          "--enable-api", "--auth-token", settings.rasa_api_token, "--cors", "*"],
         f"http://{settings.host}:{settings.rasa_port}/",
         logs / "rasa.log",
     )
-    return [actions, rasa]
+    agent_api = Service(
+        "Agent API",
+        [python, "-m", "bot.console.agent_api", "--port", str(settings.agent_api_port)],
+        f"http://{settings.host}:{settings.agent_api_port}/health",
+        logs / "agent_api.log",
+    )
+    return [actions, rasa, agent_api]
 
 
 def child_environment(settings: Settings) -> dict:
@@ -154,8 +170,9 @@ class StartupFailed(RuntimeError):
 def start_all(settings: Settings) -> list[Service]:
     """Start every service and wait until each answers its health check."""
     endpoints = write_endpoints(settings)
+    credentials = write_credentials(settings)
     env = child_environment(settings)
-    started = services(settings, endpoints)
+    started = services(settings, endpoints, credentials)
     for service in started:
         service.start(settings.project_dir, env)
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -210,6 +227,7 @@ def banner(settings: Settings, started: list[Service]) -> str:
         ("Rasa server (REST)", f"{settings.rasa_url}/webhooks/rest/webhook"),
         ("Rasa server (socket.io)", f"{settings.rasa_url}/socket.io"),
         ("Action server", f"http://{settings.host}:{settings.action_port}/webhook"),
+        ("Agent API", f"http://{settings.host}:{settings.agent_api_port}/api/tickets (token in var/agent_api_token)"),
         ("CRM database", make_url(settings.database_url).render_as_string(hide_password=True)),
         ("Conversations", make_url(settings.tracker_store_url).render_as_string(hide_password=True)),
         ("Logs", str(settings.var_dir / "logs")),

@@ -53,6 +53,9 @@ class Settings:
     rasa_port: int
     action_port: int
     rasa_api_token: str
+    agent_api_port: int
+    agent_api_token: str
+    callback_url: str | None
     secret_key: str
     redis_url: str | None
     rabbitmq_url: str | None
@@ -70,9 +73,9 @@ class Settings:
         return f"http://{self.host}:{self.action_port}/webhook"
 
 
-def _dev_token(var_dir: Path) -> str:
-    """A random Rasa API token kept under var/ so the console and the server agree."""
-    path = var_dir / "rasa_api_token"
+def _dev_token(var_dir: Path, name: str = "rasa_api_token") -> str:
+    """A random token kept under var/ so the processes that share it agree."""
+    path = var_dir / name
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
     var_dir.mkdir(parents=True, exist_ok=True)
@@ -98,6 +101,8 @@ def load_settings() -> Settings:
             raise SettingsError("production needs CAREDESK_SECRET_KEY of 32+ random characters")
         if len(token) < 24:
             raise SettingsError("production needs RASA_API_TOKEN of 24+ random characters")
+        if len(os.environ.get("AGENT_API_TOKEN", "")) < 24:
+            raise SettingsError("production needs AGENT_API_TOKEN of 24+ random characters")
         if database_url.startswith("sqlite"):
             raise SettingsError("production needs DATABASE_URL pointing at PostgreSQL")
     return Settings(
@@ -111,6 +116,9 @@ def load_settings() -> Settings:
         rasa_port=_port("RASA_PORT", 5005),
         action_port=_port("ACTION_PORT", 5055),
         rasa_api_token=token or _dev_token(var_dir),
+        agent_api_port=_port("AGENT_API_PORT", 5056),
+        agent_api_token=os.environ.get("AGENT_API_TOKEN") or _dev_token(var_dir, "agent_api_token"),
+        callback_url=os.environ.get("CAREDESK_CALLBACK_URL") or None,
         secret_key=secret_key,
         redis_url=os.environ.get("REDIS_URL") or None,
         rabbitmq_url=os.environ.get("RABBITMQ_URL") or None,

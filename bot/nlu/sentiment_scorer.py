@@ -35,7 +35,7 @@ SHOP_LEXICON = {
     "slow": -1.0, "slowly": -0.8, "waited": -0.9, "died": -1.5, "dies": -1.5, "breaks": -1.7, "cracked": -1.6,
     "leaks": -1.5, "leaking": -1.5, "stuck": -1.0, "fails": -1.7, "unreliable": -1.8, "uncomfortable": -1.5,
     "noisy": -1.0, "returned": -0.7, "returning": -0.7, "mediocre": -1.3, "sturdy": 1.4, "reliable": 1.5,
-    "comfortable": 1.5, "fits": 0.7, "works": 0.9, "arrived": 0.0,
+    "comfortable": 1.5, "fits": 0.7, "arrived": 0.0,
     # Request words that are not feelings in a support chat ("I want to ...", "can you help me ...").
     "want": 0.0, "help": 0.0, "helps": 0.0, "assistance": 0.0, "please": 0.0, "free": 0.0, "save": 0.0,
 }

@@ -31,9 +31,9 @@ def port_open(port: int) -> bool:
 class Stack:
     """A running `caredesk run` (Rasa + action server) on free ports with its own CRM."""
 
-    def __init__(self, process, var_dir, rasa_port, action_port, lines):
+    def __init__(self, process, var_dir, rasa_port, action_port, agent_port, lines):
         self.process, self.var_dir, self.lines = process, var_dir, lines
-        self.rasa_port, self.action_port = rasa_port, action_port
+        self.rasa_port, self.action_port, self.agent_port = rasa_port, action_port, agent_port
         self.database_url = f"sqlite:///{var_dir / 'crm.db'}"
 
     @property
@@ -59,11 +59,12 @@ def start_stack(var_dir, customers: int = 30, extra_env: dict | None = None, tim
     from pathlib import Path
 
     project = Path(__file__).resolve().parents[2]
-    rasa_port, action_port = free_port(), free_port()
-    env = {**os.environ, "CAREDESK_VAR_DIR": str(var_dir), "RASA_PORT": str(rasa_port),
-           "ACTION_PORT": str(action_port), "CAREDESK_PROJECT_DIR": str(project), **(extra_env or {})}
-    for name in ("DATABASE_URL", "TRACKER_STORE_URL"):
-        env.pop(name, None)
+    rasa_port, action_port, agent_port = free_port(), free_port(), free_port()
+    inherited = {k: v for k, v in os.environ.items() if k not in (
+        "DATABASE_URL", "TRACKER_STORE_URL", "CAREDESK_POLICY_FILE", "CAREDESK_CALLBACK_URL")}
+    env = {**inherited, "CAREDESK_VAR_DIR": str(var_dir), "RASA_PORT": str(rasa_port),
+           "ACTION_PORT": str(action_port), "AGENT_API_PORT": str(agent_port),
+           "CAREDESK_PROJECT_DIR": str(project), **(extra_env or {})}
     process = subprocess.Popen([sys.executable, "-m", "caredesk.cli", "run", "--customers", str(customers)],
                                cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
@@ -81,7 +82,7 @@ def start_stack(var_dir, customers: int = 30, extra_env: dict | None = None, tim
         if process.poll() is not None or time.monotonic() - started > timeout:
             process.kill()
             raise RuntimeError("caredesk run did not come up:\n" + "".join(lines[-40:]))
-    return Stack(process, var_dir, rasa_port, action_port, lines)
+    return Stack(process, var_dir, rasa_port, action_port, agent_port, lines)
 
 
 def stop_stack(stack: Stack) -> int:

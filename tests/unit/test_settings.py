@@ -6,7 +6,7 @@ from caredesk.settings import DEV_SECRET, SettingsError, load_settings
 @pytest.fixture
 def clean_env(monkeypatch, tmp_path):
     for name in ("CAREDESK_ENV", "DATABASE_URL", "CAREDESK_SECRET_KEY", "RASA_API_TOKEN", "RASA_PORT",
-                 "REDIS_URL", "RABBITMQ_URL", "TRACKER_STORE_URL"):
+                 "AGENT_API_TOKEN", "REDIS_URL", "RABBITMQ_URL", "TRACKER_STORE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CAREDESK_VAR_DIR", str(tmp_path))
     return monkeypatch
@@ -31,6 +31,7 @@ def test_production_refuses_the_default_secret(clean_env):
 
 
 def test_production_refuses_sqlite(clean_env):
+    clean_env.setenv("AGENT_API_TOKEN", "a" * 30)
     clean_env.setenv("CAREDESK_ENV", "production")
     clean_env.setenv("CAREDESK_SECRET_KEY", "s" * 40)
     clean_env.setenv("RASA_API_TOKEN", "t" * 30)
@@ -39,6 +40,7 @@ def test_production_refuses_sqlite(clean_env):
 
 
 def test_production_with_real_secrets_starts(clean_env):
+    clean_env.setenv("AGENT_API_TOKEN", "a" * 30)
     clean_env.setenv("CAREDESK_ENV", "production")
     clean_env.setenv("CAREDESK_SECRET_KEY", "s" * 40)
     clean_env.setenv("RASA_API_TOKEN", "t" * 30)
@@ -56,4 +58,13 @@ def test_a_bad_port_is_a_clear_error(clean_env, port):
 def test_an_unknown_environment_is_refused(clean_env):
     clean_env.setenv("CAREDESK_ENV", "staging")
     with pytest.raises(SettingsError, match="CAREDESK_ENV"):
+        load_settings()
+
+
+def test_production_refuses_a_missing_agent_token(clean_env):
+    clean_env.setenv("CAREDESK_ENV", "production")
+    clean_env.setenv("CAREDESK_SECRET_KEY", "s" * 40)
+    clean_env.setenv("RASA_API_TOKEN", "t" * 30)
+    clean_env.setenv("DATABASE_URL", "postgresql://u@db/crm")
+    with pytest.raises(SettingsError, match="AGENT_API_TOKEN"):
         load_settings()

@@ -1,0 +1,164 @@
+"""The agent API: what the agent console calls to take over a conversation and give it back.
+
+    python -m bot.console.agent_api           (started by `caredesk run`)
+
+Every route but /health needs ``Authorization: Bearer <AGENT_API_TOKEN>``.
+
+    GET  /api/tickets                              open tickets, most urgent first
+    GET  /api/conversations/{id}                   the transcript (customer, bot and agent messages)
+    POST /api/conversations/{id}/messages          {"agent": "sam", "text": "..."}: sent through the
+                                                   customer's own channel
+    POST /api/conversations/{id}/resume            {"agent": "sam"}: the assistant takes over again
+"""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+import json
+import logging
+from dataclasses import asdict
+
+from aiohttp import web
+
+from bot.console.rasa_client import RasaClient, RasaUnavailable
+from caredesk.settings import get_settings
+from crm_store.services import tickets
+from crm_store.unit_of_work import UnitOfWork
+
+log = logging.getLogger("caredesk.agent_api")
+MAX_MESSAGE = 4000
+BACK_TO_BOT = "You're back with the CareDesk assistant. Is there anything else I can help with?"
+
+
+def _json(data, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, default=str))
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return _json({"error": code, "message": message}, status)
+
+
+@web.middleware
+async def require_token(request: web.Request, handler):
+    if request.path == "/health":
+        return await handler(request)
+    supplied = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not supplied or not hmac.compare_digest(supplied, request.app["token"]):
+        return _error(401, "unauthorised", "a valid agent token is required")
+    return await handler(request)
+
+
+async def _body(request: web.Request) -> dict:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise web.HTTPBadRequest(text=json.dumps({"error": "bad_json", "message": "the body must be JSON"}),
+                                 content_type="application/json") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text=json.dumps({"error": "bad_json", "message": "the body must be an object"}),
+                                 content_type="application/json")
+    return body
+
+
+def _agent(body: dict) -> str:
+    agent = str(body.get("agent") or "").strip()
+    if not agent or len(agent) > 120:
+        raise web.HTTPBadRequest(text=json.dumps({"error": "bad_agent", "message": "name the agent"}),
+                                 content_type="application/json")
+    return agent
+
+
+def _tickets_of(request: web.Request, conversation_id: str):
+    uow = UnitOfWork(request.app["database_url"])
+    return [t for status in ("open", "assigned")
+            for t in tickets.list_tickets(uow, status=status, limit=1000) if t.conversation_id == conversation_id]
+
+
+async def health(_request: web.Request) -> web.Response:
+    return _json({"status": "ok"})
+
+
+async def list_open_tickets(request: web.Request) -> web.Response:
+    uow = UnitOfWork(request.app["database_url"])
+    found = tickets.list_tickets(uow, status="open", limit=200) + tickets.list_tickets(uow, status="assigned",
+                                                                                         limit=200)
+    return _json({"tickets": [asdict(t) for t in found]})
+
+
+async def transcript(request: web.Request) -> web.Response:
+    conversation_id = request.match_info["conversation_id"]
+    try:
+        tracker = await request.app["rasa"].tracker(conversation_id)
+    except RasaUnavailable as exc:
+        return _error(502, "rasa_unavailable", str(exc))
+    messages = [{"from": "customer" if e["event"] == "user" else ((e.get("metadata") or {}).get("agent") or "bot"),
+                 "text": e.get("text"), "at": e.get("timestamp"),
+                 "sentiment": (e.get("parse_data") or {}).get("sentiment")}
+                for e in tracker.get("events", []) if e.get("event") in ("user", "bot")]
+    return _json({"conversation_id": conversation_id, "paused": tracker.get("paused", False), "messages": messages})
+
+
+async def send_message(request: web.Request) -> web.Response:
+    conversation_id = request.match_info["conversation_id"]
+    body = await _body(request)
+    agent = _agent(body)
+    text = str(body.get("text") or "").strip()
+    if not text or len(text) > MAX_MESSAGE:
+        return _error(400, "bad_text", f"text must have 1 to {MAX_MESSAGE} characters")
+    try:
+        await request.app["rasa"].append(conversation_id, [{"event": "bot", "text": text,
+                                                             "metadata": {"agent": agent}}], deliver=True)
+    except RasaUnavailable as exc:
+        return _error(502, "rasa_unavailable", str(exc))
+    for ticket in _tickets_of(request, conversation_id):
+        if ticket.status == "open":
+            tickets.assign_ticket(ticket.id, agent, UnitOfWork(request.app["database_url"]))
+    return _json({"sent": True})
+
+
+async def resume(request: web.Request) -> web.Response:
+    conversation_id = request.match_info["conversation_id"]
+    agent = _agent(await _body(request))
+    try:
+        await request.app["rasa"].append(conversation_id, [
+            {"event": "resume"},
+            {"event": "slot", "name": "escalated_ticket", "value": None},
+            {"event": "bot", "text": BACK_TO_BOT},
+            # The bot listens afresh: the rules then read the next message as a new turn.
+            {"event": "action", "name": "action_listen"},
+        ], deliver=True)
+    except RasaUnavailable as exc:
+        return _error(502, "rasa_unavailable", str(exc))
+    for ticket in _tickets_of(request, conversation_id):
+        tickets.close_ticket(ticket.id, UnitOfWork(request.app["database_url"]), actor=agent)
+    return _json({"resumed": True})
+
+
+def create_app(*, rasa_url: str, rasa_token: str, agent_token: str, database_url: str) -> web.Application:
+    app = web.Application(middlewares=[require_token], client_max_size=64 * 1024)
+    app["token"], app["database_url"] = agent_token, database_url
+    app["rasa"] = RasaClient(rasa_url, rasa_token)
+    app.add_routes([
+        web.get("/health", health),
+        web.get("/api/tickets", list_open_tickets),
+        web.get("/api/conversations/{conversation_id}", transcript),
+        web.post("/api/conversations/{conversation_id}/messages", send_message),
+        web.post("/api/conversations/{conversation_id}/resume", resume),
+    ])
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="CareDesk agent API")
+    parser.add_argument("--port", type=int)
+    args = parser.parse_args()
+    settings = get_settings()
+    logging.basicConfig(level=logging.INFO)
+    app = create_app(rasa_url=settings.rasa_url, rasa_token=settings.rasa_api_token,
+                     agent_token=settings.agent_api_token, database_url=settings.database_url)
+    web.run_app(app, host=settings.host, port=args.port or settings.agent_api_port, print=None)
+
+
+if __name__ == "__main__":
+    main()

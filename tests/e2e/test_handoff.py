@@ -1,0 +1,153 @@
+"""An angry customer is handed to a person and back, with the real Rasa, action server and agent API.
+
+The customer talks over Rasa's callback channel, so messages the agent sends later, when no
+request is in hand, still reach the customer: a local HTTP server records everything the
+channel delivers.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from crm_store import models
+from crm_store.policy import DEFAULT_POLICY_FILE
+from crm_store.unit_of_work import UnitOfWork
+from tests.e2e.conftest import free_port, start_stack, stop_stack
+
+pytestmark = pytest.mark.e2e
+
+
+class Inbox:
+    """What the callback channel delivered to the customer's device."""
+
+    def __init__(self):
+        self.messages: list[dict] = []
+        inbox = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - the http.server API
+                length = int(self.headers.get("Content-Length") or 0)
+                inbox.messages.append(json.loads(self.rfile.read(length) or b"{}"))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *_args):
+                pass
+
+        self.port = free_port()
+        self.server = HTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def texts_since(self, index: int) -> list[str]:
+        return [m.get("text") or "" for m in self.messages[index:]]
+
+    def wait_for(self, index: int, needle: str, timeout: float = 20) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            texts = self.texts_since(index)
+            if any(needle in t for t in texts):
+                return texts
+            time.sleep(0.2)
+        raise AssertionError(f"{needle!r} never reached the customer; got {self.texts_since(index)}")
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("handoff")
+    policy = yaml.safe_load(DEFAULT_POLICY_FILE.read_text())
+    policy["support"].update(live_days=list(range(7)), live_from_hour=0, live_until_hour=24)
+    (folder / "policy.yml").write_text(yaml.safe_dump(policy))
+    inbox = Inbox()
+    stack = start_stack(folder, extra_env={"CAREDESK_CALLBACK_URL": f"http://127.0.0.1:{inbox.port}/bot",
+                                           "CAREDESK_POLICY_FILE": str(folder / "policy.yml")})
+    yield stack, inbox
+    stop_stack(stack)
+    inbox.server.shutdown()
+
+
+def _agent_call(stack, method: str, path: str, body: dict | None = None, token: str | None = None):
+    token = token if token is not None else (stack.var_dir / "agent_api_token").read_text().strip()
+    request = urllib.request.Request(f"http://127.0.0.1:{stack.agent_port}{path}", method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def _customer_says(stack, sender: str, text: str) -> None:
+    url = f"http://127.0.0.1:{stack.rasa_port}/webhooks/callback/webhook"
+    request = urllib.request.Request(url, data=json.dumps({"sender": sender, "message": text}).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.read() == b"success"
+
+
+def test_an_angry_customer_is_handed_to_an_agent_and_back(setup):
+    stack, inbox = setup
+    sender = "angry-ana"
+    with UnitOfWork(stack.database_url) as uow:
+        ref = uow.session.execute(select(models.Order.reference).where(
+            models.Order.customer_id == 1, models.Order.status == "shipped")).scalars().first()
+
+    mark = len(inbox.messages)
+    _customer_says(stack, sender, f"where is my order {ref}")
+    _customer_says(stack, sender, "ana@example.com")
+    assert any("on its way" in t for t in inbox.wait_for(mark, "on its way"))
+
+    mark = len(inbox.messages)
+    _customer_says(stack, sender, "WHERE IS MY PARCEL?! this is the third time i ask, ridiculous!!!")
+    inbox.wait_for(mark, "asked a colleague")
+    with UnitOfWork(stack.database_url) as uow:
+        ticket = uow.session.execute(select(models.Ticket).where(
+            models.Ticket.conversation_id == sender)).scalar_one()
+        assert ticket.priority in ("high", "urgent") and ticket.status == "open"
+        assert "very negative message" in ticket.summary and ref in ticket.summary
+        ticket_id = ticket.id
+
+    # Paused: the bot answers nothing, but the message is kept for the agent.
+    mark = len(inbox.messages)
+    _customer_says(stack, sender, "hello?? anyone there")
+    time.sleep(2)
+    assert inbox.texts_since(mark) == []
+    conversation = _agent_call(stack, "GET", f"/api/conversations/{sender}")
+    assert conversation["paused"] is True
+    assert conversation["messages"][-1] == {**conversation["messages"][-1], "from": "customer",
+                                            "text": "hello?? anyone there"}
+
+    # The agent answers through the customer's own channel, asynchronously.
+    mark = len(inbox.messages)
+    _agent_call(stack, "POST", f"/api/conversations/{sender}/messages",
+                {"agent": "sam", "text": "Hi Ana, I'm Sam. I've asked the carrier to deliver tomorrow."})
+    assert inbox.wait_for(mark, "I'm Sam")
+    with UnitOfWork(stack.database_url) as uow:
+        assert uow.session.get(models.Ticket, ticket_id).assignee == "sam"
+
+    # Resuming gives the bot back.
+    mark = len(inbox.messages)
+    _agent_call(stack, "POST", f"/api/conversations/{sender}/resume", {"agent": "sam"})
+    inbox.wait_for(mark, "back with the CareDesk assistant")
+    mark = len(inbox.messages)
+    _customer_says(stack, sender, "thanks a lot")
+    assert inbox.wait_for(mark, "You're welcome")
+    with UnitOfWork(stack.database_url) as uow:
+        assert uow.session.get(models.Ticket, ticket_id).status == "closed"
+
+
+def test_the_agent_api_needs_the_agent_token_and_valid_input(setup):
+    stack, _ = setup
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        _agent_call(stack, "GET", "/api/tickets", token="wrong")
+    assert refused.value.code == 401
+    with pytest.raises(urllib.error.HTTPError) as bad:
+        _agent_call(stack, "POST", "/api/conversations/x/messages", {"agent": "sam", "text": ""})
+    assert bad.value.code == 400
+    assert isinstance(_agent_call(stack, "GET", "/api/tickets")["tickets"], list)
