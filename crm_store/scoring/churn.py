@@ -32,6 +32,7 @@ REASON_TEXT = {
     "tickets": "{value:.0f} support tickets",
     "negative_conversations": "{value:.0f} negative conversations",
     "avg_csat": "average satisfaction {value:.1f}/5",
+    "low_csat": "{value:.0f} low satisfaction scores",
 }
 
 

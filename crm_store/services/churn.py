@@ -24,7 +24,9 @@ from crm_store.unit_of_work import UnitOfWork
 
 HORIZON = timedelta(days=90)
 FEATURES = ["recency_days", "frequency", "orders_last_90d", "monetary_cents", "tenure_days", "returns",
-            "cancellations", "complaints", "tickets", "low_csat", "avg_csat", "segment"]
+            "cancellations", "complaints", "tickets", "negative_conversations", "low_csat", "avg_csat", "segment"]
+# Conversations the assistant had to hand over because the customer was upset or asked for a person.
+NEGATIVE_CONVERSATION_TICKETS = ("escalated", "human_requested")
 
 
 def _frames(uow: UnitOfWork) -> dict[str, pd.DataFrame]:
@@ -66,11 +68,13 @@ def features_at(frames: dict[str, pd.DataFrame], cutoff: datetime) -> pd.DataFra
     tickets = frames["tickets"][frames["tickets"].created_at < cutoff]
     table["tickets"] = tickets.groupby("customer_id").size()
     table["complaints"] = tickets[tickets.reason == "complaint"].groupby("customer_id").size()
+    table["negative_conversations"] = (tickets[tickets.reason.isin(NEGATIVE_CONVERSATION_TICKETS)]
+                                       .groupby("customer_id").size())
     feedback = frames["feedback"][frames["feedback"].created_at < cutoff]
     table["low_csat"] = feedback[feedback.csat <= 2].groupby("customer_id").size()
     table["avg_csat"] = feedback.groupby("customer_id").csat.mean()
     counts = ["frequency", "orders_last_90d", "monetary_cents", "cancellations", "returns", "tickets",
-              "complaints", "low_csat"]
+              "complaints", "negative_conversations", "low_csat"]
     table[counts] = table[counts].fillna(0)
     table["segment"] = customers.segment.reindex(table.index)
     table.index.name = "customer_id"

@@ -122,6 +122,9 @@ def test_an_angry_customer_is_handed_to_an_agent_and_back(setup):
     assert conversation["paused"] is True
     assert conversation["messages"][-1] == {**conversation["messages"][-1], "from": "customer",
                                             "text": "hello?? anyone there"}
+    # Every customer message carries its sentiment in the tracker store.
+    angry = next(m for m in conversation["messages"] if m["text"].startswith("WHERE IS MY PARCEL"))
+    assert angry["sentiment"]["label"] == "negative" and angry["sentiment"]["score"] <= -0.6
 
     # The agent answers through the customer's own channel, asynchronously.
     mark = len(inbox.messages)
