@@ -12,6 +12,7 @@ BENCHMARKS = [
     ["nlu_bitext.py", "--split", "test"],
     ["sentiment_reviews.py"],
     ["churn_online_retail.py"],
+    ["churn_crm.py"],
 ]
 
 

@@ -54,3 +54,10 @@ def test_the_lexicon_is_built_from_the_installed_package(tmp_path):
     folder = sentiment.nltk_data_dir()
     assert (folder / "sentiment" / "vader_lexicon.zip").exists()
     assert str(folder).startswith(str(tmp_path))
+
+
+@pytest.mark.parametrize("text,label", [("1 star, never again", "negative"), ("3/10", "negative"),
+                                        ("5 stars from me", "positive"), ("yes please", "neutral"),
+                                        ("ok", "neutral")])
+def test_ratings_count_and_confirmations_are_not_feelings(text, label):
+    assert sentiment.score(text).label == label
