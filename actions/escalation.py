@@ -47,9 +47,10 @@ def escalation_decision(tracker, customer_id: int | None):
     return decide(signals, load_policy().escalation), account
 
 
-def conversation_summary(tracker, reason: str, customer_id: int | None = None) -> str:
-    """What a colleague needs: why, churn risk, mood, what was asked, orders, last messages."""
-    decision, account = escalation_decision(tracker, customer_id)
+def conversation_summary(tracker, reason: str, customer_id: int | None = None, assessed=None) -> str:
+    """What a colleague needs: why, churn risk, mood, what was asked, orders, last messages.
+    ``assessed`` is an already computed (decision, account) pair, to save the look-ups."""
+    decision, account = assessed or escalation_decision(tracker, customer_id)
     events = _user_events(tracker)
     intents, orders = [], []
     for event in events:
@@ -70,16 +71,17 @@ def conversation_summary(tracker, reason: str, customer_id: int | None = None) -
         churn_reasons=account.churn_reasons if account else (), messages=messages)
 
 
-def hand_over(dispatcher, tracker, customer_id: int | None, *, reason: str, why: str, decision) -> list[EventType]:
+def hand_over(dispatcher, tracker, customer_id: int | None, *, reason: str, why: str, assessed) -> list[EventType]:
     """Open the ticket and tell the customer what happens next.
 
     While agents are live the bot pauses (Rasa keeps storing every customer message for the
     agent) until an agent hands the conversation back; otherwise the customer gets a follow-up
     by e-mail and the bot keeps helping."""
     policy = load_policy()
+    decision, _ = assessed
     ticket = tickets.create_ticket(
         uow(), customer_id=customer_id, reason=reason, priority=decision.priority,
-        summary=conversation_summary(tracker, why, customer_id),
+        summary=conversation_summary(tracker, why, customer_id, assessed),
         conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel())
     if decision.retention:
         voucher = format_money(policy.goodwill_voucher_max_cents, policy.currency)
@@ -108,8 +110,8 @@ def escalate_if_needed(dispatcher, tracker) -> list[EventType]:
     if tracker.get_slot("escalated_ticket") or intent == "contact_human_agent":
         return []
     customer_id, _ = current_customer(tracker)
-    decision, _ = escalation_decision(tracker, customer_id)
-    if not decision.escalate:
+    assessed = escalation_decision(tracker, customer_id)
+    if not assessed[0].escalate:
         return []
     return hand_over(dispatcher, tracker, customer_id, reason="escalated", why="automatic escalation",
-                     decision=decision)
+                     assessed=assessed)

@@ -87,9 +87,9 @@ class ActionHandoff(Action):
 
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         customer_id, events = current_customer(tracker)
-        decision, _ = escalation_decision(tracker, customer_id)
         return events + hand_over(dispatcher, tracker, customer_id, reason="human_requested",
-                                  why="customer asked for a person", decision=decision)
+                                  why="customer asked for a person",
+                                  assessed=escalation_decision(tracker, customer_id))
 
 
 class ActionOpenIssue(Action):
