@@ -138,7 +138,7 @@ def services(settings: Settings, endpoints: Path, credentials: Path) -> list[Ser
         [python, "-m", "rasa", "run", "--model", str(model_path(settings.models_dir)),
          "--endpoints", str(endpoints), "--credentials", str(credentials),
          "--interface", settings.host, "--port", str(settings.rasa_port),
-         "--enable-api", "--auth-token", settings.rasa_api_token, "--cors", "*"],
+         "--enable-api", f"--auth-token={settings.rasa_api_token}", "--cors", "*"],
         f"http://{settings.host}:{settings.rasa_port}/",
         logs / "rasa.log",
     )

@@ -30,3 +30,10 @@ def test_at_scale_postgres_redis_and_rabbitmq_are_configured(settings):
     assert config["lock_store"] == {"type": "redis", "url": "cache", "port": 6380, "db": 2,
                                     "password": "secret"}
     assert config["event_broker"]["url"] == "mq" and config["event_broker"]["username"] == "bot"
+
+
+def test_a_token_that_starts_with_a_dash_is_passed_as_one_argument(settings, tmp_path):
+    from caredesk.runner import services
+
+    rasa = services(replace(settings, rasa_api_token="-abc"), tmp_path / "e.yml", tmp_path / "c.yml")[1]
+    assert "--auth-token=-abc" in rasa.command
