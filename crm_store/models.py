@@ -228,3 +228,17 @@ class VerificationAttempt(Base):
     subject = Column(String(160), nullable=False)  # e.g. "rest:<sender id>"
     at = Column(DateTime, nullable=False)
     succeeded = Column(Boolean, nullable=False)
+
+
+class LinkCode(Base):
+    """A one-time, expiring code that binds a chat account (e.g. Telegram) to a customer."""
+
+    __tablename__ = "link_codes"
+
+    id = Column(Integer, primary_key=True)
+    code_hash = Column(String(64), nullable=False, unique=True)  # sha256 of the code; the code is never stored
+    customer_id = Column(ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True)
+    channel = Column(String(20), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    expires_at = Column(DateTime, nullable=False)
+    used_at = Column(DateTime)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
@@ -110,3 +112,44 @@ def customer_for_identity(channel: str, external_id: str, uow: UnitOfWork) -> in
                 models.ChannelIdentity.verified_at.is_not(None),
             )
         ).scalar_one_or_none()
+
+
+LINK_CODE_TTL = timedelta(minutes=15)
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256(code.strip().encode()).hexdigest()
+
+
+def create_link_code(
+    customer_id: int, channel: str, uow: UnitOfWork, *, now: datetime | None = None, ttl: timedelta = LINK_CODE_TTL
+) -> str:
+    """A one-time code (shown once, stored only as a hash) that links a chat account to the customer."""
+    now = now or utcnow()
+    code = secrets.token_urlsafe(12).replace("-", "x").replace("_", "y")
+    with uow:
+        if uow.session.get(models.Customer, customer_id) is None:
+            raise errors.CustomerNotFound(str(customer_id))
+        uow.session.add(models.LinkCode(code_hash=_code_hash(code), customer_id=customer_id, channel=channel,
+                                        created_at=now, expires_at=now + ttl))
+        uow.commit()
+    return code
+
+
+def redeem_link_code(code: str, channel: str, external_id: str, uow: UnitOfWork, *, now: datetime | None = None) -> int:
+    """Link ``external_id`` on ``channel`` to the code's customer; the code works once, until it expires."""
+    now = now or utcnow()
+    if not code or len(code) > 64:
+        raise errors.VerificationFailed("invalid link code")
+    with uow:
+        row = uow.session.execute(
+            select(models.LinkCode).where(models.LinkCode.code_hash == _code_hash(code),
+                                          models.LinkCode.channel == channel)
+        ).scalar_one_or_none()
+        if row is None or row.used_at is not None or row.expires_at < now:
+            raise errors.VerificationFailed("the link code is unknown, used or expired")
+        row.used_at = now
+        customer_id = row.customer_id
+        uow.commit()
+    link_identity(customer_id, channel, external_id, uow, now=now)
+    return customer_id

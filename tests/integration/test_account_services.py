@@ -99,3 +99,17 @@ def test_tickets_are_listed_most_urgent_first_then_assigned_and_closed(uow_facto
 def test_a_ticket_needs_a_known_priority(uow_factory):
     with pytest.raises(errors.InvalidInput):
         tickets.create_ticket(uow_factory(), customer_id=ANA, reason="x", priority="whenever")
+
+
+def test_a_link_code_links_once_and_expires(uow_factory, as_of):
+    code = identity.create_link_code(ANA, "telegram", uow_factory(), now=as_of)
+    assert identity.redeem_link_code(code, "telegram", "4242", uow_factory(), now=as_of) == ANA
+    assert identity.customer_for_identity("telegram", "4242", uow_factory()) == ANA
+    with pytest.raises(errors.VerificationFailed):
+        identity.redeem_link_code(code, "telegram", "9999", uow_factory(), now=as_of)  # used
+    late = identity.create_link_code(BEN, "telegram", uow_factory(), now=as_of)
+    with pytest.raises(errors.VerificationFailed):
+        identity.redeem_link_code(late, "telegram", "5555", uow_factory(), now=as_of + timedelta(hours=1))
+    with pytest.raises(errors.VerificationFailed):
+        identity.redeem_link_code("made-up", "telegram", "5555", uow_factory(), now=as_of)
+    assert identity.customer_for_identity("telegram", "5555", uow_factory()) is None
