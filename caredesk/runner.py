@@ -74,8 +74,13 @@ def write_credentials(settings: Settings) -> Path:
     channels = yaml.safe_load((settings.project_dir / "credentials.yml").read_text(encoding="utf-8")) or {}
     if settings.callback_url:
         channels["callback"] = {"url": settings.callback_url}
+    if settings.telegram_token:
+        channels["bot.channels.telegram.TelegramChannel"] = {
+            "token": settings.telegram_token, "secret_token": settings.telegram_secret,
+            "api_base_url": settings.telegram_api_url}
     path = settings.var_dir / "credentials.yml"
     path.write_text(yaml.safe_dump(channels, sort_keys=False), encoding="utf-8")
+    path.chmod(0o600)  # may hold the bot token
     return path
 
 

@@ -56,6 +56,9 @@ class Settings:
     agent_api_port: int
     agent_api_token: str
     callback_url: str | None
+    telegram_token: str | None
+    telegram_secret: str | None
+    telegram_api_url: str
     secret_key: str
     redis_url: str | None
     rabbitmq_url: str | None
@@ -96,6 +99,10 @@ def load_settings() -> Settings:
     tracker_url = os.environ.get("TRACKER_STORE_URL") or f"sqlite:///{var_dir / 'tracker.db'}"
     secret_key = os.environ.get("CAREDESK_SECRET_KEY", DEV_SECRET)
     token = os.environ.get("RASA_API_TOKEN", "")
+    telegram_token = os.environ.get("TELEGRAM_BOT_TOKEN") or None
+    telegram_secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET") or None
+    if telegram_token and (not telegram_secret or len(telegram_secret) < 16):
+        raise SettingsError("TELEGRAM_BOT_TOKEN needs TELEGRAM_WEBHOOK_SECRET of 16+ characters")
     if environment == "production":
         if secret_key == DEV_SECRET or len(secret_key) < 32:
             raise SettingsError("production needs CAREDESK_SECRET_KEY of 32+ random characters")
@@ -119,6 +126,9 @@ def load_settings() -> Settings:
         agent_api_port=_port("AGENT_API_PORT", 5056),
         agent_api_token=os.environ.get("AGENT_API_TOKEN") or _dev_token(var_dir, "agent_api_token"),
         callback_url=os.environ.get("CAREDESK_CALLBACK_URL") or None,
+        telegram_token=telegram_token,
+        telegram_secret=telegram_secret,
+        telegram_api_url=os.environ.get("TELEGRAM_API_URL", "https://api.telegram.org"),
         secret_key=secret_key,
         redis_url=os.environ.get("REDIS_URL") or None,
         rabbitmq_url=os.environ.get("RABBITMQ_URL") or None,

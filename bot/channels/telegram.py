@@ -1,0 +1,226 @@
+"""Telegram as a Rasa input channel, built on python-telegram-bot 22 in webhook mode.
+
+credentials (written by `caredesk run` when TELEGRAM_BOT_TOKEN is set):
+
+    bot.channels.telegram.TelegramChannel:
+      token: <bot token>
+      secret_token: <the secret Telegram sends in X-Telegram-Bot-Api-Secret-Token>
+      api_base_url: https://api.telegram.org      # a local fake in tests
+
+Webhook: POST /webhooks/caredesk_telegram/webhook. A wrong or missing secret gets 403 and is not
+processed; an update this channel does not understand is logged and acknowledged (200), never
+raised. Linked Telegram users (``/start CODE`` with a one-time code from the shop's web page) are
+identified by a signed token in the message metadata, exactly as the web channel does.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from caredesk import identity_token
+from caredesk.settings import get_settings
+from crm_store import errors
+from crm_store.services import identity
+from crm_store.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+CHANNEL = "telegram"
+MAX_MESSAGE = 4096
+MAX_CALLBACK_DATA = 64  # bytes Telegram keeps for a button
+RATE_LIMIT, RATE_WINDOW_S = 20, 60.0
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Telegram takes 4,096 characters a message: split at line or word breaks where possible."""
+    chunks, rest = [], text or ""
+    while len(rest) > limit:
+        cut = rest.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = rest.rfind(" ", 0, limit)
+        if cut <= 0:
+            cut = limit
+        chunks.append(rest[:cut])
+        rest = rest[cut:].lstrip("\n ")
+    return chunks + ([rest] if rest or not chunks else [])
+
+
+class RateLimiter:
+    """At most ``limit`` messages per chat in any ``window`` seconds."""
+
+    def __init__(self, limit: int = RATE_LIMIT, window: float = RATE_WINDOW_S):
+        self.limit, self.window = limit, window
+        self._seen: dict[str, deque] = defaultdict(deque)
+
+    def allow(self, chat_id: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        seen = self._seen[chat_id]
+        while seen and now - seen[0] > self.window:
+            seen.popleft()
+        if len(seen) >= self.limit:
+            return False
+        seen.append(now)
+        return True
+
+
+class ButtonPayloads:
+    """Telegram keeps 64 bytes of callback data; longer payloads travel as a short key."""
+
+    def __init__(self):
+        self._by_key: dict[str, str] = {}
+
+    def pack(self, payload: str) -> str:
+        if len(payload.encode()) <= MAX_CALLBACK_DATA:
+            return payload
+        key = f"k:{abs(hash(payload)) % 10**12}"
+        self._by_key[key] = payload
+        return key
+
+    def unpack(self, data: str) -> str:
+        return self._by_key.get(data, data)
+
+
+class TelegramOutput(OutputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "caredesk_telegram"
+
+    def __init__(self, bot: Bot, payloads: ButtonPayloads):
+        self.bot, self.payloads = bot, payloads
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        for chunk in split_text(text):
+            await self.bot.send_message(chat_id=recipient_id, text=chunk)
+
+    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict], **kwargs: Any) -> None:
+        keyboard = [[InlineKeyboardButton(b["title"][:64], callback_data=self.payloads.pack(b["payload"]))]
+                    for b in buttons]
+        chunks = split_text(text)
+        for chunk in chunks[:-1]:
+            await self.bot.send_message(chat_id=recipient_id, text=chunk)
+        await self.bot.send_message(chat_id=recipient_id, text=chunks[-1],
+                                    reply_markup=InlineKeyboardMarkup(keyboard))
+
+
+class TelegramChannel(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "caredesk_telegram"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> TelegramChannel:
+        credentials = credentials or {}
+        if not credentials.get("token") or not credentials.get("secret_token"):
+            raise ValueError("the Telegram channel needs a token and a secret_token")
+        return cls(credentials["token"], credentials["secret_token"],
+                   credentials.get("api_base_url") or "https://api.telegram.org")
+
+    def __init__(self, token: str, secret_token: str, api_base_url: str):
+        base = api_base_url.rstrip("/")
+        self.bot = Bot(token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot")
+        self.secret_token = secret_token
+        self.limiter = RateLimiter()
+        self.payloads = ButtonPayloads()
+        self._ready = False
+
+    async def _bot(self) -> Bot:
+        if not self._ready:
+            await self.bot.initialize()
+            self._ready = True
+        return self.bot
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("caredesk_telegram_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request):
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request):
+            supplied = request.headers.get(SECRET_HEADER, "")
+            if not hmac.compare_digest(supplied.encode(), self.secret_token.encode()):
+                log.warning("telegram update rejected: wrong secret token")
+                return response.json({"error": "forbidden"}, status=403)
+            try:
+                await self._handle(request, on_new_message)
+            except Exception:  # noqa: BLE001 - an update must never take the channel down
+                log.exception("telegram update could not be handled; acknowledged and dropped")
+            return response.json({"ok": True})
+
+        return webhook
+
+    async def _handle(self, request: Request, on_new_message) -> None:
+        bot = await self._bot()
+        try:
+            update = Update.de_json(json.loads(request.body or b"null"), bot)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            log.warning("telegram update ignored: not an update")
+            return
+        if update is None:
+            log.warning("telegram update ignored: empty body")
+            return
+        text, chat_id, user_id = None, None, None
+        if update.callback_query is not None:
+            query = update.callback_query
+            await bot.answer_callback_query(query.id)
+            text = self.payloads.unpack(query.data or "")
+            chat_id = query.message.chat.id if query.message else query.from_user.id
+            user_id = query.from_user.id
+        else:
+            message = update.message or update.edited_message
+            if message is None or not message.text:
+                log.info("telegram update %s ignored: no text", update.update_id)
+                return
+            text, chat_id = message.text, message.chat.id
+            user_id = message.from_user.id if message.from_user else chat_id
+        if not self.limiter.allow(str(chat_id)):
+            log.warning("telegram chat %s is over the rate limit; message dropped", chat_id)
+            return
+        output = TelegramOutput(bot, self.payloads)
+        if text.startswith("/start") or text.startswith("/unlink"):
+            await self._command(text, str(chat_id), str(user_id), output, on_new_message)
+            return
+        await on_new_message(UserMessage(text, output, str(chat_id), input_channel=self.name(),
+                                         metadata=self._identity(str(user_id))))
+
+    def _identity(self, user_id: str) -> dict:
+        settings = get_settings()
+        customer_id = identity.customer_for_identity(CHANNEL, user_id, UnitOfWork(settings.database_url))
+        if customer_id is None:
+            return {}
+        return {"identity_token": identity_token.issue(customer_id, settings.secret_key)}
+
+    async def _command(self, text: str, chat_id: str, user_id: str, output: TelegramOutput, on_new_message) -> None:
+        settings = get_settings()
+        uow = UnitOfWork(settings.database_url)
+        command, _, argument = text.partition(" ")
+        if command.startswith("/unlink"):
+            done = identity.unlink_identity(CHANNEL, user_id, uow)
+            await output.send_text_message(chat_id, "Your Telegram is no longer linked to your shop account."
+                                           if done else "Your Telegram was not linked to a shop account.")
+            return
+        if argument.strip():
+            try:
+                identity.redeem_link_code(argument.strip(), CHANNEL, user_id, uow)
+                await output.send_text_message(chat_id, "Your Telegram is now linked to your shop account. "
+                                                        "Ask me about your orders any time.")
+                return
+            except errors.VerificationFailed:
+                await output.send_text_message(chat_id, "That link has expired or was already used. You can "
+                                                        "still ask me anything; for order details I'll check "
+                                                        "it's you first.")
+                return
+        await on_new_message(UserMessage("/greet", output, chat_id, input_channel=self.name(),
+                                         metadata=self._identity(user_id)))
