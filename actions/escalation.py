@@ -3,6 +3,7 @@ summary an agent reads, and the automatic hand-over when a rule fires."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from rasa_sdk.events import ConversationPaused, EventType, SlotSet
@@ -12,7 +13,8 @@ from actions.identity import current_customer
 from actions.store import uow
 from crm_store.dto import format_money
 from crm_store.policy import load_policy
-from crm_store.services import tickets
+from crm_store.scoring.escalation import Signals, decide
+from crm_store.services import accounts, tickets
 
 LAST_MESSAGES = 6
 
@@ -33,24 +35,27 @@ def sentiment_scores(tracker) -> list[float]:
 
 def escalation_decision(tracker, customer_id: int | None):
     """The escalation rules applied to this conversation (thresholds from the policy file)."""
-    from crm_store.scoring.escalation import Signals, decide
-    from crm_store.services import accounts
-
-    account = accounts.get_account(customer_id, uow()) if customer_id is not None else None
+    rules = load_policy().escalation
     signals = Signals(
         intent=(tracker.latest_message.get("intent") or {}).get("name") or "",
         sentiments=sentiment_scores(tracker),
-        churn_score=account.churn_score if account else None,
         fallbacks=int(tracker.get_slot("fallback_count") or 0),
-        lifetime_value_cents=account.lifetime_value_cents if account else 0,
     )
-    return decide(signals, load_policy().escalation), account
+    # The account (churn risk, lifetime spend) only matters for at-risk requests or once a rule
+    # fires; most turns need no database query here.
+    if customer_id is None or not (signals.intent in rules.at_risk_intents or decide(signals, rules).escalate):
+        return decide(signals, rules), None
+    account = accounts.get_account(customer_id, uow())
+    signals = replace(signals, churn_score=account.churn_score, lifetime_value_cents=account.lifetime_value_cents)
+    return decide(signals, rules), account
 
 
 def conversation_summary(tracker, reason: str, customer_id: int | None = None, assessed=None) -> str:
     """What a colleague needs: why, churn risk, mood, what was asked, orders, last messages.
     ``assessed`` is an already computed (decision, account) pair, to save the look-ups."""
     decision, account = assessed or escalation_decision(tracker, customer_id)
+    if account is None and customer_id is not None:
+        account = accounts.get_account(customer_id, uow())
     events = _user_events(tracker)
     intents, orders = [], []
     for event in events:

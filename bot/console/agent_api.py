@@ -70,9 +70,7 @@ def _agent(body: dict) -> str:
 
 
 def _tickets_of(request: web.Request, conversation_id: str):
-    uow = UnitOfWork(request.app["database_url"])
-    return [t for status in ("open", "assigned")
-            for t in tickets.list_tickets(uow, status=status, limit=1000) if t.conversation_id == conversation_id]
+    return tickets.active_tickets_for_conversation(conversation_id, UnitOfWork(request.app["database_url"]))
 
 
 async def health(_request: web.Request) -> web.Response:
@@ -80,9 +78,7 @@ async def health(_request: web.Request) -> web.Response:
 
 
 async def list_open_tickets(request: web.Request) -> web.Response:
-    uow = UnitOfWork(request.app["database_url"])
-    found = tickets.list_tickets(uow, status="open", limit=200) + tickets.list_tickets(uow, status="assigned",
-                                                                                         limit=200)
+    found = tickets.list_tickets(UnitOfWork(request.app["database_url"]), status=("open", "assigned"), limit=400)
     return _json({"tickets": [asdict(t) for t in found]})
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from crm_store import dto, errors, models
@@ -76,17 +76,25 @@ def create_ticket(
 
 
 def list_tickets(
-    uow: UnitOfWork, *, status: str | None = "open", limit: int = 50
+    uow: UnitOfWork, *, status: str | tuple[str, ...] | None = "open", limit: int = 50
 ) -> list[dto.TicketInfo]:
-    """Tickets, most urgent and oldest first."""
-    order = {p: i for i, p in enumerate(reversed(PRIORITIES))}
+    """Tickets in ``status`` (one or several), most urgent and oldest first."""
+    urgency = case({p: i for i, p in enumerate(reversed(PRIORITIES))}, value=models.Ticket.priority)
+    query = select(models.Ticket)
+    if status:
+        query = query.where(models.Ticket.status.in_((status,) if isinstance(status, str) else status))
     with uow:
-        query = select(models.Ticket)
-        if status:
-            query = query.where(models.Ticket.status == status)
-        tickets = uow.session.execute(query.order_by(models.Ticket.created_at)).scalars().all()
-        ranked = sorted(tickets, key=lambda t: (order[t.priority], t.created_at))
-        return [ticket_info(t) for t in ranked[:limit]]
+        found = uow.session.execute(query.order_by(urgency, models.Ticket.created_at).limit(limit)).scalars()
+        return [ticket_info(t) for t in found]
+
+
+def active_tickets_for_conversation(conversation_id: str, uow: UnitOfWork) -> list[dto.TicketInfo]:
+    """The open or assigned tickets of one conversation."""
+    with uow:
+        found = uow.session.execute(select(models.Ticket).where(
+            models.Ticket.conversation_id == conversation_id,
+            models.Ticket.status.in_(("open", "assigned"))).order_by(models.Ticket.id)).scalars()
+        return [ticket_info(t) for t in found]
 
 
 def _ticket(uow: UnitOfWork, ticket_id: int) -> models.Ticket:
