@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.lock pyproject.toml scripts/bootstrap.sh
+$(STAMP): requirements.lock pyproject.toml bot/shop/package-lock.json scripts/bootstrap.sh
 	@scripts/bootstrap.sh
 
 install: $(STAMP) ## create .venv (Python 3.10) and install the pinned dependencies
@@ -44,4 +44,4 @@ lock: install ## re-freeze requirements.lock from the venv
 	  $(BIN)/pip freeze --all | grep -v -E '^(-e|caredesk|pip==)') > requirements.lock
 
 clean: ## remove the venv, trained models and local data
-	rm -rf $(VENV) var models/*.tar.gz models/*.fingerprint
+	rm -rf $(VENV) var bot/shop/node_modules models/*.tar.gz models/*.fingerprint

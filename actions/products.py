@@ -44,7 +44,9 @@ class ActionProductSearch(Action):
                 if found:
                     break
         if found:
-            dispatcher.utter_message(text="Here's what I found:\n" + replies.product_lines(found))
+            # The text lists the products for text-only channels; the web widget shows the cards.
+            dispatcher.utter_message(text="Here's what I found:\n" + replies.product_lines(found),
+                                     elements=replies.product_cards(found))
             return []
         categories = catalog.categories(uow())
         dispatcher.utter_message(

@@ -99,6 +99,14 @@ def product_lines(products: list[dto.ProductInfo]) -> str:
     )
 
 
+def product_cards(products: list[dto.ProductInfo]) -> list[dict]:
+    """Generic-template elements (title, subtitle, link to the shop's product) for channels that show cards."""
+    return [{"title": p.name,
+             "subtitle": f"{format_money(p.price_cents)} · " + ("in stock" if p.stock > 0 else "out of stock"),
+             "url": f"/#product-{p.sku}"}
+            for p in products]
+
+
 def error_text(error: Exception, reference: str | None = None) -> str:
     """The one place CRM errors become words for the customer. Another customer's order and an
     unknown one get the same answer, so nothing leaks about who owns what."""

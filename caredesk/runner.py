@@ -72,6 +72,8 @@ def write_endpoints(settings: Settings) -> Path:
 def write_credentials(settings: Settings) -> Path:
     """The channels Rasa opens: credentials.yml, plus the callback channel when configured."""
     channels = yaml.safe_load((settings.project_dir / "credentials.yml").read_text(encoding="utf-8")) or {}
+    channels.pop("socketio", None)  # the web channel below owns /socket.io
+    channels["bot.channels.web.WebChatChannel"] = {"allowed_origins": list(settings.web_allowed_origins)}
     if settings.callback_url:
         channels["callback"] = {"url": settings.callback_url}
     if settings.telegram_token:
@@ -153,7 +155,13 @@ def services(settings: Settings, endpoints: Path, credentials: Path) -> list[Ser
         f"http://{settings.host}:{settings.agent_api_port}/health",
         logs / "agent_api.log",
     )
-    return [actions, rasa, agent_api]
+    shop = Service(
+        "Demo shop",
+        [python, "-m", "bot.shop.app", "--port", str(settings.shop_port)],
+        f"http://{settings.host}:{settings.shop_port}/health",
+        logs / "shop.log",
+    )
+    return [actions, rasa, agent_api, shop]
 
 
 def child_environment(settings: Settings) -> dict:
@@ -229,8 +237,9 @@ def serve_forever(settings: Settings, started: list[Service]) -> int:
 
 def banner(settings: Settings, started: list[Service]) -> str:
     rows = [
+        ("Demo shop + chat widget", f"{settings.shop_url}/"),
         ("Rasa server (REST)", f"{settings.rasa_url}/webhooks/rest/webhook"),
-        ("Rasa server (socket.io)", f"{settings.rasa_url}/socket.io"),
+        ("Web chat (socket.io)", f"{settings.rasa_url}/socket.io"),
         ("Action server", f"http://{settings.host}:{settings.action_port}/webhook"),
         ("Agent API", f"http://{settings.host}:{settings.agent_api_port}/api/tickets (token in var/agent_api_token)"),
         ("CRM database", make_url(settings.database_url).render_as_string(hide_password=True)),

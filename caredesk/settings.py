@@ -59,6 +59,9 @@ class Settings:
     telegram_token: str | None
     telegram_secret: str | None
     telegram_api_url: str
+    telegram_bot_username: str | None
+    shop_port: int
+    web_allowed_origins: tuple[str, ...]
     secret_key: str
     redis_url: str | None
     rabbitmq_url: str | None
@@ -70,6 +73,10 @@ class Settings:
     @property
     def rasa_url(self) -> str:
         return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def shop_url(self) -> str:
+        return f"http://{self.host}:{self.shop_port}"
 
     @property
     def action_url(self) -> str:
@@ -103,6 +110,13 @@ def load_settings() -> Settings:
     telegram_secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET") or None
     if telegram_token and (not telegram_secret or len(telegram_secret) < 16):
         raise SettingsError("TELEGRAM_BOT_TOKEN needs TELEGRAM_WEBHOOK_SECRET of 16+ characters")
+    host = os.environ.get("CAREDESK_HOST", "127.0.0.1")
+    shop_port = _port("SHOP_PORT", 8000)
+    origins = tuple(o.strip().rstrip("/") for o in os.environ.get("WEB_ALLOWED_ORIGINS", "").split(",") if o.strip())
+    if not origins:
+        origins = (f"http://{host}:{shop_port}", f"http://localhost:{shop_port}")
+    if any(o == "*" for o in origins):
+        raise SettingsError("WEB_ALLOWED_ORIGINS must list the shop's origins, not '*'")
     if environment == "production":
         if secret_key == DEV_SECRET or len(secret_key) < 32:
             raise SettingsError("production needs CAREDESK_SECRET_KEY of 32+ random characters")
@@ -119,7 +133,7 @@ def load_settings() -> Settings:
         models_dir=Path(os.environ.get("CAREDESK_MODELS_DIR", root / "models")).resolve(),
         database_url=database_url,
         tracker_store_url=tracker_url,
-        host=os.environ.get("CAREDESK_HOST", "127.0.0.1"),
+        host=host,
         rasa_port=_port("RASA_PORT", 5005),
         action_port=_port("ACTION_PORT", 5055),
         rasa_api_token=token or _dev_token(var_dir),
@@ -129,6 +143,9 @@ def load_settings() -> Settings:
         telegram_token=telegram_token,
         telegram_secret=telegram_secret,
         telegram_api_url=os.environ.get("TELEGRAM_API_URL", "https://api.telegram.org"),
+        telegram_bot_username=(os.environ.get("TELEGRAM_BOT_USERNAME") or "").lstrip("@") or None,
+        shop_port=shop_port,
+        web_allowed_origins=origins,
         secret_key=secret_key,
         redis_url=os.environ.get("REDIS_URL") or None,
         rabbitmq_url=os.environ.get("RABBITMQ_URL") or None,

@@ -16,5 +16,21 @@ echo "Installing pinned dependencies (first time: a few minutes) ..."
 .venv/bin/python -m pip check
 # VADER's lexicon into an nltk data folder (var/nltk_data): nothing is downloaded at run time.
 .venv/bin/python -c 'from bot.nlu.sentiment_scorer import nltk_data_dir; print("nltk data:", nltk_data_dir())'
-sha256sum requirements.lock pyproject.toml > .venv/.installed
+# The chat widget's browser dependency (socket.io client), served locally by the demo shop.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "npm is missing: the web chat widget needs Node.js 18+ and npm (Debian: apt-get install nodejs npm)." >&2
+  exit 1
+fi
+echo "Installing the widget's socket.io client (npm ci) ..."
+npm ci --prefix bot/shop --no-audit --no-fund --loglevel=error
+# The browser tests drive Debian's Chromium (Playwright's own browser download does not work offline).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Chromium for the browser tests (apt-get install chromium) ..."
+    apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+  else
+    echo "Note: Chromium is not installed; the browser tests need it (Debian: sudo apt-get install chromium)." >&2
+  fi
+fi
+sha256sum requirements.lock pyproject.toml bot/shop/package-lock.json > .venv/.installed
 echo "Installed. The 'caredesk' command is .venv/bin/caredesk."

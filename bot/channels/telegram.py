@@ -18,8 +18,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import time
-from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,6 +26,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from bot.channels.limits import RateLimiter
 from caredesk import identity_token
 from caredesk.settings import get_settings
 from crm_store import errors
@@ -38,7 +37,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 MAX_MESSAGE = 4096
 MAX_CALLBACK_DATA = 64  # bytes Telegram keeps for a button
-RATE_LIMIT, RATE_WINDOW_S = 20, 60.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
@@ -54,24 +52,6 @@ def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
         chunks.append(rest[:cut])
         rest = rest[cut:].lstrip("\n ")
     return chunks + ([rest] if rest or not chunks else [])
-
-
-class RateLimiter:
-    """At most ``limit`` messages per chat in any ``window`` seconds."""
-
-    def __init__(self, limit: int = RATE_LIMIT, window: float = RATE_WINDOW_S):
-        self.limit, self.window = limit, window
-        self._seen: dict[str, deque] = defaultdict(deque)
-
-    def allow(self, chat_id: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        seen = self._seen[chat_id]
-        while seen and now - seen[0] > self.window:
-            seen.popleft()
-        if len(seen) >= self.limit:
-            return False
-        seen.append(now)
-        return True
 
 
 class ButtonPayloads:
@@ -111,6 +91,9 @@ class TelegramOutput(OutputChannel):
             await self.bot.send_message(chat_id=recipient_id, text=chunk)
         await self.bot.send_message(chat_id=recipient_id, text=chunks[-1],
                                     reply_markup=InlineKeyboardMarkup(keyboard))
+
+    async def send_elements(self, recipient_id: str, elements, **kwargs: Any) -> None:
+        """Cards are for the web widget; the message's text already lists the items here."""
 
 
 class TelegramChannel(InputChannel):

@@ -50,6 +50,14 @@ def get_account(customer_id: int, uow: UnitOfWork) -> dto.AccountInfo:
         return _account_info(customer, int(spent))
 
 
+def list_accounts(uow: UnitOfWork, *, limit: int = 10) -> list[dto.AccountInfo]:
+    """The first ``limit`` accounts by id (the demo shop's "log in as" list), without spend totals."""
+    with uow:
+        customers = uow.session.execute(
+            select(models.Customer).order_by(models.Customer.id).limit(max(1, min(limit, 100)))).scalars()
+        return [_account_info(customer) for customer in customers]
+
+
 def normalise_email(email: str) -> str:
     cleaned = (email or "").strip().lower()
     if len(cleaned) > 254 or not EMAIL_RE.match(cleaned):

@@ -31,10 +31,15 @@ def port_open(port: int) -> bool:
 class Stack:
     """A running `caredesk run` (Rasa + action server) on free ports with its own CRM."""
 
-    def __init__(self, process, var_dir, rasa_port, action_port, agent_port, lines):
+    def __init__(self, process, var_dir, rasa_port, action_port, agent_port, lines, shop_port=None):
         self.process, self.var_dir, self.lines = process, var_dir, lines
         self.rasa_port, self.action_port, self.agent_port = rasa_port, action_port, agent_port
+        self.shop_port = shop_port
         self.database_url = f"sqlite:///{var_dir / 'crm.db'}"
+
+    @property
+    def shop_url(self) -> str:
+        return f"http://127.0.0.1:{self.shop_port}"
 
     @property
     def rest_url(self) -> str:
@@ -59,11 +64,12 @@ def start_stack(var_dir, customers: int = 30, extra_env: dict | None = None, tim
     from pathlib import Path
 
     project = Path(__file__).resolve().parents[2]
-    rasa_port, action_port, agent_port = free_port(), free_port(), free_port()
+    rasa_port, action_port, agent_port, shop_port = free_port(), free_port(), free_port(), free_port()
     inherited = {k: v for k, v in os.environ.items() if k not in (
         "DATABASE_URL", "TRACKER_STORE_URL", "CAREDESK_POLICY_FILE", "CAREDESK_CALLBACK_URL")}
     env = {**inherited, "CAREDESK_VAR_DIR": str(var_dir), "RASA_PORT": str(rasa_port),
            "ACTION_PORT": str(action_port), "AGENT_API_PORT": str(agent_port),
+           "SHOP_PORT": str(shop_port),
            "CAREDESK_PROJECT_DIR": str(project), **(extra_env or {})}
     process = subprocess.Popen([sys.executable, "-m", "caredesk.cli", "run", "--customers", str(customers)],
                                cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -82,7 +88,7 @@ def start_stack(var_dir, customers: int = 30, extra_env: dict | None = None, tim
         if process.poll() is not None or time.monotonic() - started > timeout:
             process.kill()
             raise RuntimeError("caredesk run did not come up:\n" + "".join(lines[-40:]))
-    return Stack(process, var_dir, rasa_port, action_port, agent_port, lines)
+    return Stack(process, var_dir, rasa_port, action_port, agent_port, lines, shop_port)
 
 
 def stop_stack(stack: Stack) -> int:

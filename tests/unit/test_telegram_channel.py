@@ -1,4 +1,5 @@
-from bot.channels.telegram import MAX_CALLBACK_DATA, ButtonPayloads, RateLimiter, split_text
+from bot.channels.limits import RateLimiter
+from bot.channels.telegram import MAX_CALLBACK_DATA, ButtonPayloads, split_text
 
 
 def test_long_messages_are_split_under_telegrams_limit_at_line_breaks():

@@ -1,0 +1,280 @@
+"""The shop's web chat widget as a Rasa input channel: socket.io with a verified identity.
+
+credentials (written by `caredesk run`):
+
+    bot.channels.web.WebChatChannel:
+      allowed_origins: ["http://127.0.0.1:8000"]   # the shop pages that may open a socket
+
+Protocol (the event names of Rasa's own socket.io channel, so Rasa-aware widgets still work):
+
+- ``session_request`` ``{"session_id": <kept by the page or null>, "customData": {"identity_token": ...}}``
+  -> ``session_confirm`` with the session id, then ``history`` with the conversation so far.
+- ``user_uttered`` ``{"message": "...", "customData": {"display": "button title"}}`` -> ``typing``
+  ``{"on": true}``, the bot's ``bot_uttered`` messages, ``typing`` ``{"on": false}``.
+- ``error`` ``{"code": ..., "message": ...}`` for anything refused (too long, too fast, malformed).
+
+Identity: the shop signs a short-lived token naming the logged-in CRM customer
+(``caredesk.identity_token``). This channel verifies it once per socket; a valid one puts the
+customer id and the token in every message's metadata, a forged, expired or missing one makes an
+anonymous visitor who must verify in chat. Metadata sent by the browser is never passed on.
+
+The session id is a 128-bit random value the page keeps; it is the key to the conversation, so it
+is accepted only in that shape, and a session that belongs to another verified customer than the
+token names is not reopened (a new one starts instead).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from socketio import AsyncServer
+
+from bot.channels.limits import RateLimiter
+from caredesk import identity_token
+from caredesk.settings import get_settings
+
+log = logging.getLogger(__name__)
+CHANNEL = "caredesk_web"
+MAX_MESSAGE = 2000
+MAX_DISPLAY = 200
+HISTORY_LIMIT = 200
+SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def card_elements_to_cards(elements: Iterable[dict]) -> list[dict]:
+    """Product cards for the widget from Rasa's generic-template elements (title, subtitle, url, buttons)."""
+    cards = []
+    for element in elements or []:
+        if not isinstance(element, dict) or not element.get("title"):
+            continue
+        cards.append({
+            "title": str(element["title"]),
+            "subtitle": str(element.get("subtitle") or ""),
+            "url": str(element.get("url") or element.get("default_action", {}).get("url") or ""),
+            "buttons": [{"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+                        for b in element.get("buttons") or [] if isinstance(b, dict)],
+        })
+    return cards
+
+
+def widget_message(message: dict) -> dict | None:
+    """What the widget shows for one bot message (a Rasa response dict or a bot event's data)."""
+    text = message.get("text") or ""
+    buttons = message.get("quick_replies") or message.get("buttons") or []
+    cards = card_elements_to_cards(message.get("elements") or [])
+    if cards and "\n" in text:
+        # Text-only channels list the products in the text; the widget shows cards instead.
+        text = text.split("\n", 1)[0]
+    shown: dict[str, Any] = {"text": text}
+    if buttons:
+        shown["quick_replies"] = [{"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+                                  for b in buttons if isinstance(b, dict)]
+    if cards:
+        shown["cards"] = cards
+    if message.get("image"):
+        shown["image"] = str(message["image"])
+    if not text and len(shown) == 1:
+        return None
+    return shown
+
+
+def history_of(events: Iterable[dict], limit: int = HISTORY_LIMIT) -> list[dict]:
+    """The transcript a returning page shows, from tracker events (as dicts), oldest first."""
+    shown = []
+    for event in events:
+        kind = event.get("event")
+        if kind == "user":
+            metadata = event.get("metadata") or {}
+            text = metadata.get("display") or event.get("text") or ""
+            if text:
+                shown.append({"from": "customer", "text": text})
+        elif kind == "bot":
+            message = widget_message({"text": event.get("text"), **(event.get("data") or {})})
+            if message is not None:
+                agent = (event.get("metadata") or {}).get("agent")
+                shown.append({"from": "agent" if agent else "bot", **({"agent": agent} if agent else {}), **message})
+    return shown[-limit:]
+
+
+@dataclass
+class Visitor:
+    """What the channel knows about one open socket."""
+
+    session_id: str
+    customer_id: int | None
+    token: str | None
+
+
+class WebChatOutput(OutputChannel):
+    """Sends to every socket of a session (several tabs, or a reconnect after an agent's message)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL
+
+    def __init__(self, sio: AsyncServer):
+        self.sio = sio
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        shown = widget_message(message)
+        if shown is None:
+            return
+        if message.get("agent"):
+            shown.update({"from": "agent", "agent": message["agent"]})
+        await self.sio.emit("bot_uttered", shown, room=recipient_id)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.send_response(recipient_id, {"text": text})
+
+
+class WebChatChannel(InputChannel):
+    """socket.io for the shop's chat widget, with the shop's signed identity token."""
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> WebChatChannel:
+        credentials = credentials or {}
+        return cls(allowed_origins=list(credentials.get("allowed_origins") or []),
+                   socketio_path=credentials.get("socketio_path", "/socket.io"))
+
+    def __init__(self, allowed_origins: list[str], socketio_path: str = "/socket.io"):
+        self.allowed_origins = allowed_origins
+        self.socketio_path = socketio_path
+        self.sio: AsyncServer | None = None
+        self.visitors: dict[str, Visitor] = {}
+        self.limiter = RateLimiter()
+        self._app = None
+
+    def get_output_channel(self) -> OutputChannel | None:
+        """Used by Rasa's API to deliver messages added later (an agent's answer during a handoff)."""
+        return WebChatOutput(self.sio) if self.sio is not None else None
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        # Only the shop's own pages may open a socket; an empty list would switch the check off.
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.allowed_origins or ["null-origin"])
+        self.sio = sio
+        channel = self
+        webchat = _SocketBlueprint(sio, self.socketio_path, "caredesk_web_webhook", __name__)
+
+        @webchat.listener("after_server_start")
+        async def remember_app(app, _loop) -> None:
+            channel._app = app
+
+        @webchat.route("/", methods=["GET"])
+        async def health(_: Request):
+            return response.json({"status": "ok"})
+
+        @sio.on("connect")
+        async def connect(sid: str, _environ: dict, _auth: Any = None) -> bool:
+            return True
+
+        @sio.on("disconnect")
+        async def disconnect(sid: str) -> None:
+            channel.visitors.pop(sid, None)
+
+        @sio.on("session_request")
+        async def session_request(sid: str, data: Any) -> None:
+            data = data if isinstance(data, dict) else {}
+            custom = data.get("customData") if isinstance(data.get("customData"), dict) else {}
+            token = custom.get("identity_token")
+            customer_id = identity_token.verify(token, get_settings().secret_key)
+            session_id, events = await channel._reopen(data.get("session_id"), customer_id)
+            for room in sio.rooms(sid):
+                if room != sid:
+                    sio.leave_room(sid, room)
+            sio.enter_room(sid, session_id)
+            channel.visitors[sid] = Visitor(session_id, customer_id, token if customer_id is not None else None)
+            await sio.emit("session_confirm", session_id, room=sid)
+            await sio.emit("history", {"messages": history_of(events),
+                                       "verified": customer_id is not None}, room=sid)
+
+        @sio.on("user_uttered")
+        async def user_uttered(sid: str, data: Any) -> None:
+            visitor = channel.visitors.get(sid)
+            if visitor is None:
+                await _refuse(sid, "no_session", "Please reconnect: the chat session was not started.")
+                return
+            text = data.get("message") if isinstance(data, dict) else None
+            if not isinstance(text, str) or not text.strip():
+                await _refuse(sid, "bad_message", "A message must be some text.")
+                return
+            if len(text) > MAX_MESSAGE:
+                await _refuse(sid, "too_long", f"That message is too long: please keep it under "
+                                               f"{MAX_MESSAGE} characters.")
+                return
+            if not channel.limiter.allow(visitor.session_id):
+                await _refuse(sid, "too_fast", "You're sending messages very fast: please wait a moment.")
+                return
+            await sio.emit("typing", {"on": True}, room=visitor.session_id)
+            try:
+                await on_new_message(UserMessage(text.strip(), WebChatOutput(sio), visitor.session_id,
+                                                 input_channel=CHANNEL,
+                                                 metadata=channel._metadata(visitor, data)))
+            except Exception:  # noqa: BLE001 - one failed turn must not close the socket
+                log.exception("web chat message could not be handled (session %s)", visitor.session_id[:8])
+                await _refuse(sid, "unavailable", "Sorry, I couldn't handle that just now. "
+                                                  "Please try again in a moment.")
+            finally:
+                await sio.emit("typing", {"on": False}, room=visitor.session_id)
+
+        async def _refuse(sid: str, code: str, message: str) -> None:
+            log.info("web chat %s refused: %s", sid, code)
+            await sio.emit("error", {"code": code, "message": message}, room=sid)
+
+        return webchat
+
+    @staticmethod
+    def _metadata(visitor: Visitor, data: dict) -> dict:
+        metadata: dict[str, Any] = {}
+        custom = data.get("customData") if isinstance(data.get("customData"), dict) else {}
+        display = custom.get("display")
+        if isinstance(display, str) and display.strip():
+            metadata["display"] = display.strip()[:MAX_DISPLAY]
+        if visitor.customer_id is not None:
+            metadata.update(customer_id=visitor.customer_id, identity_token=visitor.token)
+        return metadata
+
+    async def _reopen(self, requested: Any, customer_id: int | None) -> tuple[str, list[dict]]:
+        """The session to continue and its events, or a fresh session id and no events."""
+        if isinstance(requested, str) and SESSION_ID.match(requested):
+            tracker = await self._tracker(requested)
+            if tracker is None:
+                return requested, []
+            owner = tracker.get_slot("customer_id")
+            if customer_id is None or owner is None or int(owner) == customer_id:
+                return requested, [event.as_dict() for event in tracker.events]
+            log.info("web chat session %s belongs to another customer; starting a new one", requested[:8])
+        return uuid.uuid4().hex, []
+
+    async def _tracker(self, session_id: str):
+        agent = getattr(getattr(self._app, "ctx", None), "agent", None)
+        if agent is None or agent.tracker_store is None:
+            return None
+        try:
+            return await agent.tracker_store.retrieve(session_id)
+        except Exception:  # noqa: BLE001 - no history is better than no chat
+            log.exception("web chat history could not be read")
+            return None
+
+
+class _SocketBlueprint(Blueprint):
+    """A blueprint that mounts the socket.io server on the Sanic app it is registered with."""
+
+    def __init__(self, sio: AsyncServer, socketio_path: str, *args, **kwargs):
+        self.sio, self.socketio_path = sio, socketio_path
+        super().__init__(*args, **kwargs)
+
+    def register(self, app, options):
+        self.sio.attach(app, self.socketio_path)
+        super().register(app, options)

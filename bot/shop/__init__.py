@@ -1,0 +1,1 @@
+"""The demo shop that hosts the chat widget."""

@@ -1,0 +1,234 @@
+"""The demo shop and its chat widget in headless Chromium, against the real stack (`caredesk run`).
+
+The browser is Debian's Chromium driven by Playwright; the widget talks socket.io to the Rasa
+server's web chat channel, which verifies the shop's signed identity token.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from caredesk import identity_token
+from crm_store import models
+from crm_store.policy import DEFAULT_POLICY_FILE
+from crm_store.services import identity, orders
+from crm_store.unit_of_work import UnitOfWork
+from tests.e2e.conftest import start_stack, stop_stack
+
+pytestmark = pytest.mark.e2e
+SECRET = "web-widget-test-secret-0123456789abcdef"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = os.environ.get("CAREDESK_SCREENSHOTS")  # a folder: the README's pictures are taken here
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        message = "Chromium is not installed (make install installs Debian's chromium as root)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("web")
+    policy = yaml.safe_load(DEFAULT_POLICY_FILE.read_text())
+    policy["support"].update(live_days=list(range(7)), live_from_hour=0, live_until_hour=24)
+    (folder / "policy.yml").write_text(yaml.safe_dump(policy))
+    running = start_stack(folder, extra_env={"CAREDESK_SECRET_KEY": SECRET,
+                                             "CAREDESK_POLICY_FILE": str(folder / "policy.yml")})
+    yield running
+    stop_stack(running)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = _chromium()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 760})
+    yield context.new_page()
+    context.close()
+
+
+def _order(stack, customer_id: int, status: str) -> str:
+    with UnitOfWork(stack.database_url) as uow:
+        return uow.session.execute(select(models.Order.reference).where(
+            models.Order.customer_id == customer_id, models.Order.status == status)
+            .order_by(models.Order.placed_at.desc())).scalars().first()
+
+
+def _log_in(page, stack, customer_id: int) -> None:
+    page.goto(stack.shop_url)
+    page.select_option("#login select", str(customer_id))
+    page.click("#login button")
+    page.wait_for_selector("#telegram-link")
+
+
+def _open_chat(page) -> None:
+    if page.is_visible(".cd-launcher"):
+        page.click(".cd-launcher")
+    page.wait_for_selector(".cd-window[data-ready='1']")
+
+
+def _say(page, text: str, expect: str, timeout_ms: int = 60_000) -> str:
+    """Send ``text`` and wait until a bot message containing ``expect`` appears; the last bot text."""
+    before = page.locator(".cd-bot, .cd-agent").count()
+    page.fill(".cd-input", text)
+    page.press(".cd-input", "Enter")
+    page.wait_for_function(
+        """([before, expect]) => {
+             const shown = [...document.querySelectorAll('.cd-bot, .cd-agent')].slice(before);
+             return shown.some(m => m.innerText.includes(expect));
+           }""", arg=[before, expect], timeout=timeout_ms)
+    return "\n".join(page.locator(".cd-bot, .cd-agent").all_inner_texts()[before:])
+
+
+def _history(page) -> str:
+    return page.inner_text(".cd-log")
+
+
+def _shot(page, name: str) -> None:
+    if SCREENSHOTS:
+        page.screenshot(path=os.path.join(SCREENSHOTS, name))
+
+
+def test_a_logged_in_customer_sees_the_status_the_database_holds_and_it_survives_a_reload(stack, page):
+    ref = _order(stack, 1, "shipped")
+    truth = orders.order_status(1, ref, UnitOfWork(stack.database_url))
+    _log_in(page, stack, 1)
+    _open_chat(page)
+    answer = _say(page, f"wer is my order {ref}??", ref)
+    assert "on its way" in answer and truth.carrier in answer and truth.tracking_number in answer
+    assert "e-mail" not in answer  # the page's token already said who this is
+    if truth.tracking_url:
+        assert page.locator(".cd-bot a", has_text=truth.tracking_url).count() >= 1  # links are clickable
+    session = page.get_attribute(".cd-window", "data-session")
+    _shot(page, "widget-order-status.png")
+
+    page.reload()
+    _open_chat(page)
+    history = _history(page)
+    assert f"wer is my order {ref}??" in history and truth.tracking_number in history
+    assert page.get_attribute(".cd-window", "data-session") == session
+
+
+def test_an_anonymous_visitor_is_asked_to_verify_before_seeing_an_order(stack, page):
+    ref = _order(stack, 2, "shipped")
+    truth = orders.order_status(2, ref, UnitOfWork(stack.database_url))
+    page.goto(stack.shop_url)
+    assert "guest" in page.inner_text("#who")
+    _open_chat(page)
+    answer = _say(page, f"where is my order {ref}", "e-mail")
+    assert truth.carrier not in answer and truth.tracking_number not in answer
+
+
+@pytest.mark.parametrize("kind", ["forged", "expired", "garbage"])
+def test_a_forged_or_expired_token_gets_no_access(stack, page, kind):
+    ref = _order(stack, 1, "shipped")
+    truth = orders.order_status(1, ref, UnitOfWork(stack.database_url))
+    token = {"forged": identity_token.issue(1, "not-the-server-secret-at-all-0123456789"),
+             "expired": identity_token.issue(1, SECRET, ttl_s=60, now=time.time() - 7200),
+             "garbage": "eyJjaWQiOjF9.bm90LWEtc2lnbmF0dXJl"}[kind]
+    # The page's token endpoint is replaced by an attacker's: the channel must not believe it.
+    page.route("**/api/chat-token", lambda route: route.fulfill(
+        status=200, content_type="application/json",
+        body=json.dumps({"token": token, "customer": {"id": 1}, "socket_url": f"http://127.0.0.1:{stack.rasa_port}"})))
+    page.goto(stack.shop_url)
+    _open_chat(page)
+    answer = _say(page, f"status of order {ref} please", "e-mail")
+    assert truth.carrier not in answer and truth.tracking_number not in answer
+
+
+def test_a_forged_login_cookie_is_a_guest(stack, page):
+    page.context.add_cookies([{"name": "caredesk_shop", "value": identity_token.issue(1, "wrong-secret"),
+                               "url": stack.shop_url}])
+    page.goto(stack.shop_url)
+    assert "guest" in page.inner_text("#who")
+    with urllib.request.urlopen(f"{stack.shop_url}/api/chat-token", timeout=10) as response:
+        assert json.loads(response.read())["token"] is None
+
+
+def test_quick_replies_and_product_cards(stack, page):
+    _log_in(page, stack, 3)
+    _open_chat(page)
+    _say(page, "can u recommend something", "category")
+    buttons = page.locator(".cd-replies:not(.cd-used) .cd-reply")
+    assert buttons.count() >= 2
+    title = buttons.first.inner_text()
+    buttons.first.click()
+    page.wait_for_selector(".cd-card")
+    assert page.locator(".cd-customer").last.inner_text() == title  # the button's title, not its payload
+    card = page.locator(".cd-card").first
+    assert card.locator("h4").inner_text() and "€" in card.inner_text()
+    assert card.locator("a").get_attribute("href").startswith("/#product-")
+    _shot(page, "widget-product-cards.png")
+
+
+def test_an_agent_answers_in_the_widget_during_a_handoff(stack, page):
+    ref = _order(stack, 1, "shipped")
+    _log_in(page, stack, 1)
+    _open_chat(page)
+    _say(page, f"where is order {ref}", ref)
+    _say(page, "WHERE IS MY PARCEL?! third time i ask, this is ridiculous!!!", "colleague")
+    session = page.get_attribute(".cd-window", "data-session")
+    token = (stack.var_dir / "agent_api_token").read_text().strip()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{stack.agent_port}/api/conversations/{session}/messages", method="POST",
+        data=json.dumps({"text": "Hi Ana, Sam here. I've called the carrier: it arrives tomorrow.",
+                         "agent": "Sam"}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+    page.wait_for_selector(".cd-agent:has-text('arrives tomorrow')", timeout=20_000)
+    assert page.locator(".cd-agent .cd-sender").last.inner_text() == "Sam"
+    _shot(page, "widget-agent-handoff.png")
+
+
+def test_an_oversized_message_gets_a_clear_error(stack, page):
+    page.goto(stack.shop_url)
+    _open_chat(page)
+    page.evaluate("window.careDeskWidget.socket.emit('user_uttered', {message: 'x'.repeat(5000)})")
+    page.wait_for_selector(".cd-error:has-text('too long')")
+    _say(page, "hi", "")  # the chat still works
+
+
+def test_continue_on_telegram_gives_a_one_time_code_for_the_logged_in_customer(stack, page):
+    _log_in(page, stack, 2)
+    page.click("#telegram-link")
+    page.wait_for_selector("#telegram-code:has-text('/start')")
+    code = page.inner_text("#telegram-code").split("/start ", 1)[1].split()[0]
+    uow = UnitOfWork(stack.database_url)
+    assert identity.redeem_link_code(code, "telegram", "555000", uow) == 2
+    assert identity.customer_for_identity("telegram", "555000", uow) == 2
+
+
+def test_a_socket_from_another_site_is_refused(stack):
+    url = f"http://127.0.0.1:{stack.rasa_port}/socket.io/?EIO=4&transport=polling"
+    request = urllib.request.Request(url, headers={"Origin": "http://evil.example"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 400
+    ok = urllib.request.Request(url, headers={"Origin": stack.shop_url})
+    with urllib.request.urlopen(ok, timeout=10) as response:
+        assert response.status == 200
