@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.socketio import SocketBlueprint
 from sanic import Blueprint, response
 from sanic.request import Request
 from socketio import AsyncServer
@@ -165,7 +166,7 @@ class WebChatChannel(InputChannel):
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.allowed_origins or ["null-origin"])
         self.sio = sio
         channel = self
-        webchat = _SocketBlueprint(sio, self.socketio_path, "caredesk_web_webhook", __name__)
+        webchat = SocketBlueprint(sio, self.socketio_path, "caredesk_web_webhook", __name__)
 
         @webchat.listener("after_server_start")
         async def remember_app(app, _loop) -> None:
@@ -192,8 +193,8 @@ class WebChatChannel(InputChannel):
             session_id, events = await channel._reopen(data.get("session_id"), customer_id)
             for room in sio.rooms(sid):
                 if room != sid:
-                    sio.leave_room(sid, room)
-            sio.enter_room(sid, session_id)
+                    await sio.leave_room(sid, room)
+            await sio.enter_room(sid, session_id)
             channel.visitors[sid] = Visitor(session_id, customer_id, token if customer_id is not None else None)
             await sio.emit("session_confirm", session_id, room=sid)
             await sio.emit("history", {"messages": history_of(events),
@@ -267,14 +268,3 @@ class WebChatChannel(InputChannel):
             log.exception("web chat history could not be read")
             return None
 
-
-class _SocketBlueprint(Blueprint):
-    """A blueprint that mounts the socket.io server on the Sanic app it is registered with."""
-
-    def __init__(self, sio: AsyncServer, socketio_path: str, *args, **kwargs):
-        self.sio, self.socketio_path = sio, socketio_path
-        super().__init__(*args, **kwargs)
-
-    def register(self, app, options):
-        self.sio.attach(app, self.socketio_path)
-        super().register(app, options)

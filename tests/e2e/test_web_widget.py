@@ -232,3 +232,97 @@ def test_a_socket_from_another_site_is_refused(stack):
     ok = urllib.request.Request(url, headers={"Origin": stack.shop_url})
     with urllib.request.urlopen(ok, timeout=10) as response:
         assert response.status == 200
+
+
+class SocketVisitor:
+    """A socket.io client speaking the widget's protocol (long-polling: the Python client's websocket
+    transport does not work with this aiohttp), recording every event the server sends."""
+
+    def __init__(self, stack):
+        import socketio
+
+        self.stack, self.events = stack, []
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.client.on("*", self._record)
+
+    async def _record(self, event, data=None):
+        self.events.append((event, data))
+
+    async def open(self, session_id=None, token=None):
+        await self.client.connect(f"http://127.0.0.1:{self.stack.rasa_port}", transports=["polling"],
+                                  headers={"Origin": self.stack.shop_url})
+        await self.client.emit("session_request", {"session_id": session_id, "customData": {"identity_token": token}})
+        return await self.wait_for("history")
+
+    async def say(self, text, **extra):
+        mark = len(self.events)
+        await self.client.emit("user_uttered", {"message": text, "customData": {}, **extra})
+        await self.wait_for("typing", lambda data: data == {"on": False}, start=mark)
+        return self.events[mark:]
+
+    async def wait_for(self, name, accept=lambda _data: True, start=0, timeout=60):
+        import asyncio
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for event, data in self.events[start:]:
+                if event == name and accept(data):
+                    return data
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no {name!r} event; got {self.events[start:]}")
+
+    @property
+    def session_id(self):
+        return next(data for event, data in self.events if event == "session_confirm")
+
+
+def test_a_turn_is_wrapped_in_typing_events_and_the_metadata_holds_the_verified_customer(stack):
+    import asyncio
+
+    async def scenario():
+        visitor = SocketVisitor(stack)
+        history = await visitor.open(token=identity_token.issue(2, SECRET))
+        assert history == {"messages": [], "verified": True}
+        turn = await visitor.say("hello there")
+        names = [event for event, _ in turn]
+        assert names[0] == "typing" and names[-1] == "typing" and "bot_uttered" in names
+        await visitor.client.disconnect()
+        return visitor.session_id
+
+    session = asyncio.run(scenario())
+    url = f"http://127.0.0.1:{stack.rasa_port}/conversations/{session}/tracker?token={stack.api_token()}"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        tracker = json.loads(response.read())
+    user = [e for e in tracker["events"] if e["event"] == "user"][-1]
+    assert user["input_channel"] == "caredesk_web" and user["metadata"]["customer_id"] == 2
+    assert identity_token.verify(user["metadata"]["identity_token"], SECRET) == 2
+
+
+def test_another_customers_session_is_not_reopened_and_bad_payloads_are_refused(stack):
+    import asyncio
+
+    async def scenario():
+        ana = SocketVisitor(stack)
+        await ana.open(token=identity_token.issue(1, SECRET))
+        await ana.say("hi")
+        ref = _order(stack, 1, "shipped")
+        await ana.say(f"where is my order {ref}")  # verified by the token: the slot now names Ana
+        await ana.client.disconnect()
+
+        ben = SocketVisitor(stack)
+        history = await ben.open(session_id=ana.session_id, token=identity_token.issue(2, SECRET))
+        assert ben.session_id != ana.session_id and history["messages"] == []
+
+        guest = SocketVisitor(stack)  # the same browser without a login keeps its conversation
+        history = await guest.open(session_id=ana.session_id)
+        assert guest.session_id == ana.session_id and any(ref in (m.get("text") or "") for m in history["messages"])
+
+        for payload in ({"message": ""}, {"message": 42}, {"message": "x" * 2001}):
+            mark = len(ben.events)
+            await ben.client.emit("user_uttered", payload)
+            error = await ben.wait_for("error", start=mark)
+            assert error["code"] in ("bad_message", "too_long") and error["message"]
+        for client in (ben, guest):
+            await client.client.disconnect()
+
+    asyncio.run(scenario())
