@@ -38,6 +38,7 @@ LOGIN_TTL_S = 8 * 3600
 CHAT_TOKEN_TTL_S = 3600
 DEMO_CUSTOMERS = 6
 PAGE_PRODUCTS = 12
+SETTINGS = web.AppKey("settings", Settings)
 
 
 def _json(data, status: int = 200) -> web.Response:
@@ -45,7 +46,7 @@ def _json(data, status: int = 200) -> web.Response:
 
 
 def _logged_in(request: web.Request) -> int | None:
-    return identity_token.verify(request.cookies.get(COOKIE), request.app["settings"].secret_key)
+    return identity_token.verify(request.cookies.get(COOKIE), request.app[SETTINGS].secret_key)
 
 
 def _same_origin(request: web.Request) -> bool:
@@ -64,7 +65,7 @@ def _product_cards(products) -> str:
 
 
 def _account_box(request: web.Request, customer_id: int | None) -> str:
-    uow = UnitOfWork(request.app["settings"].database_url)
+    uow = UnitOfWork(request.app[SETTINGS].database_url)
     if customer_id is not None:
         try:
             name = accounts.get_account(customer_id, uow).name
@@ -74,7 +75,7 @@ def _account_box(request: web.Request, customer_id: int | None) -> str:
                 '<button type="button" id="telegram-link">Continue on Telegram</button>'
                 '<form method="post" action="/logout"><button type="submit">Log out</button></form>'
                 '<span id="telegram-code" role="status"></span>')
-    if request.app["settings"].is_production:
+    if request.app[SETTINGS].is_production:
         return '<span id="who">Not logged in</span>'
     options = "".join(f'<option value="{a.customer_id}">{html.escape(a.name)} ({html.escape(a.email)})</option>'
                       for a in accounts.list_accounts(uow, limit=DEMO_CUSTOMERS))
@@ -84,7 +85,7 @@ def _account_box(request: web.Request, customer_id: int | None) -> str:
 
 
 async def shop_page(request: web.Request) -> web.Response:
-    settings: Settings = request.app["settings"]
+    settings: Settings = request.app[SETTINGS]
     products = catalog.search_products(UnitOfWork(settings.database_url), limit=PAGE_PRODUCTS)
     page = Template((HERE / "templates" / "shop.html").read_text(encoding="utf-8")).substitute(
         account=_account_box(request, _logged_in(request)),
@@ -95,7 +96,7 @@ async def shop_page(request: web.Request) -> web.Response:
 
 
 async def login(request: web.Request) -> web.Response:
-    settings: Settings = request.app["settings"]
+    settings: Settings = request.app[SETTINGS]
     if settings.is_production:
         raise web.HTTPNotFound()
     if not _same_origin(request):
@@ -121,7 +122,7 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def chat_token(request: web.Request) -> web.Response:
-    settings: Settings = request.app["settings"]
+    settings: Settings = request.app[SETTINGS]
     customer_id = _logged_in(request)
     if customer_id is None:
         return _json({"token": None, "customer": None, "socket_url": settings.rasa_url})
@@ -130,7 +131,7 @@ async def chat_token(request: web.Request) -> web.Response:
 
 
 async def telegram_link(request: web.Request) -> web.Response:
-    settings: Settings = request.app["settings"]
+    settings: Settings = request.app[SETTINGS]
     if not _same_origin(request):
         return _json({"error": "forbidden", "message": "cross-site request refused"}, 403)
     customer_id = _logged_in(request)
@@ -149,7 +150,7 @@ async def health(_request: web.Request) -> web.Response:
 @web.middleware
 async def security_headers(request: web.Request, handler):
     response = await handler(request)
-    rasa = request.app["settings"].rasa_url
+    rasa = request.app[SETTINGS].rasa_url
     socket = rasa.replace("http://", "ws://").replace("https://", "wss://")
     response.headers.setdefault(
         "Content-Security-Policy",
@@ -165,7 +166,7 @@ def create_app(settings: Settings) -> web.Application:
     if not (vendor / "socket.io.min.js").exists():
         raise SystemExit("The chat widget's socket.io client is missing: run `make install` (needs npm).")
     app = web.Application(middlewares=[security_headers], client_max_size=16 * 1024)
-    app["settings"] = settings
+    app[SETTINGS] = settings
     app.add_routes([
         web.get("/", shop_page),
         web.get("/health", health),

@@ -37,3 +37,24 @@ def test_a_token_that_starts_with_a_dash_is_passed_as_one_argument(settings, tmp
 
     rasa = services(replace(settings, rasa_api_token="-abc"), tmp_path / "e.yml", tmp_path / "c.yml")[1]
     assert "--auth-token=-abc" in rasa.command
+
+
+def test_the_web_chat_channel_owns_socket_io_and_admits_only_the_shops_origins(settings):
+    import yaml
+
+    from caredesk.runner import write_credentials
+
+    channels = yaml.safe_load(write_credentials(settings).read_text())
+    assert "socketio" not in channels
+    assert channels["bot.channels.web.WebChatChannel"] == {
+        "allowed_origins": ["http://127.0.0.1:8000", "http://localhost:8000"]}
+
+
+def test_allowed_origins_come_from_the_environment_and_a_wildcard_is_refused(monkeypatch, settings):
+    from caredesk.settings import SettingsError
+
+    monkeypatch.setenv("WEB_ALLOWED_ORIGINS", "https://shop.example.com/, https://www.shop.example.com")
+    assert load_settings().web_allowed_origins == ("https://shop.example.com", "https://www.shop.example.com")
+    monkeypatch.setenv("WEB_ALLOWED_ORIGINS", "*")
+    with pytest.raises(SettingsError):
+        load_settings()
