@@ -103,7 +103,7 @@ def product_cards(products: list[dto.ProductInfo]) -> list[dict]:
     """Generic-template elements (title, subtitle, link to the shop's product) for channels that show cards."""
     return [{"title": p.name,
              "subtitle": f"{format_money(p.price_cents)} · " + ("in stock" if p.stock > 0 else "out of stock"),
-             "url": f"/#product-{p.sku}"}
+             "url": f"/products/{p.sku}"}
             for p in products]
 
 

@@ -7,6 +7,7 @@ and hands the widget a short-lived signed identity token for that customer. A re
 same token with the shared CAREDESK_SECRET_KEY from its own login.
 
     GET  /                        the shop page with the widget
+    GET  /products/{sku}          one product (where the widget's product cards link)
     POST /login                   log in as a demo customer (form field customer_id; not in production)
     POST /logout
     GET  /api/chat-token          {"token", "customer", "socket_url"} for the widget
@@ -95,6 +96,20 @@ async def shop_page(request: web.Request) -> web.Response:
     return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 
+async def product_page(request: web.Request) -> web.Response:
+    settings: Settings = request.app[SETTINGS]
+    try:
+        product = catalog.get_product(request.match_info["sku"][:40], UnitOfWork(settings.database_url))
+    except errors.InvalidInput:
+        raise web.HTTPNotFound(text="There is no such product.") from None
+    page = Template((HERE / "templates" / "shop.html").read_text(encoding="utf-8")).substitute(
+        account=_account_box(request, _logged_in(request)),
+        products=_product_cards([product]),
+        socket_url=html.escape(settings.rasa_url),
+    )
+    return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+
 async def login(request: web.Request) -> web.Response:
     settings: Settings = request.app[SETTINGS]
     if settings.is_production:
@@ -169,6 +184,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app.add_routes([
         web.get("/", shop_page),
+        web.get("/products/{sku}", product_page),
         web.get("/health", health),
         web.post("/login", login),
         web.post("/logout", logout),

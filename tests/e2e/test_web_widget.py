@@ -181,7 +181,7 @@ def test_quick_replies_and_product_cards(stack, page):
     assert page.locator(".cd-customer").last.inner_text() == title  # the button's title, not its payload
     card = page.locator(".cd-card").first
     assert card.locator("h4").inner_text() and "€" in card.inner_text()
-    assert card.locator("a").get_attribute("href").startswith("/#product-")
+    assert card.locator("a").get_attribute("href").startswith("/products/")
     _shot(page, "widget-product-cards.png")
 
 

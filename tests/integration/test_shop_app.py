@@ -59,6 +59,20 @@ async def test_logging_in_gives_the_widget_a_signed_token_for_that_customer(sett
         await client.close()
 
 
+async def test_a_product_has_its_own_page_and_an_unknown_one_is_404(settings, db_url):
+    from crm_store.services import catalog
+
+    product = catalog.search_products(UnitOfWork(db_url), limit=1)[0]
+    client = await _client(settings)
+    try:
+        page = await client.get(f"/products/{product.sku}")
+        assert page.status == 200 and product.name in await page.text()
+        assert (await client.get("/products/NOPE-0000")).status == 404
+        assert (await client.get("/products/%3Cscript%3E")).status == 404
+    finally:
+        await client.close()
+
+
 async def test_login_refuses_unknown_customers_and_other_sites(settings):
     client = await _client(settings)
     try:

@@ -87,3 +87,9 @@ def test_identity_tokens_verify_only_when_signed_and_fresh():
     payload, signature = token.split(".")
     assert identity_token.verify(payload[:-2] + "xx." + signature, "secret", now=1030) is None
     assert identity_token.verify(None, "secret") is None and identity_token.verify("a.b.c", "secret") is None
+
+
+def test_product_cards_link_to_the_shop_and_say_whether_it_is_in_stock():
+    kettle = dto.ProductInfo(sku="HK-1", name="Kettle", category="home", price_cents=3000, stock=0, description="")
+    assert replies.product_cards([kettle]) == [
+        {"title": "Kettle", "subtitle": "€30.00 · out of stock", "url": "/products/HK-1"}]

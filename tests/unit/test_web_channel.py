@@ -5,11 +5,11 @@ def test_buttons_become_quick_replies_and_a_product_list_becomes_cards():
     shown = widget_message({
         "text": "Here's what I found:\n• Kettle - €30.00",
         "buttons": [{"title": "Yes", "payload": "/affirm"}],
-        "elements": [{"title": "Kettle", "subtitle": "€30.00 · in stock", "url": "/#product-K1"}],
+        "elements": [{"title": "Kettle", "subtitle": "€30.00 · in stock", "url": "/products/K1"}],
     })
     assert shown == {"text": "Here's what I found:",
                      "quick_replies": [{"title": "Yes", "payload": "/affirm"}],
-                     "cards": [{"title": "Kettle", "subtitle": "€30.00 · in stock", "url": "/#product-K1",
+                     "cards": [{"title": "Kettle", "subtitle": "€30.00 · in stock", "url": "/products/K1",
                                 "buttons": []}]}
 
 
