@@ -31,3 +31,14 @@ def test_long_button_payloads_travel_as_short_keys():
     assert payloads.pack(short) == short
     key = payloads.pack(long)
     assert len(key.encode()) <= MAX_CALLBACK_DATA and payloads.unpack(key) == long
+
+
+def test_the_rate_limiter_forgets_quiet_conversations():
+    from bot.channels.limits import PRUNE_EVERY
+
+    limiter = RateLimiter(limit=3, window=10)
+    for i in range(PRUNE_EVERY - 1):
+        limiter.allow(f"visitor-{i}", now=0.0)
+    assert len(limiter) == PRUNE_EVERY - 1
+    limiter.allow("latest", now=100.0)  # the 1000th call prunes everyone quiet for 10 s
+    assert len(limiter) == 1

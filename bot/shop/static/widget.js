@@ -155,6 +155,7 @@
       self.window.setAttribute("data-session", sessionId);
     });
     this.socket.on("history", function (history) {
+      self.showTyping(false);
       self.log.textContent = "";
       var messages = (history && history.messages) || [];
       if (!messages.length) {
