@@ -55,6 +55,19 @@ class Stack:
         return (self.var_dir / "rasa_api_token").read_text().strip()
 
 
+def always_live_policy(folder):
+    """A copy of the shop's policy with agents at work around the clock, so escalations pause the bot."""
+    import yaml
+
+    from crm_store.policy import DEFAULT_POLICY_FILE
+
+    policy = yaml.safe_load(DEFAULT_POLICY_FILE.read_text())
+    policy["support"].update(live_days=list(range(7)), live_from_hour=0, live_until_hour=24)
+    path = folder / "policy.yml"
+    path.write_text(yaml.safe_dump(policy))
+    return path
+
+
 def start_stack(var_dir, customers: int = 30, extra_env: dict | None = None, timeout: float = 900) -> Stack:
     import os
     import subprocess

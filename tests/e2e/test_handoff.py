@@ -15,13 +15,11 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-import yaml
 from sqlalchemy import select
 
 from crm_store import models
-from crm_store.policy import DEFAULT_POLICY_FILE
 from crm_store.unit_of_work import UnitOfWork
-from tests.e2e.conftest import free_port, start_stack, stop_stack
+from tests.e2e.conftest import always_live_policy, free_port, start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -63,12 +61,10 @@ class Inbox:
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     folder = tmp_path_factory.mktemp("handoff")
-    policy = yaml.safe_load(DEFAULT_POLICY_FILE.read_text())
-    policy["support"].update(live_days=list(range(7)), live_from_hour=0, live_until_hour=24)
-    (folder / "policy.yml").write_text(yaml.safe_dump(policy))
+    policy = always_live_policy(folder)
     inbox = Inbox()
     stack = start_stack(folder, extra_env={"CAREDESK_CALLBACK_URL": f"http://127.0.0.1:{inbox.port}/bot",
-                                           "CAREDESK_POLICY_FILE": str(folder / "policy.yml")})
+                                           "CAREDESK_POLICY_FILE": str(policy)})
     yield stack, inbox
     stop_stack(stack)
     inbox.server.shutdown()

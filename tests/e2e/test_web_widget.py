@@ -14,15 +14,13 @@ import urllib.error
 import urllib.request
 
 import pytest
-import yaml
 from sqlalchemy import select
 
 from caredesk import identity_token
 from crm_store import models
-from crm_store.policy import DEFAULT_POLICY_FILE
 from crm_store.services import identity, orders
 from crm_store.unit_of_work import UnitOfWork
-from tests.e2e.conftest import start_stack, stop_stack
+from tests.e2e.conftest import always_live_policy, start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
 SECRET = "web-widget-test-secret-0123456789abcdef"
@@ -44,11 +42,9 @@ def _chromium() -> str:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     folder = tmp_path_factory.mktemp("web")
-    policy = yaml.safe_load(DEFAULT_POLICY_FILE.read_text())
-    policy["support"].update(live_days=list(range(7)), live_from_hour=0, live_until_hour=24)
-    (folder / "policy.yml").write_text(yaml.safe_dump(policy))
+    policy = always_live_policy(folder)
     running = start_stack(folder, extra_env={"CAREDESK_SECRET_KEY": SECRET,
-                                             "CAREDESK_POLICY_FILE": str(folder / "policy.yml")})
+                                             "CAREDESK_POLICY_FILE": str(policy)})
     yield running
     stop_stack(running)
 
