@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import websockets
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -28,57 +26,9 @@ from caredesk import identity_token  # noqa: E402
 from crm_store import models  # noqa: E402
 from crm_store.unit_of_work import UnitOfWork  # noqa: E402
 from tests.e2e.conftest import post_json, start_stack, stop_stack  # noqa: E402
+from tests.e2e.webchat_client import WebChat  # noqa: E402
 
 SECRET = "benchmark-secret-0123456789abcdefghijkl"
-
-
-class WebChat:
-    """The widget's side of the socket.io protocol (Engine.IO 4 over a WebSocket), kept minimal."""
-
-    def __init__(self, url: str, origin: str):
-        self.url, self.origin = url, origin
-
-    async def __aenter__(self):
-        self.ws = await websockets.connect(f"{self.url}/socket.io/?EIO=4&transport=websocket",
-                                           extra_headers={"Origin": self.origin}, max_size=2**22)
-        await self.ws.recv()  # Engine.IO open packet
-        await self.ws.send("40")
-        await self._next_event_or_connect()
-        return self
-
-    async def __aexit__(self, *_exc):
-        await self.ws.close()
-
-    async def _next_event_or_connect(self):
-        while True:
-            packet = await self.ws.recv()
-            if packet == "2":  # ping
-                await self.ws.send("3")
-            elif packet.startswith("40"):
-                return None
-            elif packet.startswith("42"):
-                return json.loads(packet[2:])
-
-    async def emit(self, event: str, data) -> None:
-        await self.ws.send("42" + json.dumps([event, data]))
-
-    async def until(self, event: str, accept=lambda _data: True):
-        while True:
-            message = await self._next_event_or_connect()
-            if message and message[0] == event and accept(message[1] if len(message) > 1 else None):
-                return message[1] if len(message) > 1 else None
-
-    async def session(self, token: str) -> str:
-        await self.emit("session_request", {"session_id": None, "customData": {"identity_token": token}})
-        session_id = await self.until("session_confirm")
-        await self.until("history")
-        return session_id
-
-    async def turn(self, text: str) -> float:
-        started = time.perf_counter()
-        await self.emit("user_uttered", {"message": text})
-        await self.until("typing", lambda data: data == {"on": False})
-        return time.perf_counter() - started
 
 
 def _messages(database_url: str) -> list[str]:

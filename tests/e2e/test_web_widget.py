@@ -21,6 +21,7 @@ from crm_store import models
 from crm_store.services import identity, orders
 from crm_store.unit_of_work import UnitOfWork
 from tests.e2e.conftest import always_live_policy, start_stack, stop_stack
+from tests.e2e.webchat_client import WebChat
 
 pytestmark = pytest.mark.e2e
 SECRET = "web-widget-test-secret-0123456789abcdef"
@@ -219,73 +220,31 @@ def test_continue_on_telegram_gives_a_one_time_code_for_the_logged_in_customer(s
     assert identity.customer_for_identity("telegram", "555000", uow) == 2
 
 
-def test_a_socket_from_another_site_is_refused(stack):
-    url = f"http://127.0.0.1:{stack.rasa_port}/socket.io/?EIO=4&transport=polling"
-    request = urllib.request.Request(url, headers={"Origin": "http://evil.example"})
-    with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(request, timeout=10)
-    assert refused.value.code == 400
-    ok = urllib.request.Request(url, headers={"Origin": stack.shop_url})
-    with urllib.request.urlopen(ok, timeout=10) as response:
-        assert response.status == 200
+def _run(scenario):
+    """Run an async scenario on a thread of its own: Playwright's sync API holds this thread's loop."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, scenario()).result()
 
 
-class SocketVisitor:
-    """A socket.io client speaking the widget's protocol (long-polling: the Python client's websocket
-    transport does not work with this aiohttp), recording every event the server sends."""
-
-    def __init__(self, stack):
-        import socketio
-
-        self.stack, self.events = stack, []
-        self.client = socketio.AsyncClient(reconnection=False)
-        self.client.on("*", self._record)
-
-    async def _record(self, event, data=None):
-        self.events.append((event, data))
-
-    async def open(self, session_id=None, token=None):
-        await self.client.connect(f"http://127.0.0.1:{self.stack.rasa_port}", transports=["polling"],
-                                  headers={"Origin": self.stack.shop_url})
-        await self.client.emit("session_request", {"session_id": session_id, "customData": {"identity_token": token}})
-        return await self.wait_for("history")
-
-    async def say(self, text, **extra):
-        mark = len(self.events)
-        await self.client.emit("user_uttered", {"message": text, "customData": {}, **extra})
-        await self.wait_for("typing", lambda data: data == {"on": False}, start=mark)
-        return self.events[mark:]
-
-    async def wait_for(self, name, accept=lambda _data: True, start=0, timeout=60):
-        import asyncio
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for event, data in self.events[start:]:
-                if event == name and accept(data):
-                    return data
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no {name!r} event; got {self.events[start:]}")
-
-    @property
-    def session_id(self):
-        return next(data for event, data in self.events if event == "session_confirm")
+def _chat(stack) -> WebChat:
+    return WebChat(f"ws://127.0.0.1:{stack.rasa_port}", stack.shop_url)
 
 
 def test_a_turn_is_wrapped_in_typing_events_and_the_metadata_holds_the_verified_customer(stack):
-    import asyncio
-
     async def scenario():
-        visitor = SocketVisitor(stack)
-        history = await visitor.open(token=identity_token.issue(2, SECRET))
-        assert history == {"messages": [], "verified": True}
-        turn = await visitor.say("hello there")
-        names = [event for event, _ in turn]
-        assert names[0] == "typing" and names[-1] == "typing" and "bot_uttered" in names
-        await visitor.client.disconnect()
-        return visitor.session_id
+        async with _chat(stack) as chat:
+            session, history = await chat.session(token=identity_token.issue(2, SECRET))
+            assert history == {"messages": [], "verified": True}
+            mark = len(chat.events)
+            await chat.turn("hello there")
+            names = [event for event, _ in chat.events[mark:]]
+            assert names[0] == "typing" and names[-1] == "typing" and "bot_uttered" in names
+            return session
 
-    session = asyncio.run(scenario())
+    session = _run(scenario)
     url = f"http://127.0.0.1:{stack.rasa_port}/conversations/{session}/tracker?token={stack.api_token()}"
     with urllib.request.urlopen(url, timeout=30) as response:
         tracker = json.loads(response.read())
@@ -295,30 +254,39 @@ def test_a_turn_is_wrapped_in_typing_events_and_the_metadata_holds_the_verified_
 
 
 def test_another_customers_session_is_not_reopened_and_bad_payloads_are_refused(stack):
-    import asyncio
+    ref = _order(stack, 1, "shipped")
 
     async def scenario():
-        ana = SocketVisitor(stack)
-        await ana.open(token=identity_token.issue(1, SECRET))
-        await ana.say("hi")
-        ref = _order(stack, 1, "shipped")
-        await ana.say(f"where is my order {ref}")  # verified by the token: the slot now names Ana
-        await ana.client.disconnect()
+        async with _chat(stack) as ana:
+            anas, _ = await ana.session(token=identity_token.issue(1, SECRET))
+            await ana.turn(f"where is my order {ref}")  # verified by the token: the slot now names Ana
 
-        ben = SocketVisitor(stack)
-        history = await ben.open(session_id=ana.session_id, token=identity_token.issue(2, SECRET))
-        assert ben.session_id != ana.session_id and history["messages"] == []
+        async with _chat(stack) as ben:
+            bens, history = await ben.session(token=identity_token.issue(2, SECRET), session_id=anas)
+            assert bens != anas and history["messages"] == []
 
-        guest = SocketVisitor(stack)  # the same browser without a login keeps its conversation
-        history = await guest.open(session_id=ana.session_id)
-        assert guest.session_id == ana.session_id and any(ref in (m.get("text") or "") for m in history["messages"])
+            for payload in ({"message": ""}, {"message": 42}, {"message": "x" * 2001}, "not even an object"):
+                await ben.emit("user_uttered", payload)
+                error = await ben.until("error")
+                assert error["code"] in ("bad_message", "too_long") and error["message"]
 
-        for payload in ({"message": ""}, {"message": 42}, {"message": "x" * 2001}):
-            mark = len(ben.events)
-            await ben.client.emit("user_uttered", payload)
-            error = await ben.wait_for("error", start=mark)
-            assert error["code"] in ("bad_message", "too_long") and error["message"]
-        for client in (ben, guest):
-            await client.client.disconnect()
+        async with _chat(stack) as guest:  # the same browser without a login keeps its conversation
+            same, history = await guest.session(session_id=anas)
+            assert same == anas and any(ref in (m.get("text") or "") for m in history["messages"])
 
-    asyncio.run(scenario())
+    _run(scenario)
+
+
+def test_a_socket_from_another_site_is_refused(stack):
+    async def scenario():
+        async with WebChat(f"ws://127.0.0.1:{stack.rasa_port}", "http://evil.example"):
+            pass
+
+    with pytest.raises(Exception) as refused:
+        _run(scenario)
+    assert "400" in str(refused.value) or "closed" in str(refused.value).lower()
+    url = f"http://127.0.0.1:{stack.rasa_port}/socket.io/?EIO=4&transport=polling"
+    request = urllib.request.Request(url, headers={"Origin": "http://evil.example"})
+    with pytest.raises(urllib.error.HTTPError) as polling:
+        urllib.request.urlopen(request, timeout=10)
+    assert polling.value.code == 400
