@@ -189,17 +189,28 @@ def test_an_agent_answers_in_the_widget_during_a_handoff(stack, page):
     _say(page, f"where is order {ref}", ref)
     _say(page, "WHERE IS MY PARCEL?! third time i ask, this is ridiculous!!!", "colleague")
     session = page.get_attribute(".cd-window", "data-session")
-    token = (stack.var_dir / "agent_api_token").read_text().strip()
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{stack.agent_port}/api/conversations/{session}/messages", method="POST",
-        data=json.dumps({"text": "Hi Ana, Sam here. I've called the carrier: it arrives tomorrow.",
-                         "agent": "Sam"}).encode(),
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 200
+    _agent_says(stack, session, "Hi Ana, Sam here. I've called the carrier: it arrives tomorrow.")
     page.wait_for_selector(".cd-agent:has-text('arrives tomorrow')", timeout=20_000)
     assert page.locator(".cd-agent .cd-sender").last.inner_text() == "Sam"
     _shot(page, "widget-agent-handoff.png")
+
+    # Whatever the text holds is shown as text: no markup, no script links.
+    _agent_says(stack, session, '<img src=x onerror="document.title=1"> see [this](javascript:alert(1)) '
+                                'or [your orders](//evil.example/x)')
+    page.wait_for_selector(".cd-agent:has-text('onerror')", timeout=20_000)
+    assert page.locator(".cd-log img").count() == 0
+    hrefs = page.eval_on_selector_all(".cd-log a", "links => links.map(a => a.getAttribute('href'))")
+    assert not any(h.startswith(("javascript:", "//")) for h in hrefs)
+
+
+def _agent_says(stack, session: str, text: str) -> None:
+    token = (stack.var_dir / "agent_api_token").read_text().strip()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{stack.agent_port}/api/conversations/{session}/messages", method="POST",
+        data=json.dumps({"text": text, "agent": "Sam"}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
 
 
 def test_an_oversized_message_gets_a_clear_error(stack, page):

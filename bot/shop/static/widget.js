@@ -28,7 +28,8 @@
   }
 
   // Text with [label](url) links, bare http(s) links and line breaks, built as DOM nodes (never HTML).
-  var LINK = /\[([^\]]+)\]\(((?:https?:\/\/|\/)[^\s)]+)\)|(https?:\/\/[^\s<>()]+[^\s<>().,!?;:'"])/g;
+  var LINK = /\[([^\]]+)\]\(((?:https?:\/\/|\/(?!\/))[^\s)]+)\)|(https?:\/\/[^\s<>()]+[^\s<>().,!?;:'"])/g;
+  var SAFE_URL = /^(?:https?:\/\/|\/(?!\/))/;
   function richText(text) {
     var fragment = document.createDocumentFragment();
     String(text || "").split("\n").forEach(function (line, index) {
@@ -218,7 +219,7 @@
     var item = this.item(isAgent ? "cd-agent" : "cd-bot");
     if (isAgent) item.appendChild(el("span", "cd-sender", message.agent || "Support agent"));
     if (message.text) item.appendChild(el("div", "cd-text")).appendChild(richText(message.text));
-    if (message.image) {
+    if (message.image && SAFE_URL.test(message.image)) {
       var image = el("img", "cd-image");
       image.src = message.image;
       image.alt = "";
@@ -230,7 +231,7 @@
         var box = el("article", "cd-card");
         box.appendChild(el("h4", null, card.title));
         if (card.subtitle) box.appendChild(el("p", null, card.subtitle));
-        if (card.url) {
+        if (card.url && SAFE_URL.test(card.url)) {
           var link = el("a", "cd-card-link", "View product");
           link.href = card.url;
           box.appendChild(link);
