@@ -211,8 +211,29 @@ def stop_all(started: list[Service]) -> None:
         service.stop()
 
 
+RESTARTS_ALLOWED, RESTART_WINDOW_S = 3, 300.0
+
+
+class RestartBudget:
+    """A service that dies is started again, but not more than ``allowed`` times in ``window`` seconds."""
+
+    def __init__(self, allowed: int = RESTARTS_ALLOWED, window: float = RESTART_WINDOW_S):
+        self.allowed, self.window = allowed, window
+        self._times: dict[str, list[float]] = {}
+
+    def take(self, name: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        recent = [t for t in self._times.get(name, []) if now - t < self.window]
+        if len(recent) >= self.allowed:
+            self._times[name] = recent
+            return False
+        self._times[name] = recent + [now]
+        return True
+
+
 def serve_forever(settings: Settings, started: list[Service]) -> int:
-    """Block until Ctrl-C / SIGTERM or until a service dies; then stop everything."""
+    """Block until Ctrl-C / SIGTERM; a service that dies is restarted (within a budget), then
+    everything is stopped."""
     stopping = {"signal": None}
 
     def _handle(signum, _frame):
@@ -220,13 +241,21 @@ def serve_forever(settings: Settings, started: list[Service]) -> int:
 
     signal.signal(signal.SIGINT, _handle)
     signal.signal(signal.SIGTERM, _handle)
+    budget, env = RestartBudget(), child_environment(settings)
     try:
         while stopping["signal"] is None:
             for service in started:
-                if service.process.poll() is not None:
-                    print(f"\n{service.name} stopped unexpectedly (log {service.log_path}):\n"
-                          f"{service.log_tail()}", file=sys.stderr)
+                code = service.process.poll()
+                if code is None:
+                    continue
+                if not budget.take(service.name):
+                    print(f"\n{service.name} stopped unexpectedly {RESTARTS_ALLOWED + 1} times in "
+                          f"{RESTART_WINDOW_S / 60:.0f} minutes; giving up (log {service.log_path}):\n"
+                          f"{service.log_tail()}", file=sys.stderr, flush=True)
                     return 1
+                print(f"{service.name} stopped unexpectedly (exit code {code}); restarting it "
+                      f"(log {service.log_path}).", file=sys.stderr, flush=True)
+                service.start(settings.project_dir, env)
             time.sleep(0.5)
         print("\nStopping ...", flush=True)
         return 0

@@ -26,6 +26,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from bot.channels.conversations import NO_REPLY, owes_a_reply
 from bot.channels.limits import RateLimiter
 from caredesk import identity_token
 from caredesk.settings import get_settings
@@ -78,14 +79,17 @@ class TelegramOutput(OutputChannel):
 
     def __init__(self, bot: Bot, payloads: ButtonPayloads):
         self.bot, self.payloads = bot, payloads
+        self.sent = 0
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        self.sent += 1
         for chunk in split_text(text):
             await self.bot.send_message(chat_id=recipient_id, text=chunk)
 
     async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict], **kwargs: Any) -> None:
         keyboard = [[InlineKeyboardButton(b["title"][:64], callback_data=self.payloads.pack(b["payload"]))]
                     for b in buttons]
+        self.sent += 1
         chunks = split_text(text)
         for chunk in chunks[:-1]:
             await self.bot.send_message(chat_id=recipient_id, text=chunk)
@@ -116,6 +120,7 @@ class TelegramChannel(InputChannel):
         self.limiter = RateLimiter()
         self.payloads = ButtonPayloads()
         self._ready = False
+        self._app = None
 
     async def _bot(self) -> Bot:
         if not self._ready:
@@ -125,6 +130,10 @@ class TelegramChannel(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("caredesk_telegram_webhook", __name__)
+
+        @webhook.listener("after_server_start")
+        async def remember_app(app, _loop) -> None:
+            self._app = app
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request):
@@ -177,6 +186,8 @@ class TelegramChannel(InputChannel):
             return
         await on_new_message(UserMessage(text, output, str(chat_id), input_channel=self.name(),
                                          metadata=self._identity(str(user_id))))
+        if await owes_a_reply(self._app, str(chat_id), output.sent):
+            await output.send_text_message(str(chat_id), NO_REPLY)
 
     def _identity(self, user_id: str) -> dict:
         settings = get_settings()

@@ -11,7 +11,9 @@ Protocol (the event names of Rasa's own socket.io channel, so Rasa-aware widgets
   -> ``session_confirm`` with the session id, then ``history`` with the conversation so far.
 - ``user_uttered`` ``{"message": "...", "customData": {"display": "button title"}}`` -> ``typing``
   ``{"on": true}``, the bot's ``bot_uttered`` messages, ``typing`` ``{"on": false}``.
-- ``error`` ``{"code": ..., "message": ...}`` for anything refused (too long, too fast, malformed).
+- ``error`` ``{"code": ..., "message": ...}`` for anything refused (too long, too fast, malformed),
+  and ``no_reply`` when a turn ended without a word because an action failed (the action server
+  or the CRM went away); the message itself is kept in the conversation.
 
 Identity: the shop signs a short-lived token naming the logged-in CRM customer
 (``caredesk.identity_token``). This channel verifies it once per socket; a valid one puts the
@@ -38,6 +40,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from socketio import AsyncServer
 
+from bot.channels.conversations import NO_REPLY, owes_a_reply, tracker_of
 from bot.channels.limits import RateLimiter
 from caredesk import identity_token
 from caredesk.settings import get_settings
@@ -123,11 +126,13 @@ class WebChatOutput(OutputChannel):
 
     def __init__(self, sio: AsyncServer):
         self.sio = sio
+        self.sent = 0
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         shown = widget_message(message)
         if shown is None:
             return
+        self.sent += 1
         if message.get("agent"):
             shown.update({"from": "agent", "agent": message["agent"]})
         await self.sio.emit("bot_uttered", shown, room=recipient_id)
@@ -218,10 +223,13 @@ class WebChatChannel(InputChannel):
                 await _refuse(sid, "too_fast", "You're sending messages very fast: please wait a moment.")
                 return
             await sio.emit("typing", {"on": True}, room=visitor.session_id)
+            output = WebChatOutput(sio)
             try:
-                await on_new_message(UserMessage(text.strip(), WebChatOutput(sio), visitor.session_id,
+                await on_new_message(UserMessage(text.strip(), output, visitor.session_id,
                                                  input_channel=CHANNEL,
                                                  metadata=channel._metadata(visitor, data)))
+                if await owes_a_reply(channel._app, visitor.session_id, output.sent):
+                    await _refuse(sid, "no_reply", NO_REPLY)
             except Exception:  # noqa: BLE001 - one failed turn must not close the socket
                 log.exception("web chat message could not be handled (session %s)", visitor.session_id[:8])
                 await _refuse(sid, "unavailable", "Sorry, I couldn't handle that just now. "
@@ -249,7 +257,7 @@ class WebChatChannel(InputChannel):
     async def _reopen(self, requested: Any, customer_id: int | None) -> tuple[str, list[dict]]:
         """The session to continue and its events, or a fresh session id and no events."""
         if isinstance(requested, str) and SESSION_ID.match(requested):
-            tracker = await self._tracker(requested)
+            tracker = await tracker_of(self._app, requested)
             if tracker is None:
                 return requested, []
             owner = tracker.get_slot("customer_id")
@@ -257,14 +265,3 @@ class WebChatChannel(InputChannel):
                 return requested, [event.as_dict() for event in tracker.events]
             log.info("web chat session %s belongs to another customer; starting a new one", requested[:8])
         return uuid.uuid4().hex, []
-
-    async def _tracker(self, session_id: str):
-        agent = getattr(getattr(self._app, "ctx", None), "agent", None)
-        if agent is None or agent.tracker_store is None:
-            return None
-        try:
-            return await agent.tracker_store.retrieve(session_id)
-        except Exception:  # noqa: BLE001 - no history is better than no chat
-            log.exception("web chat history could not be read")
-            return None
-

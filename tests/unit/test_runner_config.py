@@ -58,3 +58,12 @@ def test_allowed_origins_come_from_the_environment_and_a_wildcard_is_refused(mon
     monkeypatch.setenv("WEB_ALLOWED_ORIGINS", "*")
     with pytest.raises(SettingsError):
         load_settings()
+
+
+def test_a_dying_service_is_restarted_three_times_in_five_minutes_and_then_given_up():
+    from caredesk.runner import RestartBudget
+
+    budget = RestartBudget(allowed=3, window=300)
+    assert [budget.take("action server", now=t) for t in (0, 10, 20, 30)] == [True, True, True, False]
+    assert budget.take("Rasa server", now=30)  # each service has its own budget
+    assert budget.take("action server", now=305)  # the first restart has left the window

@@ -1,0 +1,31 @@
+"""What the channels need to know of a conversation in the tracker store."""
+
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger(__name__)
+
+NO_REPLY = ("Sorry, I couldn't finish that just now; your message is saved. "
+            "Please try again in a moment.")
+
+
+async def tracker_of(app, sender_id: str):
+    """The conversation's tracker from the running Rasa server's store, or None."""
+    agent = getattr(getattr(app, "ctx", None), "agent", None)
+    if agent is None or agent.tracker_store is None:
+        return None
+    try:
+        return await agent.tracker_store.retrieve(sender_id)
+    except Exception:  # noqa: BLE001 - the store being down must not take the channel with it
+        log.exception("conversation %s could not be read from the tracker store", sender_id[:8])
+        return None
+
+
+async def owes_a_reply(app, sender_id: str, replies_sent: int) -> bool:
+    """True when a turn ended without a word to the customer and no agent holds the conversation:
+    an action failed (the action server or the CRM went away), so the customer should hear so."""
+    if replies_sent:
+        return False
+    tracker = await tracker_of(app, sender_id)
+    return tracker is None or not tracker.is_paused()
