@@ -99,6 +99,10 @@ def product_lines(products: list[dto.ProductInfo]) -> str:
     )
 
 
+STORE_DOWN = ("Sorry, I can't reach our order system right now, so I can't look that up. "
+              "Please try again in a few minutes, or ask for a person.")
+
+
 def product_cards(products: list[dto.ProductInfo]) -> list[dict]:
     """Generic-template elements (title, subtitle, link to the shop's product) for channels that show cards."""
     return [{"title": p.name,
@@ -122,6 +126,7 @@ def error_text(error: Exception, reference: str | None = None) -> str:
         "return_window_closed": f"Sorry, {ref} is outside our return window ({error}).",
         "not_returnable": f"Sorry, {ref} can't be returned right now ({error}).",
         "customer_not_found": "Sorry, I can't find your account.",
+        "store_unavailable": STORE_DOWN,
     }
     return messages.get(getattr(error, "code", ""), "Sorry, something went wrong on our side. Please try again.")
 

@@ -4,10 +4,15 @@ misunderstanding count, and check the escalation rules."""
 from __future__ import annotations
 
 import functools
+import logging
 
 from rasa_sdk.events import EventType, SlotSet
 
+from actions import replies
 from actions.escalation import escalate_if_needed
+from crm_store.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 
 def next_step(step: str | None) -> EventType:
@@ -21,7 +26,12 @@ def request_action(run):
 
     @functools.wraps(run)
     async def wrapper(self, dispatcher, tracker, domain):
-        events = await run(self, dispatcher, tracker, domain)
+        try:
+            events = await run(self, dispatcher, tracker, domain)
+        except StoreUnavailable:
+            log.exception("%s: the CRM is unreachable", self.name())
+            dispatcher.utter_message(text=replies.STORE_DOWN)
+            return [next_step(None)]
         if not any(e.get("event") == "slot" and e.get("name") == "next_step" for e in events):
             events.append(next_step(None))
         if tracker.get_slot("fallback_count"):

@@ -57,3 +57,9 @@ class InvoiceNotIssued(CareDeskError):
     """The order exists but is not paid yet, so it has no invoice."""
 
     code = "invoice_not_issued"
+
+
+class StoreUnavailable(CareDeskError):
+    """The CRM database cannot be reached (down, restarting, network gone). Nothing was changed."""
+
+    code = "store_unavailable"

@@ -1,3 +1,4 @@
+import pytest
 from sqlalchemy import select
 
 from crm_store import models
@@ -39,3 +40,13 @@ def test_committed_work_is_kept(uow_factory, as_of):
         _add_customer(uow, "committed", as_of)
         uow.commit()
     assert _customer_named(uow_factory(), "committed") is not None
+
+
+@pytest.mark.parametrize("url", ["postgresql://postgres@127.0.0.1:1/caredesk",
+                                 "sqlite:////nonexistent-folder/caredesk/crm.db"])
+def test_a_database_that_cannot_be_reached_is_store_unavailable(url):
+    from crm_store.errors import StoreUnavailable
+    from crm_store.services import orders
+
+    with pytest.raises(StoreUnavailable):
+        orders.list_orders(1, UnitOfWork(url))
