@@ -74,6 +74,8 @@ def write_credentials(settings: Settings) -> Path:
     channels = yaml.safe_load((settings.project_dir / "credentials.yml").read_text(encoding="utf-8")) or {}
     channels.pop("socketio", None)  # the web channel below owns /socket.io
     channels["bot.channels.web.WebChatChannel"] = {"allowed_origins": list(settings.web_allowed_origins)}
+    if settings.redis_url:
+        channels["bot.channels.web.WebChatChannel"]["redis_url"] = settings.redis_url
     if settings.callback_url:
         channels["callback"] = {"url": settings.callback_url}
     if settings.telegram_token:

@@ -4,6 +4,7 @@ credentials (written by `caredesk run`):
 
     bot.channels.web.WebChatChannel:
       allowed_origins: ["http://127.0.0.1:8000"]   # the shop pages that may open a socket
+      redis_url: redis://127.0.0.1:6379/0          # at scale: several Rasa servers share the sockets
 
 Protocol (the event names of Rasa's own socket.io channel, so Rasa-aware widgets still work):
 
@@ -38,7 +39,7 @@ from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint
 from sanic import Blueprint, response
 from sanic.request import Request
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 
 from bot.channels.conversations import NO_REPLY, owes_a_reply, tracker_of
 from bot.channels.limits import RateLimiter
@@ -50,6 +51,7 @@ CHANNEL = "caredesk_web"
 MAX_MESSAGE = 2000
 MAX_DISPLAY = 200
 HISTORY_LIMIT = 200
+REDIS_CHANNEL = "caredesk_webchat"
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -152,11 +154,14 @@ class WebChatChannel(InputChannel):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> WebChatChannel:
         credentials = credentials or {}
         return cls(allowed_origins=list(credentials.get("allowed_origins") or []),
-                   socketio_path=credentials.get("socketio_path", "/socket.io"))
+                   socketio_path=credentials.get("socketio_path", "/socket.io"),
+                   redis_url=credentials.get("redis_url"))
 
-    def __init__(self, allowed_origins: list[str], socketio_path: str = "/socket.io"):
+    def __init__(self, allowed_origins: list[str], socketio_path: str = "/socket.io",
+                 redis_url: str | None = None):
         self.allowed_origins = allowed_origins
         self.socketio_path = socketio_path
+        self.redis_url = redis_url
         self.sio: AsyncServer | None = None
         self.visitors: dict[str, Visitor] = {}
         self.limiter = RateLimiter()
@@ -168,7 +173,11 @@ class WebChatChannel(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # Only the shop's own pages may open a socket; an empty list would switch the check off.
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.allowed_origins or ["null-origin"])
+        # With several Rasa servers, a message for a session (an agent's answer arriving at any
+        # server) is published through Redis and sent by the server that holds the socket.
+        manager = AsyncRedisManager(self.redis_url, channel=REDIS_CHANNEL) if self.redis_url else None
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.allowed_origins or ["null-origin"],
+                          client_manager=manager)
         self.sio = sio
         channel = self
         webchat = SocketBlueprint(sio, self.socketio_path, "caredesk_web_webhook", __name__)
