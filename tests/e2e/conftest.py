@@ -55,6 +55,28 @@ class Stack:
         return (self.var_dir / "rasa_api_token").read_text().strip()
 
 
+def kill_action_server(stack) -> None:
+    """The action server goes away mid-conversation (SIGKILL, as a crash would)."""
+    import subprocess
+
+    subprocess.run(["pkill", "-KILL", "-f", f"rasa_sdk --actions actions --port {stack.action_port}"], check=True)
+
+
+def wait_for_action_server(stack, timeout: float = 90) -> None:
+    """Until `caredesk run` has started the action server again and it answers its health check."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{stack.action_port}/health", timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError("the action server was not restarted") from None
+            time.sleep(0.5)
+
+
 def always_live_policy(folder):
     """A copy of the shop's policy with agents at work around the clock, so escalations pause the bot."""
     import yaml

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from crm_store import models
 from crm_store.services import identity, orders
 from crm_store.unit_of_work import UnitOfWork
-from tests.e2e.conftest import start_stack, stop_stack
+from tests.e2e.conftest import kill_action_server, start_stack, stop_stack, wait_for_action_server
 from tests.e2e.fake_telegram import FakeBotApi
 
 pytestmark = pytest.mark.e2e
@@ -120,3 +120,16 @@ def test_a_bad_link_code_leaves_the_user_anonymous(telegram):
     post_update(stack, text_update(888002, "where is my order CD-LVK9V9"))
     sent = api.wait_sent(mark, "e-mail")
     assert not any("on its way" in m["text"] for m in sent)
+
+
+def test_when_the_action_server_goes_away_the_user_is_told_and_it_comes_back(telegram):
+    stack, api = telegram
+    kill_action_server(stack)
+    mark = len(api.calls)
+    post_update(stack, text_update(888003, "where is my order CD-LVK9V9"))
+    api.wait_sent(mark, "your message is saved")
+
+    wait_for_action_server(stack)  # `caredesk run` starts it again
+    mark = len(api.calls)
+    post_update(stack, text_update(888003, "hello"))
+    api.wait_sent(mark, "CareDesk assistant")

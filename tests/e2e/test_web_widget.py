@@ -20,7 +20,13 @@ from caredesk import identity_token
 from crm_store import models
 from crm_store.services import identity, orders
 from crm_store.unit_of_work import UnitOfWork
-from tests.e2e.conftest import always_live_policy, start_stack, stop_stack
+from tests.e2e.conftest import (
+    always_live_policy,
+    kill_action_server,
+    start_stack,
+    stop_stack,
+    wait_for_action_server,
+)
 from tests.e2e.webchat_client import WebChat
 
 pytestmark = pytest.mark.e2e
@@ -303,22 +309,12 @@ def test_a_socket_from_another_site_is_refused(stack):
     assert polling.value.code == 400
 
 
-def _action_server_healthy(stack) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{stack.action_port}/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 def test_when_the_action_server_goes_away_the_customer_is_told_nothing_is_lost_and_it_comes_back(stack, page):
-    import subprocess
-
     ref = _order(stack, 1, "shipped")
     _log_in(page, stack, 1)
     _open_chat(page)
     _say(page, "hi", "")
-    subprocess.run(["pkill", "-KILL", "-f", f"rasa_sdk --actions actions --port {stack.action_port}"], check=True)
+    kill_action_server(stack)
     page.fill(".cd-input", f"where is my order {ref}")
     page.press(".cd-input", "Enter")
     page.wait_for_selector(".cd-error:has-text('your message is saved')", timeout=30_000)
@@ -329,9 +325,6 @@ def test_when_the_action_server_goes_away_the_customer_is_told_nothing_is_lost_a
         kept = [e["text"] for e in json.loads(response.read())["events"] if e["event"] == "user"]
     assert f"where is my order {ref}" in kept
 
-    deadline = time.monotonic() + 90  # `caredesk run` starts the action server again
-    while not _action_server_healthy(stack):
-        assert time.monotonic() < deadline, "the action server was not restarted"
-        time.sleep(0.5)
+    wait_for_action_server(stack)  # `caredesk run` starts it again
     assert "action server stopped unexpectedly" in "".join(stack.lines)
     assert "on its way" in _say(page, f"where is my order {ref}", ref)
