@@ -200,6 +200,13 @@ def test_an_agent_answers_in_the_widget_during_a_handoff(stack, page):
     assert page.locator(".cd-agent .cd-sender").last.inner_text() == "Sam"
     _shot(page, "widget-agent-handoff.png")
 
+    # With the chat closed, the launcher counts what the agent sends.
+    page.click(".cd-close")
+    _agent_says(stack, session, "Are you still there?")
+    page.wait_for_selector(".cd-launcher .cd-badge:has-text('1')", timeout=20_000)
+    page.click(".cd-launcher")
+    assert page.is_hidden(".cd-badge") and "Are you still there?" in _history(page)
+
     # Whatever the text holds is shown as text: no markup, no script links.
     _agent_says(stack, session, '<img src=x onerror="document.title=1"> see [this](javascript:alert(1)) '
                                 'or [your orders](//evil.example/x)')

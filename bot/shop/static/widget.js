@@ -62,6 +62,11 @@
   Widget.prototype.build = function () {
     var self = this;
     this.launcher = el("button", "cd-launcher", "Chat with us");
+    this.badge = el("span", "cd-badge");
+    this.badge.hidden = true;
+    this.badge.setAttribute("aria-label", "unread messages");
+    this.launcher.appendChild(this.badge);
+    this.unread = 0;
     this.launcher.type = "button";
     this.launcher.setAttribute("aria-controls", "cd-window");
     this.window = el("section", "cd-window");
@@ -123,7 +128,11 @@
     this.window.hidden = !open;
     this.launcher.hidden = open;
     sessionStorage.setItem("caredesk.open", open ? "1" : "0");
-    if (open) this.input.focus();
+    if (open) {
+      this.unread = 0;
+      this.badge.hidden = true;
+      this.input.focus();
+    }
   };
 
   Widget.prototype.start = function () {
@@ -171,7 +180,14 @@
       if (open) open.classList.remove("cd-used");  // the last question can still be answered
       self.window.setAttribute("data-ready", "1");
     });
-    this.socket.on("bot_uttered", function (message) { self.addBot(message, false); });
+    this.socket.on("bot_uttered", function (message) {
+      self.addBot(message, false);
+      if (self.window.hidden) {  // e.g. an agent answers while the chat is closed
+        self.unread += 1;
+        self.badge.textContent = String(self.unread);
+        self.badge.hidden = false;
+      }
+    });
     this.socket.on("typing", function (state) { self.showTyping(!!(state && state.on)); });
     this.socket.on("error", function (error) {
       self.showTyping(false);
