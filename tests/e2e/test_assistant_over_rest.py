@@ -8,7 +8,7 @@ from sqlalchemy import select
 from crm_store import models
 from crm_store.services import orders
 from crm_store.unit_of_work import UnitOfWork
-from tests.e2e.conftest import start_stack, stop_stack
+from tests.e2e.conftest import kill_action_server, start_stack, stop_stack, wait_for_action_server
 
 pytestmark = pytest.mark.e2e
 
@@ -82,3 +82,12 @@ def test_oversized_and_malformed_messages_get_an_answer_and_break_nothing(stack)
     assert error.value.code in (400, 500)
     assert _reply(stack.say("after-bad-rest", "hello"))  # the server still answers
     _ = json  # payloads above are built by hand on purpose
+
+
+def test_when_the_action_server_goes_away_the_reply_says_so_and_it_comes_back(stack):
+    ref = _shipped_order(stack.database_url, 1)
+    kill_action_server(stack)
+    reply = _reply(stack.say("gone-rest", f"where is my order {ref}"))
+    assert "your message is saved" in reply
+    wait_for_action_server(stack)  # `caredesk run` starts it again
+    assert "e-mail" in _reply(stack.say("gone-rest", f"where is my order {ref}"))
