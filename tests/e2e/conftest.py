@@ -123,7 +123,9 @@ def start_stack(var_dir, customers: int = 30, extra_env: dict | None = None, tim
         if process.poll() is not None or time.monotonic() - started > timeout:
             process.kill()
             raise RuntimeError("caredesk run did not come up:\n" + "".join(lines[-40:]))
-    return Stack(process, var_dir, rasa_port, action_port, agent_port, lines, shop_port)
+    stack = Stack(process, var_dir, rasa_port, action_port, agent_port, lines, shop_port)
+    stack.database_url = env.get("DATABASE_URL") or stack.database_url
+    return stack
 
 
 def stop_stack(stack: Stack) -> int:

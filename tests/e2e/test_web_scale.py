@@ -1,6 +1,8 @@
-"""At scale: two Rasa servers behind one shop. A customer's socket is held by one server while the
-agent's message is handed to the other; Redis carries it across (python-socketio's Redis manager),
-and Redis is also the lock store both servers share."""
+"""At scale, as the README describes it: PostgreSQL for the CRM and the conversations, Redis as the
+lock store and for the web chat's sockets, RabbitMQ as the event broker, and two Rasa servers.
+
+A customer's socket is held by one server while the agent's message is handed to the other; Redis
+carries it across (python-socketio's Redis manager)."""
 
 from __future__ import annotations
 
@@ -25,34 +27,84 @@ pytestmark = pytest.mark.e2e
 PROJECT = Path(__file__).resolve().parents[2]
 SECRET = "web-scale-test-secret-0123456789abcdef"
 REDIS_URL = "redis://127.0.0.1:6379/3"
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672"
+QUEUE = "caredesk_events"
 
 
-def _redis_up() -> bool:
+def _listening(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", 6379)) == 0
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _ensure_service(name: str, port: int, command: list[str], wait_s: float) -> None:
+    """Start the machine's service if it is down (as the machine starts it); skip if it can't be."""
+    if _listening(port):
+        return
+    if shutil.which(command[0]) is None:
+        pytest.skip(f"{name} is not installed")
+    subprocess.run(command, check=False, capture_output=True, timeout=120)
+    deadline = time.monotonic() + wait_s
+    while not _listening(port):
+        if time.monotonic() > deadline:
+            pytest.skip(f"{name} could not be started")
+        time.sleep(0.5)
 
 
 def ensure_redis() -> None:
-    """Start the machine's Redis if it is down (as the machine starts it); skip if it can't be."""
-    if _redis_up():
-        return
-    if shutil.which("redis-server") is None:
-        pytest.skip("Redis is not installed")
-    subprocess.run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379",
-                    "--save", "", "--appendonly", "no"], check=False)
-    deadline = time.monotonic() + 10
-    while not _redis_up():
-        if time.monotonic() > deadline:
-            pytest.skip("Redis could not be started")
-        time.sleep(0.2)
+    _ensure_service("Redis", 6379, ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379",
+                                    "--save", "", "--appendonly", "no"], 10)
+
+
+def ensure_rabbitmq() -> None:
+    _ensure_service("RabbitMQ", 5672, ["rabbitmq-server", "-detached"], 60)
+
+
+async def _broker_events(purge: bool = False) -> list[dict]:
+    """What the event broker's queue holds (and drains it)."""
+    import aio_pika
+
+    connection = await aio_pika.connect_robust(RABBITMQ_URL, timeout=10)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(QUEUE, durable=True)
+        if purge:
+            await queue.purge()
+            return []
+        events = []
+        while (message := await queue.get(no_ack=True, fail=False, timeout=5)) is not None:
+            events.append(json.loads(message.body))
+        return events
 
 
 @pytest.fixture(scope="module")
-def two_servers(tmp_path_factory):
+def postgres_databases():
+    """Fresh PostgreSQL databases for the CRM and the tracker store."""
+    import uuid
+
+    from tests.integration.conftest import _admin_execute, _pg_url, ensure_postgres
+
+    reason = ensure_postgres()
+    if reason:
+        pytest.skip(reason)
+    names = [f"caredesk_scale_{kind}_{uuid.uuid4().hex[:8]}" for kind in ("crm", "tracker")]
+    for name in names:
+        _admin_execute(f"CREATE DATABASE {name}")
+    yield [_pg_url(name) for name in names]
+    for name in names:
+        _admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="module")
+def two_servers(tmp_path_factory, postgres_databases):
     ensure_redis()
+    ensure_rabbitmq()
+    asyncio.run(_broker_events(purge=True))
+    crm_url, tracker_url = postgres_databases
     folder = tmp_path_factory.mktemp("scale")
-    stack = start_stack(folder, extra_env={"CAREDESK_SECRET_KEY": SECRET, "REDIS_URL": REDIS_URL})
+    stack = start_stack(folder, extra_env={
+        "CAREDESK_SECRET_KEY": SECRET, "REDIS_URL": REDIS_URL, "RABBITMQ_URL": RABBITMQ_URL,
+        "DATABASE_URL": crm_url, "TRACKER_STORE_URL": tracker_url})
     second_port = free_port()
     env = {**os.environ, "CAREDESK_VAR_DIR": str(folder), "CAREDESK_PROJECT_DIR": str(PROJECT),
            "CAREDESK_SECRET_KEY": SECRET, "REDIS_URL": REDIS_URL, "RASA_TELEMETRY_ENABLED": "false",
@@ -77,7 +129,7 @@ def two_servers(tmp_path_factory):
     stop_stack(stack)
 
 
-def test_the_web_channel_and_lock_store_use_redis_when_configured(two_servers):
+def test_everything_runs_on_the_scale_services(two_servers):
     stack, _ = two_servers
     import yaml
 
@@ -85,6 +137,9 @@ def test_the_web_channel_and_lock_store_use_redis_when_configured(two_servers):
     endpoints = yaml.safe_load((stack.var_dir / "endpoints.yml").read_text())
     assert channels["bot.channels.web.WebChatChannel"]["redis_url"] == REDIS_URL
     assert endpoints["lock_store"]["type"] == "redis"
+    assert endpoints["tracker_store"]["dialect"] == "postgresql"
+    assert endpoints["event_broker"]["type"] == "pika"
+    assert stack.database_url.startswith("postgresql://") and "Seeded 30 customers" in "".join(stack.lines)
 
 
 def test_an_agent_message_given_to_the_other_server_reaches_the_customers_socket(two_servers):
@@ -101,7 +156,16 @@ def test_an_agent_message_given_to_the_other_server_reaches_the_customers_socket
                 f"?output_channel=latest&execute_side_effects=true&token={stack.api_token()}",
                 data=events, method="POST", headers={"Content-Type": "application/json"})
             await asyncio.to_thread(urllib.request.urlopen, request, None, 30)
-            return await chat.until("bot_uttered", lambda m: "other server" in (m.get("text") or ""), timeout=20)
+            message = await chat.until("bot_uttered", lambda m: "other server" in (m.get("text") or ""), timeout=20)
+            return message, session
 
-    delivered = asyncio.run(scenario())
+    delivered, session = asyncio.run(scenario())
     assert delivered["from"] == "agent" and delivered["agent"] == "Sam"
+
+    # Both servers wrote to the one PostgreSQL tracker store, and the broker saw the conversation.
+    url = f"http://127.0.0.1:{stack.rasa_port}/conversations/{session}/tracker?token={stack.api_token()}"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        texts = [e.get("text") for e in json.loads(response.read())["events"] if e["event"] in ("user", "bot")]
+    assert "hi" in texts and "Sam here, from the other server." in texts
+    published = [e for e in asyncio.run(_broker_events()) if e.get("sender_id") == session]
+    assert {"user", "bot"} <= {e.get("event") for e in published}
