@@ -10,6 +10,15 @@ NO_REPLY = ("Sorry, I couldn't finish that just now; your message is saved. "
             "Please try again in a moment.")
 
 
+def remember_app(blueprint, keep) -> None:
+    """Hand the running Sanic app to ``keep`` once the server starts (channels read the tracker store
+    through it)."""
+
+    @blueprint.listener("after_server_start")
+    async def _remember(app, _loop) -> None:
+        keep(app)
+
+
 async def tracker_of(app, sender_id: str):
     """The conversation's tracker from the running Rasa server's store, or None."""
     agent = getattr(getattr(app, "ctx", None), "agent", None)

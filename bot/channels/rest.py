@@ -13,7 +13,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint
 
-from bot.channels.conversations import NO_REPLY, owes_a_reply
+from bot.channels.conversations import NO_REPLY, owes_a_reply, remember_app
 
 
 class RestChannel(RestInput):
@@ -34,8 +34,5 @@ class RestChannel(RestInput):
 
         webhook = super().blueprint(handle)
 
-        @webhook.listener("after_server_start")
-        async def remember_app(app, _loop) -> None:
-            self._app = app
-
+        remember_app(webhook, lambda app: setattr(self, "_app", app))
         return webhook

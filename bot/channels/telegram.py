@@ -26,7 +26,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.channels.conversations import NO_REPLY, owes_a_reply
+from bot.channels.conversations import NO_REPLY, owes_a_reply, remember_app
 from bot.channels.limits import RateLimiter
 from caredesk import identity_token
 from caredesk.settings import get_settings
@@ -131,9 +131,7 @@ class TelegramChannel(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("caredesk_telegram_webhook", __name__)
 
-        @webhook.listener("after_server_start")
-        async def remember_app(app, _loop) -> None:
-            self._app = app
+        remember_app(webhook, lambda app: setattr(self, "_app", app))
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request):

@@ -41,7 +41,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from socketio import AsyncRedisManager, AsyncServer
 
-from bot.channels.conversations import NO_REPLY, owes_a_reply, tracker_of
+from bot.channels.conversations import NO_REPLY, owes_a_reply, remember_app, tracker_of
 from bot.channels.limits import RateLimiter
 from caredesk import identity_token
 from caredesk.settings import get_settings
@@ -182,9 +182,7 @@ class WebChatChannel(InputChannel):
         channel = self
         webchat = SocketBlueprint(sio, self.socketio_path, "caredesk_web_webhook", __name__)
 
-        @webchat.listener("after_server_start")
-        async def remember_app(app, _loop) -> None:
-            channel._app = app
+        remember_app(webchat, lambda app: setattr(channel, "_app", app))
 
         @webchat.route("/", methods=["GET"])
         async def health(_: Request):

@@ -40,6 +40,7 @@ CHAT_TOKEN_TTL_S = 3600
 DEMO_CUSTOMERS = 6
 PAGE_PRODUCTS = 12
 SETTINGS = web.AppKey("settings", Settings)
+PAGE = web.AppKey("page", Template)
 
 
 def _json(data, status: int = 200) -> web.Response:
@@ -85,10 +86,9 @@ def _account_box(request: web.Request, customer_id: int | None) -> str:
             '<button type="submit">Log in</button></form>')
 
 
-async def shop_page(request: web.Request) -> web.Response:
+def _page(request: web.Request, products) -> web.Response:
     settings: Settings = request.app[SETTINGS]
-    products = catalog.search_products(UnitOfWork(settings.database_url), limit=PAGE_PRODUCTS)
-    page = Template((HERE / "templates" / "shop.html").read_text(encoding="utf-8")).substitute(
+    page = request.app[PAGE].substitute(
         account=_account_box(request, _logged_in(request)),
         products=_product_cards(products),
         socket_url=html.escape(settings.rasa_url),
@@ -96,18 +96,18 @@ async def shop_page(request: web.Request) -> web.Response:
     return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 
+async def shop_page(request: web.Request) -> web.Response:
+    uow = UnitOfWork(request.app[SETTINGS].database_url)
+    return _page(request, catalog.search_products(uow, limit=PAGE_PRODUCTS))
+
+
 async def product_page(request: web.Request) -> web.Response:
-    settings: Settings = request.app[SETTINGS]
+    uow = UnitOfWork(request.app[SETTINGS].database_url)
     try:
-        product = catalog.get_product(request.match_info["sku"][:40], UnitOfWork(settings.database_url))
+        product = catalog.get_product(request.match_info["sku"][:40], uow)
     except errors.InvalidInput:
         raise web.HTTPNotFound(text="There is no such product.") from None
-    page = Template((HERE / "templates" / "shop.html").read_text(encoding="utf-8")).substitute(
-        account=_account_box(request, _logged_in(request)),
-        products=_product_cards([product]),
-        socket_url=html.escape(settings.rasa_url),
-    )
-    return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
+    return _page(request, [product])
 
 
 async def login(request: web.Request) -> web.Response:
@@ -182,6 +182,7 @@ def create_app(settings: Settings) -> web.Application:
         raise SystemExit("The chat widget's socket.io client is missing: run `make install` (needs npm).")
     app = web.Application(middlewares=[security_headers], client_max_size=16 * 1024)
     app[SETTINGS] = settings
+    app[PAGE] = Template((HERE / "templates" / "shop.html").read_text(encoding="utf-8"))  # read once
     app.add_routes([
         web.get("/", shop_page),
         web.get("/products/{sku}", product_page),
