@@ -9,7 +9,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.identity import current_customer
+from actions.identity import PROOF_SLOT, chat_proof_for, client_of, current_customer
 from actions.store import uow
 from actions.turns import next_step, request_action
 from crm_store import errors
@@ -62,7 +62,8 @@ class ValidateVerifyForm(FormValidationAction):
                        domain: DomainDict) -> dict[str, Any]:
         reference = tracker.get_slot("order_ref") or ""
         try:
-            customer_id = identity.verify_by_order(f"chat:{tracker.sender_id}", reference, str(value), uow())
+            customer_id = identity.verify_by_order(reference, str(value), uow(), conversation=tracker.sender_id,
+                                                   client=client_of(tracker))
         except errors.TooManyAttempts:
             dispatcher.utter_message(text="That didn't match too many times, so I've paused checks for "
                                           "15 minutes to protect the account. You can also ask for a person.")
@@ -72,8 +73,9 @@ class ValidateVerifyForm(FormValidationAction):
                                           "Let's try again.")
             return {"email": None, "order_ref": None}
         dispatcher.utter_message(text="Thanks, you're verified.")
-        # The e-mail has done its job; it is not kept in the conversation.
-        return {"email": None, "customer_id": customer_id}
+        # The e-mail has done its job; it is not kept in the conversation. What is kept is a proof
+        # bound to this conversation that expires (actions.identity).
+        return {"email": None, PROOF_SLOT: chat_proof_for(tracker, customer_id)}
 
 
 def _action_named(name: str) -> type[Action] | None:

@@ -47,7 +47,7 @@ def _summary(name: str, seconds: list[float]) -> str:
 
 
 async def _run(stack, rounds: int) -> tuple[list[float], list[float]]:
-    token = identity_token.issue(1, SECRET)
+    token = identity_token.issue(1, SECRET, identity_token.CHAT_IDENTITY)
     messages = _messages(stack.database_url)
     rest, web = [], []
     rasa = f"http://127.0.0.1:{stack.rasa_port}"
@@ -59,7 +59,8 @@ async def _run(stack, rounds: int) -> tuple[list[float], list[float]]:
                 started = time.perf_counter()
                 await asyncio.to_thread(post_json, stack.rest_url,
                                         {"sender": sender, "message": text,
-                                         "metadata": {"identity_token": token}}, 60)
+                                         "metadata": {"identity_token": token}}, 60,
+                                        {"Authorization": f"Bearer {stack.rest_key()}"})
                 rest.append(time.perf_counter() - started)
                 web.append(await chat.turn(text))
             print(f"\rround {round_no + 1}/{rounds}", end="", file=sys.stderr, flush=True)

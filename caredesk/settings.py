@@ -2,6 +2,8 @@
 
 Local defaults need nothing set: SQLite under ``var/``, everything on 127.0.0.1.
 ``CAREDESK_ENV=production`` refuses to start with a default or missing secret.
+No secret is ever built in: in development the signing key is random, made on first run and kept
+in ``var/secret_key``; the value an earlier version published works nowhere.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-DEV_SECRET = "dev-only-insecure-secret"
+# Published in an earlier version as the development default: refused everywhere.
+PUBLISHED_SECRETS = frozenset({"dev-only-insecure-secret"})
+MIN_SECRET_LENGTH = 32
 ENVIRONMENTS = ("development", "test", "production")
 
 
@@ -63,12 +67,20 @@ class Settings:
     shop_port: int
     web_allowed_origins: tuple[str, ...]
     secret_key: str
+    previous_secret_keys: tuple[str, ...]
+    rest_api_keys: tuple[str, ...]
+    demo_login: bool
     redis_url: str | None
     rabbitmq_url: str | None
 
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def signing_keys(self) -> tuple[str, ...]:
+        """The current key first (signs), then older ones (still verify during a rotation)."""
+        return (self.secret_key, *self.previous_secret_keys)
 
     @property
     def rasa_url(self) -> str:
@@ -83,15 +95,20 @@ class Settings:
         return f"http://{self.host}:{self.action_port}/webhook"
 
 
-def _dev_token(var_dir: Path, name: str = "rasa_api_token") -> str:
-    """A random token kept under var/ so the processes that share it agree."""
+def _dev_token(var_dir: Path, name: str = "rasa_api_token", size: int = 24) -> str:
+    """A random token kept under var/ so the processes that share it agree (created atomically:
+    several processes may start at once)."""
     path = var_dir / name
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
     var_dir.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(24)
-    path.write_text(token, encoding="utf-8")
-    path.chmod(0o600)
+    token = secrets.token_urlsafe(size)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(token)
     return token
 
 
@@ -104,7 +121,18 @@ def load_settings() -> Settings:
     var_dir = Path(os.environ.get("CAREDESK_VAR_DIR", root / "var")).resolve()
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{var_dir / 'crm.db'}"
     tracker_url = os.environ.get("TRACKER_STORE_URL") or f"sqlite:///{var_dir / 'tracker.db'}"
-    secret_key = os.environ.get("CAREDESK_SECRET_KEY", DEV_SECRET)
+    secret_key = os.environ.get("CAREDESK_SECRET_KEY", "")
+    previous = tuple(k.strip() for k in os.environ.get("CAREDESK_PREVIOUS_SECRET_KEYS", "").split(",") if k.strip())
+    for key in (secret_key, *previous):
+        if key in PUBLISHED_SECRETS:
+            raise SettingsError("CAREDESK_SECRET_KEY is a published example value: set a random one "
+                                "(python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+    if secret_key and len(secret_key) < MIN_SECRET_LENGTH:
+        raise SettingsError(f"CAREDESK_SECRET_KEY must be {MIN_SECRET_LENGTH}+ random characters")
+    rest_keys = tuple(k.strip() for k in os.environ.get("REST_API_KEYS", "").split(",") if k.strip())
+    if any(len(k) < 24 for k in rest_keys):
+        raise SettingsError("every REST_API_KEYS key needs 24+ random characters")
+    demo_login = os.environ.get("CAREDESK_DEMO_LOGIN", "").lower() in ("1", "true", "yes")
     token = os.environ.get("RASA_API_TOKEN", "")
     telegram_token = os.environ.get("TELEGRAM_BOT_TOKEN") or None
     telegram_secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET") or None
@@ -118,8 +146,10 @@ def load_settings() -> Settings:
     if any(o == "*" for o in origins):
         raise SettingsError("WEB_ALLOWED_ORIGINS must list the shop's origins, not '*'")
     if environment == "production":
-        if secret_key == DEV_SECRET or len(secret_key) < 32:
+        if not secret_key:
             raise SettingsError("production needs CAREDESK_SECRET_KEY of 32+ random characters")
+        if demo_login:
+            raise SettingsError("CAREDESK_DEMO_LOGIN lets anyone log in as any customer: never in production")
         if len(token) < 24:
             raise SettingsError("production needs RASA_API_TOKEN of 24+ random characters")
         if len(os.environ.get("AGENT_API_TOKEN", "")) < 24:
@@ -146,7 +176,10 @@ def load_settings() -> Settings:
         telegram_bot_username=(os.environ.get("TELEGRAM_BOT_USERNAME") or "").lstrip("@") or None,
         shop_port=shop_port,
         web_allowed_origins=origins,
-        secret_key=secret_key,
+        secret_key=secret_key or _dev_token(var_dir, "secret_key", 48),
+        previous_secret_keys=previous,
+        rest_api_keys=rest_keys or (() if environment == "production" else (_dev_token(var_dir, "rest_api_key"),)),
+        demo_login=demo_login,
         redis_url=os.environ.get("REDIS_URL") or None,
         rabbitmq_url=os.environ.get("RABBITMQ_URL") or None,
     )

@@ -18,7 +18,7 @@ def load_domain() -> dict[str, Any]:
 
 def make_tracker(
     *,
-    slots: dict[str, Any] | None = None,
+    slots: dict[str, Any] | None = None,  # "customer_id": N stands for a customer verified in chat
     text: str = "",
     intent: str = "",
     entities: list[dict] | None = None,
@@ -29,9 +29,17 @@ def make_tracker(
     sender_id: str = "test-conversation",
 ) -> Tracker:
     domain_slots = {name: None for name in load_domain()["slots"]}
+    slots = dict(slots or {})
+    if "customer_id" in slots:
+        # A customer verified in chat in this conversation, as the verify form leaves it.
+        from actions.store import settings
+        from caredesk import identity_token
+
+        customer_id = slots.pop("customer_id")
+        slots["verified"] = identity_token.chat_proof(sender_id, customer_id, settings().signing_keys)
     return Tracker(
         sender_id,
-        {**domain_slots, **(slots or {})},
+        {**domain_slots, **slots},
         {"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": entities or [],
          "metadata": metadata or {}, "intent_ranking": ranking or []},
         events or [{"event": "user", "text": text}],

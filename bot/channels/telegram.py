@@ -9,12 +9,20 @@ credentials (written by `caredesk run` when TELEGRAM_BOT_TOKEN is set):
 
 Webhook: POST /webhooks/caredesk_telegram/webhook. A wrong or missing secret gets 403 and is not
 processed; an update this channel does not understand is logged and acknowledged (200), never
-raised. Linked Telegram users (``/start CODE`` with a one-time code from the shop's web page) are
-identified by a signed token in the message metadata, exactly as the web channel does.
+raised.
+
+Conversations: a private chat is ``tg:<chat id>``, a group ``tg-group:<chat id>``; no other
+channel can name either. Linked Telegram users (``/start CODE`` with a one-time code from the
+shop's web page) are identified, in private chats only, by the channel's assertion in the message
+metadata (customer id signed for this conversation; no bearer token is passed on or stored). In a
+group nobody is identified: every member would share what the bot says, so order and account
+questions are answered with a request to continue in private. ``/unlink`` also ends an in-chat
+verification of that chat at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -22,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.core.events import SlotSet
 from sanic import Blueprint, response
 from sanic.request import Request
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -39,6 +48,20 @@ CHANNEL = "telegram"
 MAX_MESSAGE = 4096
 MAX_CALLBACK_DATA = 64  # bytes Telegram keeps for a button
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+PRIVATE, GROUP = "tg:", "tg-group:"
+
+
+def conversation_for(chat_id: int | str, chat_type: str | None) -> str:
+    """The conversation id of a chat: private chats and groups live in separate namespaces."""
+    return f"{PRIVATE if chat_type in (None, 'private') else GROUP}{chat_id}"
+
+
+def chat_of(conversation: str) -> str:
+    """The Telegram chat id to send to for a conversation id (or a bare chat id)."""
+    for prefix in (GROUP, PRIVATE):
+        if conversation.startswith(prefix):
+            return conversation[len(prefix):]
+    return conversation
 
 
 def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
@@ -84,7 +107,7 @@ class TelegramOutput(OutputChannel):
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         self.sent += 1
         for chunk in split_text(text):
-            await self.bot.send_message(chat_id=recipient_id, text=chunk)
+            await self.bot.send_message(chat_id=chat_of(recipient_id), text=chunk)
 
     async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict], **kwargs: Any) -> None:
         keyboard = [[InlineKeyboardButton(b["title"][:64], callback_data=self.payloads.pack(b["payload"]))]
@@ -92,8 +115,8 @@ class TelegramOutput(OutputChannel):
         self.sent += 1
         chunks = split_text(text)
         for chunk in chunks[:-1]:
-            await self.bot.send_message(chat_id=recipient_id, text=chunk)
-        await self.bot.send_message(chat_id=recipient_id, text=chunks[-1],
+            await self.bot.send_message(chat_id=chat_of(recipient_id), text=chunk)
+        await self.bot.send_message(chat_id=chat_of(recipient_id), text=chunks[-1],
                                     reply_markup=InlineKeyboardMarkup(keyboard))
 
     async def send_elements(self, recipient_id: str, elements, **kwargs: Any) -> None:
@@ -161,58 +184,88 @@ class TelegramChannel(InputChannel):
         if update is None:
             log.warning("telegram update ignored: empty body")
             return
-        text, chat_id, user_id = None, None, None
+        text, chat, user_id = None, None, None
         if update.callback_query is not None:
             query = update.callback_query
             await bot.answer_callback_query(query.id)
             text = self.payloads.unpack(query.data or "")
-            chat_id = query.message.chat.id if query.message else query.from_user.id
+            chat = query.message.chat if query.message else None
             user_id = query.from_user.id
         else:
             message = update.message or update.edited_message
             if message is None or not message.text:
                 log.info("telegram update %s ignored: no text", update.update_id)
                 return
-            text, chat_id = message.text, message.chat.id
-            user_id = message.from_user.id if message.from_user else chat_id
-        if not self.limiter.allow(str(chat_id)):
-            log.warning("telegram chat %s is over the rate limit; message dropped", chat_id)
+            text, chat = message.text, message.chat
+            user_id = message.from_user.id if message.from_user else None
+        chat_id = chat.id if chat is not None else user_id
+        conversation = conversation_for(chat_id, chat.type if chat is not None else None)
+        private = conversation.startswith(PRIVATE)
+        if not self.limiter.allow(conversation):
+            log.warning("telegram chat %s is over the rate limit; message dropped", conversation)
             return
+        if len(text) > MAX_MESSAGE:
+            text = text[:MAX_MESSAGE]
         output = TelegramOutput(bot, self.payloads)
         if text.startswith("/start") or text.startswith("/unlink"):
-            await self._command(text, str(chat_id), str(user_id), output, on_new_message)
+            await self._command(text, conversation, str(user_id), private, output, on_new_message)
             return
-        await on_new_message(UserMessage(text, output, str(chat_id), input_channel=self.name(),
-                                         metadata=self._identity(str(user_id))))
-        if await owes_a_reply(self._app, str(chat_id), output.sent):
-            await output.send_text_message(str(chat_id), NO_REPLY)
+        await on_new_message(UserMessage(text, output, conversation, input_channel=self.name(),
+                                         metadata=await self._metadata(conversation, user_id, private)))
+        if await owes_a_reply(self._app, conversation, output.sent):
+            await output.send_text_message(conversation, NO_REPLY)
 
-    def _identity(self, user_id: str) -> dict:
+    async def _metadata(self, conversation: str, user_id: int | None, private: bool) -> dict:
+        """What the channel vouches for: the chat type, a pseudonym of the user for lock-outs, and in a
+        private chat with a linked account, the customer (signed for this conversation)."""
         settings = get_settings()
-        customer_id = identity.customer_for_identity(CHANNEL, user_id, UnitOfWork(settings.database_url))
-        if customer_id is None:
-            return {}
-        return {"identity_token": identity_token.issue(customer_id, settings.secret_key)}
+        metadata: dict[str, Any] = {"chat_type": "private" if private else "group"}
+        if user_id is None:
+            return metadata
+        metadata["client"] = "tg:" + identity_token.keyed_hash(str(user_id), settings.secret_key, "client", 20)
+        if private:
+            customer_id = await asyncio.to_thread(
+                identity.customer_for_identity, CHANNEL, str(user_id), UnitOfWork(settings.database_url))
+            if customer_id is not None:
+                metadata["identity"] = identity_token.assert_identity(conversation, customer_id, settings.signing_keys)
+        return metadata
 
-    async def _command(self, text: str, chat_id: str, user_id: str, output: TelegramOutput, on_new_message) -> None:
+    async def _command(self, text: str, conversation: str, user_id: str, private: bool, output: TelegramOutput,
+                       on_new_message) -> None:
         settings = get_settings()
         uow = UnitOfWork(settings.database_url)
         command, _, argument = text.partition(" ")
+        if (command.startswith("/unlink") or argument.strip()) and not private:
+            await output.send_text_message(conversation, "Please send that to me in a private chat.")
+            return
         if command.startswith("/unlink"):
-            done = identity.unlink_identity(CHANNEL, user_id, uow)
-            await output.send_text_message(chat_id, "Your Telegram is no longer linked to your shop account."
+            done = await asyncio.to_thread(identity.unlink_identity, CHANNEL, user_id, uow)
+            await self._forget_verification(conversation)
+            await output.send_text_message(conversation, "Your Telegram is no longer linked to your shop account."
                                            if done else "Your Telegram was not linked to a shop account.")
             return
         if argument.strip():
             try:
-                identity.redeem_link_code(argument.strip(), CHANNEL, user_id, uow)
-                await output.send_text_message(chat_id, "Your Telegram is now linked to your shop account. "
-                                                        "Ask me about your orders any time.")
+                await asyncio.to_thread(identity.redeem_link_code, argument.strip(), CHANNEL, user_id, uow)
+                await output.send_text_message(conversation, "Your Telegram is now linked to your shop account. "
+                                                             "Ask me about your orders any time.")
                 return
             except errors.VerificationFailed:
-                await output.send_text_message(chat_id, "That link has expired or was already used. You can "
-                                                        "still ask me anything; for order details I'll check "
-                                                        "it's you first.")
+                await output.send_text_message(conversation, "That link has expired or was already used. You "
+                                                             "can still ask me anything; for order details I'll "
+                                                             "check it's you first.")
                 return
-        await on_new_message(UserMessage("/greet", output, chat_id, input_channel=self.name(),
-                                         metadata=self._identity(user_id)))
+        await on_new_message(UserMessage("/greet", output, conversation, input_channel=self.name(),
+                                         metadata=await self._metadata(conversation, int(user_id) if user_id.isdigit() else None,
+                                                                        private)))
+
+    async def _forget_verification(self, conversation: str) -> None:
+        """End an in-chat verification of this chat now, not when the session expires."""
+        agent = getattr(getattr(self._app, "ctx", None), "agent", None)
+        if agent is None or agent.tracker_store is None:
+            return
+        async with agent.lock_store.lock(conversation):
+            tracker = await agent.tracker_store.retrieve(conversation)
+            if tracker is not None and tracker.get_slot("verified") is not None:
+                tracker.update(SlotSet("verified", None))
+                await agent.tracker_store.save(tracker)

@@ -16,14 +16,18 @@ Protocol (the event names of Rasa's own socket.io channel, so Rasa-aware widgets
   and ``no_reply`` when a turn ended without a word because an action failed (the action server
   or the CRM went away); the message itself is kept in the conversation.
 
-Identity: the shop signs a short-lived token naming the logged-in CRM customer
-(``caredesk.identity_token``). This channel verifies it once per socket; a valid one puts the
-customer id and the token in every message's metadata, a forged, expired or missing one makes an
-anonymous visitor who must verify in chat. Metadata sent by the browser is never passed on.
+Identity: the shop signs a short-lived ``chat-identity`` token naming the logged-in CRM customer
+(``caredesk.identity_token``). This channel verifies it once per socket; a valid one makes the channel
+put its own assertion (customer id, signed for this conversation) in every message's metadata; the
+token itself is never passed on or stored. A forged, expired or missing token makes an anonymous
+visitor who must verify in chat. Metadata sent by the browser is never passed on.
 
-The session id is a 128-bit random value the page keeps; it is the key to the conversation, so it
-is accepted only in that shape, and a session that belongs to another verified customer than the
-token names is not reopened (a new one starts instead).
+Sessions: the page keeps a 128-bit random **session key** (``session_confirm`` hands it over; the
+widget keeps a guest's in sessionStorage, so it dies with the tab). The conversation id is a keyed
+hash of it (``web:<32 hex>``), so ids seen in logs, the tracker store or the agent console cannot
+reopen anything. A conversation that holds a verified customer is reopened only with a token for the
+same customer, or (verified in chat) by the key holder while the chat proof lasts; otherwise a new
+session starts.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from socketio import AsyncRedisManager, AsyncServer
 from bot.channels.conversations import NO_REPLY, owes_a_reply, remember_app, tracker_of
 from bot.channels.limits import RateLimiter
 from caredesk import identity_token
-from caredesk.settings import get_settings
+from caredesk.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 CHANNEL = "caredesk_web"
@@ -52,7 +56,39 @@ MAX_MESSAGE = 2000
 MAX_DISPLAY = 200
 HISTORY_LIMIT = 200
 REDIS_CHANNEL = "caredesk_webchat"
-SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
+SESSION_KEY = re.compile(r"^[0-9a-f]{32}$")
+PREFIX = "web:"
+
+
+def conversation_id(session_key: str, settings: Settings) -> str:
+    """The tracker's id for a web session: a keyed hash of the key only the browser holds."""
+    return PREFIX + identity_token.keyed_hash(session_key, settings.secret_key, "web-session")
+
+
+def client_pseudonym(address: str | None, settings: Settings) -> str | None:
+    """An opaque, stable name for a client address (lock-outs count per client without storing the IP)."""
+    return "ip:" + identity_token.keyed_hash(address, settings.secret_key, "client", 20) if address else None
+
+
+def owner_of(events: Iterable[dict], conversation: str, settings: Settings, now: float | None = None) -> tuple[int | None, bool]:
+    """(customer, by_chat_proof): who a stored conversation belongs to, and whether only an in-chat
+    verification (still valid) says so."""
+    owner, proof = None, None
+    for event in events:
+        if event.get("event") == "user":
+            identity = (event.get("metadata") or {}).get("identity")
+            if isinstance(identity, dict) and isinstance(identity.get("cid"), int):
+                owner = identity["cid"]
+        elif event.get("event") == "slot" and event.get("name") == "verified":
+            proof = event.get("value")
+    if owner is not None:
+        return owner, False
+    if proof:
+        proven = identity_token.proven_customer(proof, conversation, settings.signing_keys, now=now)
+        if proven is None and isinstance(proof, str) and proof.split(".")[0].isdigit():
+            return int(proof.split(".")[0]), False  # expired: treat as owned, so it is not reopened
+        return proven, proven is not None
+    return None, False
 
 
 def card_elements_to_cards(elements: Iterable[dict]) -> list[dict]:
@@ -112,11 +148,11 @@ def history_of(events: Iterable[dict], limit: int = HISTORY_LIMIT) -> list[dict]
 
 @dataclass
 class Visitor:
-    """What the channel knows about one open socket."""
+    """What the channel knows about one open socket (no token: only what it proved)."""
 
-    session_id: str
+    conversation: str
     customer_id: int | None
-    token: str | None
+    client: str | None
 
 
 class WebChatOutput(OutputChannel):
@@ -188,27 +224,34 @@ class WebChatChannel(InputChannel):
         async def health(_: Request):
             return response.json({"status": "ok"})
 
+        addresses: dict[str, str | None] = {}
+
         @sio.on("connect")
-        async def connect(sid: str, _environ: dict, _auth: Any = None) -> bool:
+        async def connect(sid: str, environ: dict, _auth: Any = None) -> bool:
+            request = environ.get("sanic.request")
+            addresses[sid] = getattr(request, "ip", None) or environ.get("REMOTE_ADDR")
             return True
 
         @sio.on("disconnect")
         async def disconnect(sid: str) -> None:
             channel.visitors.pop(sid, None)
+            addresses.pop(sid, None)
 
         @sio.on("session_request")
         async def session_request(sid: str, data: Any) -> None:
             data = data if isinstance(data, dict) else {}
             custom = data.get("customData") if isinstance(data.get("customData"), dict) else {}
-            token = custom.get("identity_token")
-            customer_id = identity_token.verify(token, get_settings().secret_key)
-            session_id, events = await channel._reopen(data.get("session_id"), customer_id)
+            settings = get_settings()
+            customer_id = identity_token.verify(custom.get("identity_token"), settings.signing_keys,
+                                                identity_token.CHAT_IDENTITY)
+            session_key, events = await channel._reopen(data.get("session_id"), customer_id, settings)
+            conversation = conversation_id(session_key, settings)
             for room in sio.rooms(sid):
                 if room != sid:
                     await sio.leave_room(sid, room)
-            await sio.enter_room(sid, session_id)
-            channel.visitors[sid] = Visitor(session_id, customer_id, token if customer_id is not None else None)
-            await sio.emit("session_confirm", session_id, room=sid)
+            await sio.enter_room(sid, conversation)
+            channel.visitors[sid] = Visitor(conversation, customer_id, client_pseudonym(addresses.get(sid), settings))
+            await sio.emit("session_confirm", session_key, room=sid)
             await sio.emit("history", {"messages": history_of(events),
                                        "verified": customer_id is not None}, room=sid)
 
@@ -226,23 +269,23 @@ class WebChatChannel(InputChannel):
                 await _refuse(sid, "too_long", f"That message is too long: please keep it under "
                                                f"{MAX_MESSAGE} characters.")
                 return
-            if not channel.limiter.allow(visitor.session_id):
+            if not channel.limiter.allow(visitor.conversation):
                 await _refuse(sid, "too_fast", "You're sending messages very fast: please wait a moment.")
                 return
-            await sio.emit("typing", {"on": True}, room=visitor.session_id)
+            await sio.emit("typing", {"on": True}, room=visitor.conversation)
             output = WebChatOutput(sio)
             try:
-                await on_new_message(UserMessage(text.strip(), output, visitor.session_id,
+                await on_new_message(UserMessage(text.strip(), output, visitor.conversation,
                                                  input_channel=CHANNEL,
-                                                 metadata=channel._metadata(visitor, data)))
-                if await owes_a_reply(channel._app, visitor.session_id, output.sent):
+                                                 metadata=channel._metadata(visitor, data, get_settings().signing_keys)))
+                if await owes_a_reply(channel._app, visitor.conversation, output.sent):
                     await _refuse(sid, "no_reply", NO_REPLY)
             except Exception:  # noqa: BLE001 - one failed turn must not close the socket
-                log.exception("web chat message could not be handled (session %s)", visitor.session_id[:8])
+                log.exception("web chat message could not be handled (session %s)", visitor.conversation[:8])
                 await _refuse(sid, "unavailable", "Sorry, I couldn't handle that just now. "
                                                   "Please try again in a moment.")
             finally:
-                await sio.emit("typing", {"on": False}, room=visitor.session_id)
+                await sio.emit("typing", {"on": False}, room=visitor.conversation)
 
         async def _refuse(sid: str, code: str, message: str) -> None:
             log.info("web chat %s refused: %s", sid, code)
@@ -251,24 +294,33 @@ class WebChatChannel(InputChannel):
         return webchat
 
     @staticmethod
-    def _metadata(visitor: Visitor, data: dict) -> dict:
+    def _metadata(visitor: Visitor, data: dict, keys: tuple[str, ...]) -> dict:
         metadata: dict[str, Any] = {}
         custom = data.get("customData") if isinstance(data.get("customData"), dict) else {}
         display = custom.get("display")
         if isinstance(display, str) and display.strip():
             metadata["display"] = display.strip()[:MAX_DISPLAY]
+        if visitor.client:
+            metadata["client"] = visitor.client
         if visitor.customer_id is not None:
-            metadata.update(customer_id=visitor.customer_id, identity_token=visitor.token)
+            metadata["identity"] = identity_token.assert_identity(visitor.conversation, visitor.customer_id, keys)
         return metadata
 
-    async def _reopen(self, requested: Any, customer_id: int | None) -> tuple[str, list[dict]]:
-        """The session to continue and its events, or a fresh session id and no events."""
-        if isinstance(requested, str) and SESSION_ID.match(requested):
-            tracker = await tracker_of(self._app, requested)
+    async def _reopen(self, requested: Any, customer_id: int | None, settings: Settings) -> tuple[str, list[dict]]:
+        """The session key to continue and its events, or a fresh key and no events.
+
+        A verified conversation reopens only for a token naming the same customer, or, verified in
+        chat, for the key holder while the proof lasts: a shared computer's next visitor, or a
+        customer who logged out, starts afresh."""
+        if isinstance(requested, str) and SESSION_KEY.match(requested):
+            conversation = conversation_id(requested, settings)
+            tracker = await tracker_of(self._app, conversation)
             if tracker is None:
                 return requested, []
-            owner = tracker.get_slot("customer_id")
-            if customer_id is None or owner is None or int(owner) == customer_id:
-                return requested, [event.as_dict() for event in tracker.events]
-            log.info("web chat session %s belongs to another customer; starting a new one", requested[:8])
+            events = [event.as_dict() for event in tracker.events]
+            owner, by_chat_proof = owner_of(events, conversation, settings)
+            if owner is None or owner == customer_id or (customer_id is None and by_chat_proof):
+                return requested, events
+            log.info("web chat session %s belongs to a verified customer the request does not prove; "
+                     "starting a new one", conversation[:12])
         return uuid.uuid4().hex, []

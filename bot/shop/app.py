@@ -2,14 +2,15 @@
 
     python -m bot.shop.app            (started by `caredesk run`; http://127.0.0.1:8000)
 
-It plays the part of a real shop's website: it knows who is logged in (here: pick a demo customer)
-and hands the widget a short-lived signed identity token for that customer. A real shop signs the
-same token with the shared CAREDESK_SECRET_KEY from its own login.
+It plays the part of a real shop's website: it knows who is logged in (here: pick a demo customer,
+only when the demo login is switched on with CAREDESK_DEMO_LOGIN=1, as `caredesk run --demo` does)
+and hands the widget a short-lived signed ``chat-identity`` token for that customer. A real shop signs
+the same token with the shared CAREDESK_SECRET_KEY from its own login (caredesk.identity_token).
 
     GET  /                        the shop page with the widget
     GET  /products/{sku}          one product (where the widget's product cards link)
-    POST /login                   log in as a demo customer (form field customer_id; not in production)
-    POST /logout
+    POST /login                   log in as a demo customer (form field customer_id; demo login only)
+    POST /logout                  also clears the page's stored chat sessions (Clear-Site-Data)
     GET  /api/chat-token          {"token", "customer", "socket_url"} for the widget
     POST /api/telegram-link       a one-time "continue on Telegram" code for the logged-in customer
     GET  /static/...              widget, styles, socket.io client (installed from npm at setup)
@@ -48,7 +49,8 @@ def _json(data, status: int = 200) -> web.Response:
 
 
 def _logged_in(request: web.Request) -> int | None:
-    return identity_token.verify(request.cookies.get(COOKIE), request.app[SETTINGS].secret_key)
+    return identity_token.verify(request.cookies.get(COOKIE), request.app[SETTINGS].signing_keys,
+                                 identity_token.LOGIN)
 
 
 def _same_origin(request: web.Request) -> bool:
@@ -77,7 +79,7 @@ def _account_box(request: web.Request, customer_id: int | None) -> str:
                 '<button type="button" id="telegram-link">Continue on Telegram</button>'
                 '<form method="post" action="/logout"><button type="submit">Log out</button></form>'
                 '<span id="telegram-code" role="status"></span>')
-    if request.app[SETTINGS].is_production:
+    if not request.app[SETTINGS].demo_login:
         return '<span id="who">Not logged in</span>'
     options = "".join(f'<option value="{a.customer_id}">{html.escape(a.name)} ({html.escape(a.email)})</option>'
                       for a in accounts.list_accounts(uow, limit=DEMO_CUSTOMERS))
@@ -112,8 +114,8 @@ async def product_page(request: web.Request) -> web.Response:
 
 async def login(request: web.Request) -> web.Response:
     settings: Settings = request.app[SETTINGS]
-    if settings.is_production:
-        raise web.HTTPNotFound()
+    if not settings.demo_login:
+        raise web.HTTPNotFound(text="The demo login is switched off (CAREDESK_DEMO_LOGIN).")
     if not _same_origin(request):
         raise web.HTTPForbidden(text="cross-site request refused")
     form = await request.post()
@@ -123,7 +125,8 @@ async def login(request: web.Request) -> web.Response:
     except (ValueError, errors.CustomerNotFound):
         raise web.HTTPBadRequest(text="choose one of the demo customers") from None
     found = web.HTTPSeeOther("/")
-    found.set_cookie(COOKIE, identity_token.issue(customer_id, settings.secret_key, ttl_s=LOGIN_TTL_S),
+    found.set_cookie(COOKIE, identity_token.issue(customer_id, settings.signing_keys, identity_token.LOGIN,
+                                                          ttl_s=LOGIN_TTL_S),
                      max_age=LOGIN_TTL_S, httponly=True, samesite="Lax", path="/")
     raise found
 
@@ -133,6 +136,9 @@ async def logout(request: web.Request) -> web.Response:
         raise web.HTTPForbidden(text="cross-site request refused")
     found = web.HTTPSeeOther("/")
     found.del_cookie(COOKIE, path="/")
+    # The next person at this browser must not reopen this customer's chat (nor a guest chat
+    # verified before logging in): the browser drops the page's stored sessions.
+    found.headers["Clear-Site-Data"] = '"storage"'
     raise found
 
 
@@ -141,7 +147,8 @@ async def chat_token(request: web.Request) -> web.Response:
     customer_id = _logged_in(request)
     if customer_id is None:
         return _json({"token": None, "customer": None, "socket_url": settings.rasa_url})
-    token = identity_token.issue(customer_id, settings.secret_key, ttl_s=CHAT_TOKEN_TTL_S)
+    token = identity_token.issue(customer_id, settings.signing_keys, identity_token.CHAT_IDENTITY,
+                                 ttl_s=CHAT_TOKEN_TTL_S)
     return _json({"token": token, "customer": {"id": customer_id}, "socket_url": settings.rasa_url})
 
 

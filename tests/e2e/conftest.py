@@ -46,10 +46,25 @@ class Stack:
         return f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
 
     def say(self, sender: str, message: str, metadata: dict | None = None) -> list[dict]:
+        """A message from a trusted integration (the REST key): its conversation may verify in chat."""
+        payload = {"sender": sender, "message": message}
+        if metadata is not None:
+            payload["metadata"] = metadata
+        return post_json(self.rest_url, payload, timeout=60, headers={"Authorization": f"Bearer {self.rest_key()}"})
+
+    def say_public(self, sender: str, message: str, metadata: dict | None = None) -> list[dict]:
+        """A message from anyone over public REST (no key): general answers only."""
         payload = {"sender": sender, "message": message}
         if metadata is not None:
             payload["metadata"] = metadata
         return post_json(self.rest_url, payload, timeout=60)
+
+    def rest_key(self) -> str:
+        return (self.var_dir / "rest_api_key").read_text().strip()
+
+    def secret_key(self) -> str:
+        """The key the stack signs with (set for it, or made at its first start under var/)."""
+        return getattr(self, "secret", None) or (self.var_dir / "secret_key").read_text().strip()
 
     def api_token(self) -> str:
         return (self.var_dir / "rasa_api_token").read_text().strip()
@@ -125,6 +140,7 @@ def start_stack(var_dir, customers: int = 30, extra_env: dict | None = None, tim
             raise RuntimeError("caredesk run did not come up:\n" + "".join(lines[-40:]))
     stack = Stack(process, var_dir, rasa_port, action_port, agent_port, lines, shop_port)
     stack.database_url = env.get("DATABASE_URL") or stack.database_url
+    stack.secret = env.get("CAREDESK_SECRET_KEY")
     return stack
 
 

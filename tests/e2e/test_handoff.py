@@ -82,7 +82,8 @@ def _agent_call(stack, method: str, path: str, body: dict | None = None, token: 
 def _customer_says(stack, sender: str, text: str) -> None:
     url = f"http://127.0.0.1:{stack.rasa_port}/webhooks/callback/webhook"
     request = urllib.request.Request(url, data=json.dumps({"sender": sender, "message": text}).encode(),
-                                     method="POST", headers={"Content-Type": "application/json"})
+                                     method="POST", headers={"Content-Type": "application/json",
+                                                             "Authorization": f"Bearer {stack.rest_key()}"})
     with urllib.request.urlopen(request, timeout=60) as response:
         assert response.read() == b"success"
 
@@ -90,6 +91,7 @@ def _customer_says(stack, sender: str, text: str) -> None:
 def test_an_angry_customer_is_handed_to_an_agent_and_back(setup):
     stack, inbox = setup
     sender = "angry-ana"
+    conversation = "cb:" + sender  # the callback channel's namespace
     with UnitOfWork(stack.database_url) as uow:
         ref = uow.session.execute(select(models.Order.reference).where(
             models.Order.customer_id == 1, models.Order.status == "shipped")).scalars().first()
@@ -104,7 +106,7 @@ def test_an_angry_customer_is_handed_to_an_agent_and_back(setup):
     inbox.wait_for(mark, "asked a colleague")
     with UnitOfWork(stack.database_url) as uow:
         ticket = uow.session.execute(select(models.Ticket).where(
-            models.Ticket.conversation_id == sender)).scalar_one()
+            models.Ticket.conversation_id == conversation)).scalar_one()
         assert ticket.priority in ("high", "urgent") and ticket.status == "open"
         assert "very negative message" in ticket.summary and ref in ticket.summary
         ticket_id = ticket.id
@@ -114,7 +116,7 @@ def test_an_angry_customer_is_handed_to_an_agent_and_back(setup):
     _customer_says(stack, sender, "hello?? anyone there")
     time.sleep(2)
     assert inbox.texts_since(mark) == []
-    conversation = _agent_call(stack, "GET", f"/api/conversations/{sender}")
+    conversation = _agent_call(stack, "GET", f"/api/conversations/{conversation}")
     assert conversation["paused"] is True
     assert conversation["messages"][-1] == {**conversation["messages"][-1], "from": "customer",
                                             "text": "hello?? anyone there"}
@@ -124,7 +126,7 @@ def test_an_angry_customer_is_handed_to_an_agent_and_back(setup):
 
     # The agent answers through the customer's own channel, asynchronously.
     mark = len(inbox.messages)
-    _agent_call(stack, "POST", f"/api/conversations/{sender}/messages",
+    _agent_call(stack, "POST", f"/api/conversations/{conversation}/messages",
                 {"agent": "sam", "text": "Hi Ana, I'm Sam. I've asked the carrier to deliver tomorrow."})
     assert inbox.wait_for(mark, "I'm Sam")
     with UnitOfWork(stack.database_url) as uow:
@@ -132,7 +134,7 @@ def test_an_angry_customer_is_handed_to_an_agent_and_back(setup):
 
     # Resuming gives the bot back.
     mark = len(inbox.messages)
-    _agent_call(stack, "POST", f"/api/conversations/{sender}/resume", {"agent": "sam"})
+    _agent_call(stack, "POST", f"/api/conversations/{conversation}/resume", {"agent": "sam"})
     inbox.wait_for(mark, "back with the CareDesk assistant")
     mark = len(inbox.messages)
     _customer_says(stack, sender, "thanks a lot")

@@ -147,7 +147,8 @@ def test_an_agent_message_given_to_the_other_server_reaches_the_customers_socket
 
     async def scenario():
         async with WebChat(f"ws://127.0.0.1:{stack.rasa_port}", stack.shop_url) as chat:
-            session, _ = await chat.session(token=identity_token.issue(1, SECRET))
+            session, _ = await chat.session(token=identity_token.issue(1, SECRET, identity_token.CHAT_IDENTITY))
+            session = "web:" + identity_token.keyed_hash(session, SECRET, "web-session")  # the tracker's id
             await chat.turn("hi")
             events = json.dumps([{"event": "bot", "text": "Sam here, from the other server.",
                                   "metadata": {"agent": "Sam"}}]).encode()

@@ -150,8 +150,9 @@ def test_an_anonymous_visitor_is_asked_to_verify_before_seeing_an_order(stack, p
 def test_a_forged_or_expired_token_gets_no_access(stack, page, kind):
     ref = _order(stack, 1, "shipped")
     truth = orders.order_status(1, ref, UnitOfWork(stack.database_url))
-    token = {"forged": identity_token.issue(1, "not-the-server-secret-at-all-0123456789"),
-             "expired": identity_token.issue(1, SECRET, ttl_s=60, now=time.time() - 7200),
+    token = {"forged": identity_token.issue(1, "not-the-server-secret-at-all-0123456789", identity_token.CHAT_IDENTITY),
+             "expired": identity_token.issue(1, SECRET, identity_token.CHAT_IDENTITY, ttl_s=60,
+                                            now=time.time() - 7200),
              "garbage": "eyJjaWQiOjF9.bm90LWEtc2lnbmF0dXJl"}[kind]
     # The page's token endpoint is replaced by an attacker's: the channel must not believe it.
     page.route("**/api/chat-token", lambda route: route.fulfill(
@@ -164,7 +165,7 @@ def test_a_forged_or_expired_token_gets_no_access(stack, page, kind):
 
 
 def test_a_forged_login_cookie_is_a_guest(stack, page):
-    page.context.add_cookies([{"name": "caredesk_shop", "value": identity_token.issue(1, "wrong-secret"),
+    page.context.add_cookies([{"name": "caredesk_shop", "value": identity_token.issue(1, "wrong-secret-0123456789abcdef0123456789", identity_token.LOGIN),
                                "url": stack.shop_url}])
     page.goto(stack.shop_url)
     assert "guest" in page.inner_text("#who")
@@ -195,25 +196,30 @@ def test_an_agent_answers_in_the_widget_during_a_handoff(stack, page):
     _say(page, f"where is order {ref}", ref)
     _say(page, "WHERE IS MY PARCEL?! third time i ask, this is ridiculous!!!", "colleague")
     session = page.get_attribute(".cd-window", "data-session")
-    _agent_says(stack, session, "Hi Ana, Sam here. I've called the carrier: it arrives tomorrow.")
+    _agent_says(stack, _conversation(session), "Hi Ana, Sam here. I've called the carrier: it arrives tomorrow.")
     page.wait_for_selector(".cd-agent:has-text('arrives tomorrow')", timeout=20_000)
     assert page.locator(".cd-agent .cd-sender").last.inner_text() == "Sam"
     _shot(page, "widget-agent-handoff.png")
 
     # With the chat closed, the launcher counts what the agent sends.
     page.click(".cd-close")
-    _agent_says(stack, session, "Are you still there?")
+    _agent_says(stack, _conversation(session), "Are you still there?")
     page.wait_for_selector(".cd-launcher .cd-badge:has-text('1')", timeout=20_000)
     page.click(".cd-launcher")
     assert page.is_hidden(".cd-badge") and "Are you still there?" in _history(page)
 
     # Whatever the text holds is shown as text: no markup, no script links.
-    _agent_says(stack, session, '<img src=x onerror="document.title=1"> see [this](javascript:alert(1)) '
+    _agent_says(stack, _conversation(session), '<img src=x onerror="document.title=1"> see [this](javascript:alert(1)) '
                                 'or [your orders](//evil.example/x)')
     page.wait_for_selector(".cd-agent:has-text('onerror')", timeout=20_000)
     assert page.locator(".cd-log img").count() == 0
     hrefs = page.eval_on_selector_all(".cd-log a", "links => links.map(a => a.getAttribute('href'))")
     assert not any(h.startswith(("javascript:", "//")) for h in hrefs)
+
+
+def _conversation(session_key: str) -> str:
+    """The tracker's id of a web session: a keyed hash of the key the page keeps."""
+    return "web:" + identity_token.keyed_hash(session_key, SECRET, "web-session")
 
 
 def _agent_says(stack, session: str, text: str) -> None:
@@ -260,7 +266,7 @@ def _chat(stack) -> WebChat:
 def test_a_turn_is_wrapped_in_typing_events_and_the_metadata_holds_the_verified_customer(stack):
     async def scenario():
         async with _chat(stack) as chat:
-            session, history = await chat.session(token=identity_token.issue(2, SECRET))
+            session, history = await chat.session(token=identity_token.issue(2, SECRET, identity_token.CHAT_IDENTITY))
             assert history == {"messages": [], "verified": True}
             mark = len(chat.events)
             await chat.turn("hello there")
@@ -269,12 +275,12 @@ def test_a_turn_is_wrapped_in_typing_events_and_the_metadata_holds_the_verified_
             return session
 
     session = _run(scenario)
-    url = f"http://127.0.0.1:{stack.rasa_port}/conversations/{session}/tracker?token={stack.api_token()}"
+    url = f"http://127.0.0.1:{stack.rasa_port}/conversations/{_conversation(session)}/tracker?token={stack.api_token()}"
     with urllib.request.urlopen(url, timeout=30) as response:
         tracker = json.loads(response.read())
     user = [e for e in tracker["events"] if e["event"] == "user"][-1]
-    assert user["input_channel"] == "caredesk_web" and user["metadata"]["customer_id"] == 2
-    assert identity_token.verify(user["metadata"]["identity_token"], SECRET) == 2
+    assert user["input_channel"] == "caredesk_web" and user["metadata"]["identity"]["cid"] == 2
+    assert "identity_token" not in user["metadata"] and "eyJ" not in json.dumps(tracker)  # no bearer token kept
 
 
 def test_another_customers_session_is_not_reopened_and_bad_payloads_are_refused(stack):
@@ -282,11 +288,11 @@ def test_another_customers_session_is_not_reopened_and_bad_payloads_are_refused(
 
     async def scenario():
         async with _chat(stack) as ana:
-            anas, _ = await ana.session(token=identity_token.issue(1, SECRET))
+            anas, _ = await ana.session(token=identity_token.issue(1, SECRET, identity_token.CHAT_IDENTITY))
             await ana.turn(f"where is my order {ref}")  # verified by the token: the slot now names Ana
 
         async with _chat(stack) as ben:
-            bens, history = await ben.session(token=identity_token.issue(2, SECRET), session_id=anas)
+            bens, history = await ben.session(token=identity_token.issue(2, SECRET, identity_token.CHAT_IDENTITY), session_id=anas)
             assert bens != anas and history["messages"] == []
 
             for payload in ({"message": ""}, {"message": 42}, {"message": "x" * 2001}, "not even an object"):
@@ -294,8 +300,13 @@ def test_another_customers_session_is_not_reopened_and_bad_payloads_are_refused(
                 error = await ben.until("error")
                 assert error["code"] in ("bad_message", "too_long") and error["message"]
 
-        async with _chat(stack) as guest:  # the same browser without a login keeps its conversation
-            same, history = await guest.session(session_id=anas)
+        async with _chat(stack) as guest:  # the same browser after a logout: Ana's chat stays closed
+            other, history = await guest.session(session_id=anas)
+            assert other != anas and history == {"messages": [], "verified": False}
+
+        async with _chat(stack) as again:  # Ana with her token gets her conversation back
+            same, history = await again.session(token=identity_token.issue(1, SECRET, identity_token.CHAT_IDENTITY),
+                                                session_id=anas)
             assert same == anas and any(ref in (m.get("text") or "") for m in history["messages"])
 
     _run(scenario)
@@ -327,7 +338,7 @@ def test_when_the_action_server_goes_away_the_customer_is_told_nothing_is_lost_a
     page.wait_for_selector(".cd-error:has-text('your message is saved')", timeout=30_000)
 
     session = page.get_attribute(".cd-window", "data-session")
-    url = f"http://127.0.0.1:{stack.rasa_port}/conversations/{session}/tracker?token={stack.api_token()}"
+    url = f"http://127.0.0.1:{stack.rasa_port}/conversations/{_conversation(session)}/tracker?token={stack.api_token()}"
     with urllib.request.urlopen(url, timeout=30) as response:
         kept = [e["text"] for e in json.loads(response.read())["events"] if e["event"] == "user"]
     assert f"where is my order {ref}" in kept

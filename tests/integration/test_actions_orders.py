@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from actions import orders as order_actions
 from actions import session
+from actions.store import settings
 from caredesk import identity_token
 from crm_store import models
 from crm_store.services import orders
@@ -12,7 +13,6 @@ from tests.actions_support import make_tracker, run, slot_sets, texts
 from tests.integration.shop import order_ref
 
 ANA, BEN = 1, 2
-SECRET = "test-secret-key-for-identity-tokens-0123"
 
 
 def _status(url, ref):
@@ -58,16 +58,39 @@ async def test_without_a_reference_the_customers_own_orders_are_offered_as_butto
     assert {b["title"].split(" · ")[0] for b in buttons} <= own
 
 
-async def test_a_signed_channel_token_verifies_and_a_forged_one_does_not(crm):
+async def test_a_channel_assertion_for_this_conversation_verifies_and_nothing_else_does(crm):
     ref = order_ref(UnitOfWork(crm), ANA, "shipped")
-    good = identity_token.issue(ANA, SECRET)
+    keys = settings().signing_keys
+    good = identity_token.assert_identity("web:abc", ANA, keys)
     events, messages = await run(order_actions.ActionTrackOrder(), make_tracker(
-        slots={"order_ref": ref}, intent="track_order", metadata={"identity_token": good}))
-    assert slot_sets(events)["customer_id"] == ANA and "on its way" in texts(messages)
-    forged = identity_token.issue(ANA, "not-the-server-secret")
+        slots={"order_ref": ref}, intent="track_order", metadata={"identity": good}, sender_id="web:abc"))
+    assert "on its way" in texts(messages)
+    attempts = [
+        ("web:other", {"identity": good}, {}),                               # another conversation
+        ("web:abc", {"identity": identity_token.assert_identity("web:abc", ANA, "x" * 40)}, {}),  # forged
+        ("web:abc", {"customer_id": ANA}, {}),                               # a raw id in metadata
+        ("web:abc", {"identity_token": identity_token.issue(ANA, keys, identity_token.CHAT_IDENTITY)}, {}),
+        ("web:abc", {}, {"customer_id_raw": ANA}),
+        ("rest:abc", {"identity": identity_token.assert_identity("rest:abc", ANA, keys)}, {}),  # public REST
+    ]
+    for sender, metadata, slots in attempts:
+        events, messages = await run(order_actions.ActionTrackOrder(), make_tracker(
+            slots={"order_ref": ref, **slots}, intent="track_order", metadata=metadata, sender_id=sender))
+        assert "on its way" not in texts(messages), (sender, metadata)
+
+
+async def test_an_in_chat_proof_counts_only_in_its_own_conversation(crm):
+    ref = order_ref(UnitOfWork(crm), ANA, "shipped")
+    proof = identity_token.chat_proof("tg:77", ANA, settings().signing_keys)
+    _, messages = await run(order_actions.ActionTrackOrder(), make_tracker(
+        slots={"order_ref": ref, "verified": proof}, intent="track_order", sender_id="tg:77"))
+    assert "on its way" in texts(messages)
     events, messages = await run(order_actions.ActionTrackOrder(), make_tracker(
-        slots={"order_ref": ref}, intent="track_order", metadata={"identity_token": forged}))
-    assert slot_sets(events)["next_step"] == "verify" and "on its way" not in texts(messages)
+        slots={"order_ref": ref, "verified": proof}, intent="track_order", sender_id="rest:77"))
+    assert "on its way" not in texts(messages)
+    events, messages = await run(order_actions.ActionTrackOrder(), make_tracker(
+        slots={"order_ref": ref, "verified": proof}, intent="track_order", sender_id="api:77"))
+    assert "on its way" not in texts(messages) and slot_sets(events)["verified"] is None
 
 
 async def test_cancelling_a_shipped_order_is_refused_before_any_form(crm):
@@ -116,7 +139,10 @@ async def test_verification_sets_the_customer_and_forgets_the_email(crm):
     from rasa_sdk.executor import CollectingDispatcher
 
     dispatcher = CollectingDispatcher()
-    assert form.validate_email("ana@example.com", dispatcher, tracker, {}) == {"email": None, "customer_id": ANA}
+    result = form.validate_email("ana@example.com", dispatcher, tracker, {})
+    assert set(result) == {"email", "verified"} and result["email"] is None
+    assert identity_token.proven_customer(result["verified"], tracker.sender_id, settings().signing_keys) == ANA
+    assert identity_token.proven_customer(result["verified"], "web:someone-else", settings().signing_keys) is None
     assert form.validate_email("ben@example.com", dispatcher, tracker, {}) == {"email": None, "order_ref": None}
     assert "don't match" in texts(dispatcher.messages)
 
@@ -139,7 +165,7 @@ async def test_verification_is_locked_after_repeated_failures(crm):
         form.validate_email("wrong@example.com", CollectingDispatcher(), tracker, {})
     dispatcher = CollectingDispatcher()
     result = form.validate_email("ana@example.com", dispatcher, tracker, {})
-    assert result["form_outcome"] == "locked" and "customer_id" not in result
+    assert result["form_outcome"] == "locked" and "verified" not in result
     assert "paused" in texts(dispatcher.messages)
 
 

@@ -21,6 +21,7 @@ def settings(db_url, monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("CAREDESK_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("CAREDESK_SECRET_KEY", SECRET)
+    monkeypatch.setenv("CAREDESK_DEMO_LOGIN", "1")
     return load_settings()
 
 
@@ -51,9 +52,14 @@ async def test_logging_in_gives_the_widget_a_signed_token_for_that_customer(sett
     try:
         await _logged_in_as(client, 2)
         body = await (await client.get("/api/chat-token")).json()
-        assert identity_token.verify(body["token"], SECRET) == 2 and body["customer"] == {"id": 2}
+        assert identity_token.verify(body["token"], SECRET, identity_token.CHAT_IDENTITY) == 2
+        assert body["customer"] == {"id": 2}
+        assert identity_token.verify(body["token"], SECRET, identity_token.LOGIN) is None
+        assert identity_token.verify(client.session.cookie_jar.filter_cookies(client.make_url("/"))[COOKIE].value,
+                                     SECRET, identity_token.CHAT_IDENTITY) is None  # the cookie is no chat identity
         assert "Logged in as" in await (await client.get("/")).text()
-        await client.post("/logout", allow_redirects=False)
+        out = await client.post("/logout", allow_redirects=False)
+        assert out.headers["Clear-Site-Data"] == '"storage"'
         assert (await (await client.get("/api/chat-token")).json())["token"] is None
     finally:
         await client.close()
@@ -109,8 +115,9 @@ async def test_with_a_bot_username_the_link_opens_telegram(settings):
         await client.close()
 
 
-async def test_production_has_no_demo_login(settings):
-    client = await _client(replace(settings, environment="production"))
+@pytest.mark.parametrize("environment", ["development", "production"])
+async def test_without_the_demo_switch_there_is_no_demo_login(settings, environment):
+    client = await _client(replace(settings, environment=environment, demo_login=False))
     try:
         assert "Log in as" not in await (await client.get("/")).text()
         assert (await client.post("/login", data={"customer_id": "1"})).status == 404

@@ -7,7 +7,6 @@ from actions.account import parse_contact
 from actions.orders import parse_address
 from actions.products import search_terms
 from actions.support import parse_csat, policy_text
-from caredesk import identity_token
 from crm_store import dto, errors
 from crm_store.policy import load_policy
 
@@ -77,16 +76,6 @@ def test_search_terms_prefer_catalogue_entities():
     assert search_terms("do you have wireless headphones", []) == ("wireless headphones", None)
     assert search_terms("x", [{"entity": "product", "value": "kettle"},
                               {"entity": "product_category", "value": "garden"}]) == ("kettle", "garden")
-
-
-def test_identity_tokens_verify_only_when_signed_and_fresh():
-    token = identity_token.issue(42, "secret", ttl_s=60, now=1000)
-    assert identity_token.verify(token, "secret", now=1030) == 42
-    assert identity_token.verify(token, "other", now=1030) is None
-    assert identity_token.verify(token, "secret", now=1100) is None
-    payload, signature = token.split(".")
-    assert identity_token.verify(payload[:-2] + "xx." + signature, "secret", now=1030) is None
-    assert identity_token.verify(None, "secret") is None and identity_token.verify("a.b.c", "secret") is None
 
 
 def test_product_cards_link_to_the_shop_and_say_whether_it_is_in_stock():

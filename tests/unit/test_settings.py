@@ -1,11 +1,12 @@
 import pytest
 
-from caredesk.settings import DEV_SECRET, SettingsError, load_settings
+from caredesk.settings import SettingsError, load_settings
 
 
 @pytest.fixture
 def clean_env(monkeypatch, tmp_path):
     for name in ("CAREDESK_ENV", "DATABASE_URL", "CAREDESK_SECRET_KEY", "RASA_API_TOKEN", "RASA_PORT",
+                 "CAREDESK_PREVIOUS_SECRET_KEYS", "REST_API_KEYS", "CAREDESK_DEMO_LOGIN",
                  "AGENT_API_TOKEN", "REDIS_URL", "RABBITMQ_URL", "TRACKER_STORE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CAREDESK_VAR_DIR", str(tmp_path))
@@ -21,12 +22,43 @@ def test_local_defaults_need_nothing_set(clean_env, tmp_path):
     assert load_settings().rasa_api_token == settings.rasa_api_token  # kept under var/
 
 
-def test_production_refuses_the_default_secret(clean_env):
+def test_production_refuses_a_missing_secret(clean_env):
     clean_env.setenv("CAREDESK_ENV", "production")
     clean_env.setenv("DATABASE_URL", "postgresql://u@db/crm")
     clean_env.setenv("RASA_API_TOKEN", "t" * 30)
-    clean_env.setenv("CAREDESK_SECRET_KEY", DEV_SECRET)
     with pytest.raises(SettingsError, match="CAREDESK_SECRET_KEY"):
+        load_settings()
+
+
+@pytest.mark.parametrize("environment", ["development", "test", "production"])
+def test_the_once_published_development_secret_works_nowhere(clean_env, environment):
+    clean_env.setenv("CAREDESK_ENV", environment)
+    clean_env.setenv("CAREDESK_SECRET_KEY", "dev-only-insecure-secret")
+    with pytest.raises(SettingsError, match="published"):
+        load_settings()
+
+
+def test_development_signs_with_a_random_key_kept_under_var(clean_env, tmp_path):
+    first = load_settings()
+    assert len(first.secret_key) >= 48 and first.secret_key != "dev-only-insecure-secret"
+    assert load_settings().secret_key == first.secret_key
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_a_short_secret_is_refused(clean_env):
+    clean_env.setenv("CAREDESK_SECRET_KEY", "short")
+    with pytest.raises(SettingsError, match="32"):
+        load_settings()
+
+
+def test_production_refuses_the_demo_login(clean_env):
+    clean_env.setenv("CAREDESK_ENV", "production")
+    clean_env.setenv("CAREDESK_SECRET_KEY", "s" * 40)
+    clean_env.setenv("RASA_API_TOKEN", "t" * 30)
+    clean_env.setenv("AGENT_API_TOKEN", "a" * 30)
+    clean_env.setenv("DATABASE_URL", "postgresql://u@db/crm")
+    clean_env.setenv("CAREDESK_DEMO_LOGIN", "1")
+    with pytest.raises(SettingsError, match="DEMO_LOGIN"):
         load_settings()
 
 

@@ -1,4 +1,7 @@
-from bot.channels.web import SESSION_ID, Visitor, WebChatChannel, history_of, widget_message
+from bot.channels.web import SESSION_KEY, Visitor, WebChatChannel, history_of, owner_of, widget_message
+from caredesk import identity_token
+
+KEYS = ("k" * 48,)
 
 
 def test_buttons_become_quick_replies_and_a_product_list_becomes_cards():
@@ -37,15 +40,31 @@ def test_history_keeps_only_the_latest_messages():
     assert [m["text"] for m in history_of(events, limit=3)] == ["m7", "m8", "m9"]
 
 
-def test_browser_metadata_is_never_passed_on_only_the_verified_identity():
-    anonymous = Visitor("a" * 32, None, None)
-    forged = {"customData": {"display": "Yes", "customer_id": 1, "identity_token": "x.y"}, "metadata": {"cid": 1}}
-    assert WebChatChannel._metadata(anonymous, forged) == {"display": "Yes"}
-    verified = Visitor("a" * 32, 7, "tok.sig")
-    assert WebChatChannel._metadata(verified, {}) == {"customer_id": 7, "identity_token": "tok.sig"}
+def test_browser_metadata_is_never_passed_on_only_the_channels_own_assertion():
+    anonymous = Visitor("web:" + "a" * 32, None, "ip:abc")
+    forged = {"customData": {"display": "Yes", "customer_id": 1, "identity_token": "x.y",
+                             "identity": {"cid": 1, "sig": "x"}}, "metadata": {"cid": 1}}
+    assert WebChatChannel._metadata(anonymous, forged, KEYS) == {"display": "Yes", "client": "ip:abc"}
+    verified = Visitor("web:" + "a" * 32, 7, None)
+    metadata = WebChatChannel._metadata(verified, {}, KEYS)
+    assert set(metadata) == {"identity"} and "token" not in str(metadata)
+    assert identity_token.asserted_customer(metadata["identity"], "web:" + "a" * 32, KEYS) == 7
 
 
-def test_only_random_hex_session_ids_are_accepted():
-    assert SESSION_ID.match("0123456789abcdef0123456789abcdef")
+def test_only_random_hex_session_keys_are_accepted():
+    assert SESSION_KEY.match("0123456789abcdef0123456789abcdef")
     for bad in ("ana", "../../etc", "0123456789abcdef0123456789abcdeF", "0" * 33, ""):
-        assert not SESSION_ID.match(bad)
+        assert not SESSION_KEY.match(bad)
+
+
+def test_a_conversation_belongs_to_the_customer_the_channel_asserted_or_a_valid_chat_proof_names():
+    class S:
+        signing_keys = KEYS
+
+    said = [{"event": "user", "text": "hi", "metadata": {"identity": {"cid": 4}}}]
+    assert owner_of(said, "web:x", S) == (4, False)
+    proof = identity_token.chat_proof("web:x", 5, KEYS, ttl_s=60, now=1000)
+    verified = [{"event": "user", "text": "hi"}, {"event": "slot", "name": "verified", "value": proof}]
+    assert owner_of(verified, "web:x", S, now=1010) == (5, True)
+    assert owner_of(verified, "web:x", S, now=2000) == (5, False)  # expired: still owned, not reopened
+    assert owner_of([{"event": "user", "text": "hi"}], "web:x", S) == (None, False)

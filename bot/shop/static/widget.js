@@ -6,8 +6,12 @@
  *   data-token-url   a same-origin URL answering {"token": <signed identity token or null>}
  *   data-title       the window's title
  *
- * The session id is kept in localStorage (one per logged-in customer, one for guests), so a
- * reload reopens the same conversation and the server sends its history again.
+ * The session key the server hands out is the only key to the conversation. A logged-in
+ * customer's is kept in localStorage (one per customer; the server reopens it only with that
+ * customer's token), a guest's in sessionStorage, so it ends with the tab and the next person at a
+ * shared computer starts afresh. When the page says nobody is logged in (after a logout), every
+ * customer's stored key is forgotten. A reload reopens the conversation and the server sends its
+ * history again.
  */
 (function () {
   "use strict";
@@ -52,9 +56,17 @@
     return fragment;
   }
 
+  function forgetCustomerSessions() {
+    for (var i = window.localStorage.length - 1; i >= 0; i--) {
+      var key = window.localStorage.key(i);
+      if (key && key.indexOf("caredesk.session.") === 0) window.localStorage.removeItem(key);
+    }
+  }
+
   function Widget() {
     this.socket = null;
     this.token = null;
+    this.storage = window.sessionStorage;
     this.storageKey = "caredesk.session.guest";
     this.build();
   }
@@ -142,7 +154,12 @@
       .catch(function () { return {}; })
       .then(function (identity) {
         self.token = identity.token || null;
-        self.storageKey = "caredesk.session." + (identity.customer ? "customer-" + identity.customer.id : "guest");
+        if (identity.customer) {
+          self.storage = window.localStorage;
+          self.storageKey = "caredesk.session.customer-" + identity.customer.id;
+        } else {
+          forgetCustomerSessions();
+        }
         self.connect(identity.socket_url || config.socketUrl);
       });
   };
@@ -154,14 +171,14 @@
     this.socket.on("connect", function () {
       self.setStatus("online");
       self.socket.emit("session_request", {
-        session_id: localStorage.getItem(self.storageKey),
+        session_id: self.storage.getItem(self.storageKey),
         customData: { identity_token: self.token },
       });
     });
     this.socket.on("disconnect", function () { self.setStatus("reconnecting…"); });
     this.socket.on("connect_error", function () { self.setStatus("offline, retrying…"); });
     this.socket.on("session_confirm", function (sessionId) {
-      localStorage.setItem(self.storageKey, sessionId);
+      self.storage.setItem(self.storageKey, sessionId);
       self.window.setAttribute("data-session", sessionId);
     });
     this.socket.on("history", function (history) {
@@ -209,7 +226,6 @@
     this.addCustomer(shown);
     this.socket.emit("user_uttered", {
       message: payload,
-      session_id: localStorage.getItem(this.storageKey),
       customData: shown !== payload ? { display: shown } : {},
     });
   };
