@@ -146,3 +146,11 @@ class FeedbackInfo:
     csat: int | None
     comment: str | None
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class RefusedAttempts:
+    """Verification tries refused while locked out, by the kind of limit that refused them."""
+
+    kind: str  # conversation | order | customer | client
+    count: int

@@ -46,7 +46,13 @@ class VerificationFailed(CareDeskError):
 
 
 class TooManyAttempts(CareDeskError):
+    """Refused while locked out; ``retry_after`` (a timedelta, when known) says how long is left."""
+
     code = "too_many_attempts"
+
+    def __init__(self, message: str = "too many failed attempts", *, retry_after=None):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class TicketNotFound(CareDeskError):

@@ -156,7 +156,11 @@ class Return(Base):
 
 
 class Refund(Base):
+    """Money going back for an order. An order is either cancelled or returned, never both, so it
+    has at most one refund; the unique constraint makes a racing second cancellation fail."""
+
     __tablename__ = "refunds"
+    __table_args__ = (UniqueConstraint("order_id", name="uq_refunds_order_id"),)
 
     id = Column(Integer, primary_key=True)
     order_id = Column(ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True)
@@ -219,15 +223,31 @@ class AuditLog(Base):
 
 
 class VerificationAttempt(Base):
-    """One try at proving identity in chat; failed ones are counted to limit guessing."""
+    """One try at proving identity in chat (order reference + e-mail).
+
+    Failed tries are counted per conversation (``subject``), per order reference, per customer who
+    owns that reference and per client, so a new conversation id does not buy fresh tries. Refused
+    tries (made while locked out) are recorded too, with the limit that refused them, for telemetry;
+    they do not count as failures.
+    """
 
     __tablename__ = "verification_attempts"
-    __table_args__ = (Index("ix_verification_subject_at", "subject", "at"),)
+    __table_args__ = (
+        Index("ix_verification_subject_at", "subject", "at"),
+        Index("ix_verification_reference_at", "reference", "at"),
+        Index("ix_verification_customer_at", "customer_id", "at"),
+        Index("ix_verification_client_at", "client", "at"),
+        Index("ix_verification_outcome_at", "outcome", "at"),
+    )
 
     id = Column(Integer, primary_key=True)
-    subject = Column(String(160), nullable=False)  # e.g. "rest:<sender id>"
+    subject = Column(String(160), nullable=False)  # the conversation id, e.g. "api:<sender>"
     at = Column(DateTime, nullable=False)
-    succeeded = Column(Boolean, nullable=False)
+    outcome = Column(String(10), nullable=False)  # ok | failed | refused
+    reference = Column(String(20))  # the normalised order reference tried, if it looked like one
+    customer_id = Column(Integer)  # who owns that reference (no FK: kept when the order is unknown)
+    client = Column(String(128))  # the channel's opaque keyed hash of the client, if any
+    refused_by = Column(String(20))  # conversation | order | customer | client, when refused
 
 
 class LinkCode(Base):
@@ -242,3 +262,24 @@ class LinkCode(Base):
     created_at = Column(DateTime, nullable=False)
     expires_at = Column(DateTime, nullable=False)
     used_at = Column(DateTime)
+
+
+# --- issue 9 (C1): lock-out telemetry above, outbox and one refund per order below ---------------
+
+
+class OutboxMessage(Base):
+    """An e-mail the shop's mailer should send (it sets ``sent_at``); written in the same
+    transaction as the change it reports, so a notice is never lost nor sent for a rolled-back change."""
+
+    __tablename__ = "outbox"
+
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(ForeignKey("customers.id", ondelete="SET NULL"), index=True)
+    kind = Column(String(40), nullable=False)  # e.g. contact_changed | address_changed
+    recipient = Column(String(254), nullable=False)
+    subject = Column(String(200), nullable=False)
+    body = Column(Text, nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    sent_at = Column(DateTime, index=True)
+
+# --- end of issue 9 (C1) section ---------------------------------------------------------------

@@ -6,65 +6,133 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 
-from crm_store import errors, models
+from crm_store import dto, errors, models
 from crm_store.services._common import audit, normalise_reference, utcnow
+from crm_store.services._locks import serialise
 from crm_store.unit_of_work import UnitOfWork
 
-MAX_FAILED_ATTEMPTS = 5
-ATTEMPT_WINDOW = timedelta(minutes=15)
+# How many failed tries each kind of subject gets within WINDOW before it is locked out. A client
+# (the channel's keyed hash of an address or account) gets more: a shop's customers may share one.
+FAILURE_LIMITS = {"conversation": 5, "order": 5, "customer": 5, "client": 20}
+WINDOW = timedelta(minutes=15)
+# Each further burst of failures after a lock-out doubles the wait, up to MAX_LOCKOUT; failures are
+# remembered for twice that, so the back-off does not reset just as the longest wait ends.
+MAX_LOCKOUT = timedelta(hours=24)
+LOOKBACK = 2 * MAX_LOCKOUT
 
 
-def _recent_failures(uow: UnitOfWork, subject: str, now: datetime) -> int:
-    return uow.session.execute(
-        select(func.count(models.VerificationAttempt.id)).where(
-            models.VerificationAttempt.subject == subject,
-            models.VerificationAttempt.succeeded.is_(False),
-            models.VerificationAttempt.at > now - ATTEMPT_WINDOW,
-        )
-    ).scalar_one()
+def locked_until(failures: list[datetime], limit: int, *, window: timedelta = WINDOW,
+                 cap: timedelta = MAX_LOCKOUT) -> datetime | None:
+    """When the lock-out earned by ``failures`` (times, any order) ends; None if it never began.
+
+    ``limit`` failures within ``window`` lock the subject for ``window``; each further such burst
+    (counted from the end of the previous lock-out) locks it for twice as long as the last, up to ``cap``.
+    """
+    until: datetime | None = None
+    level = 0
+    burst: list[datetime] = []
+    for at in sorted(failures):
+        if until is not None and at < until:
+            continue  # a failure recorded while locked (a race) does not start a new burst
+        burst = [earlier for earlier in burst if earlier > at - window] + [at]
+        if len(burst) >= limit:
+            until = at + min(window * 2 ** level, cap)
+            level += 1
+            burst = []
+    return until
 
 
 def verify_by_order(
-    subject: str,
     reference: str,
     email: str,
     uow: UnitOfWork,
     *,
+    conversation: str,
+    client: str | None = None,
     now: datetime | None = None,
-    max_failures: int = MAX_FAILED_ATTEMPTS,
 ) -> int:
     """The customer id if ``email`` is the e-mail on order ``reference``.
 
-    ``subject`` names who is trying (e.g. a conversation id); after ``max_failures`` failed
-    tries within 15 minutes every further try is refused, right or wrong. A wrong e-mail and
-    an unknown order fail alike, so the answer leaks nothing.
+    Failed tries are counted per ``conversation``, per order reference, per customer who owns that
+    reference and per ``client`` (see FAILURE_LIMITS); while any of them is locked out every try is
+    refused, right or wrong, with TooManyAttempts (``retry_after`` says for how long), and the
+    refusal is recorded. A wrong e-mail and an unknown order fail alike, so the answer leaks nothing.
+    Concurrent tries on the same subjects are serialised, so a burst of parallel guesses from many
+    conversations cannot all slip under the limit.
     """
     now = now or utcnow()
+    client = (client or "")[:128] or None
+    try:
+        ref = normalise_reference(reference)
+    except errors.InvalidInput:
+        ref = None
     with uow:
-        if _recent_failures(uow, subject, now) >= max_failures:
-            raise errors.TooManyAttempts("too many failed attempts; try again later")
-        customer_id = None
-        try:
-            ref = normalise_reference(reference)
-        except errors.InvalidInput:
-            ref = None
+        session = uow.session
+        owner = None
         if ref:
-            row = uow.session.execute(
+            owner = session.execute(
                 select(models.Customer.id, models.Customer.email)
                 .join(models.Order, models.Order.customer_id == models.Customer.id)
                 .where(models.Order.reference == ref)
             ).first()
-            if row and row.email.lower() == (email or "").strip().lower():
-                customer_id = row.id
-        uow.session.add(
-            models.VerificationAttempt(subject=subject, at=now, succeeded=customer_id is not None)
-        )
+        subjects = {"conversation": conversation, "order": ref, "customer": owner.id if owner else None,
+                    "client": client}
+        serialise(session, *(f"verify:{kind}:{value}" for kind, value in subjects.items() if value is not None))
+        attempt = models.VerificationAttempt(subject=conversation, at=now, reference=ref,
+                                             customer_id=owner.id if owner else None, client=client)
+        refused_by, until = _lockout(session, subjects, now)
+        if refused_by is not None:
+            attempt.outcome, attempt.refused_by = "refused", refused_by
+            session.add(attempt)
+            uow.commit()
+            raise errors.TooManyAttempts("too many failed attempts; try again later", retry_after=until - now)
+        matched = owner is not None and owner.email.lower() == (email or "").strip().lower()
+        attempt.outcome = "ok" if matched else "failed"
+        session.add(attempt)
         uow.commit()
-    if customer_id is None:
+    if not matched:
         raise errors.VerificationFailed("order reference and e-mail do not match")
-    return customer_id
+    return owner.id
+
+
+_COLUMN_OF = {
+    "conversation": models.VerificationAttempt.subject,
+    "order": models.VerificationAttempt.reference,
+    "customer": models.VerificationAttempt.customer_id,
+    "client": models.VerificationAttempt.client,
+}
+
+
+def _lockout(session, subjects: dict, now: datetime) -> tuple[str | None, datetime | None]:
+    """The first subject kind that is locked out now and until when, or (None, None)."""
+    present = {kind: value for kind, value in subjects.items() if value is not None}
+    rows = session.execute(
+        select(*(_COLUMN_OF[kind] for kind in present), models.VerificationAttempt.at).where(
+            models.VerificationAttempt.outcome == "failed",
+            models.VerificationAttempt.at > now - LOOKBACK,
+            or_(*(_COLUMN_OF[kind] == value for kind, value in present.items())),
+        )
+    ).all()
+    for index, (kind, value) in enumerate(present.items()):
+        until = locked_until([row[-1] for row in rows if row[index] == value], FAILURE_LIMITS[kind])
+        if until is not None and now < until:
+            return kind, until
+    return None, None
+
+
+def refused_verifications(uow: UnitOfWork, since: datetime) -> list[dto.RefusedAttempts]:
+    """How many verification tries were refused since ``since``, by the kind of limit that refused
+    them (conversation, order, customer, client), for the console's telemetry."""
+    with uow:
+        rows = uow.session.execute(
+            select(models.VerificationAttempt.refused_by, func.count(models.VerificationAttempt.id))
+            .where(models.VerificationAttempt.outcome == "refused", models.VerificationAttempt.at >= since)
+            .group_by(models.VerificationAttempt.refused_by)
+            .order_by(models.VerificationAttempt.refused_by)
+        ).all()
+        return [dto.RefusedAttempts(kind=kind, count=int(count)) for kind, count in rows]
 
 
 def link_identity(

@@ -57,22 +57,24 @@ def test_no_invoice_of_someone_elses_order(uow_factory):
 
 def test_verification_needs_the_email_on_that_order(uow_factory, as_of):
     ref = order_ref(uow_factory(), ANA, "shipped")
-    assert identity.verify_by_order("chat-1", ref, "ANA@example.com ", uow_factory(), now=as_of) == ANA
+    assert identity.verify_by_order(ref, "ANA@example.com ", uow_factory(), conversation="chat-1", now=as_of) == ANA
     with pytest.raises(errors.VerificationFailed):
-        identity.verify_by_order("chat-2", ref, customer_email(uow_factory(), BEN), uow_factory(), now=as_of)
+        identity.verify_by_order(ref, customer_email(uow_factory(), BEN), uow_factory(), conversation="chat-2",
+                                 now=as_of)
     with pytest.raises(errors.VerificationFailed):
-        identity.verify_by_order("chat-3", "CD-ZZZZZZ", "ana@example.com", uow_factory(), now=as_of)
+        identity.verify_by_order("CD-ZZZZZZ", "ana@example.com", uow_factory(), conversation="chat-3", now=as_of)
 
 
 def test_failed_verifications_are_limited_then_forgiven(uow_factory, as_of):
     ref = order_ref(uow_factory(), ANA, "shipped")
-    for _ in range(identity.MAX_FAILED_ATTEMPTS):
+    for _ in range(identity.FAILURE_LIMITS["conversation"]):
         with pytest.raises(errors.VerificationFailed):
-            identity.verify_by_order("guesser", ref, "wrong@example.com", uow_factory(), now=as_of)
-    with pytest.raises(errors.TooManyAttempts):
-        identity.verify_by_order("guesser", ref, "ana@example.com", uow_factory(), now=as_of)
-    later = as_of + identity.ATTEMPT_WINDOW + timedelta(minutes=1)
-    assert identity.verify_by_order("guesser", ref, "ana@example.com", uow_factory(), now=later) == ANA
+            identity.verify_by_order(ref, "wrong@example.com", uow_factory(), conversation="guesser", now=as_of)
+    with pytest.raises(errors.TooManyAttempts) as refused:
+        identity.verify_by_order(ref, "ana@example.com", uow_factory(), conversation="guesser", now=as_of)
+    assert refused.value.retry_after == identity.WINDOW
+    later = as_of + identity.WINDOW + timedelta(minutes=1)
+    assert identity.verify_by_order(ref, "ana@example.com", uow_factory(), conversation="guesser", now=later) == ANA
 
 
 def test_channel_identities_link_and_unlink(uow_factory):
