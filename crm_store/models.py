@@ -283,3 +283,44 @@ class OutboxMessage(Base):
     sent_at = Column(DateTime, index=True)
 
 # --- end of issue 9 (C1) section ---------------------------------------------------------------
+
+
+# --- issue 9 (C2): people who work the support desk, and requests to be forgotten --------------
+
+
+class User(Base):
+    """Someone who works the support desk (agent) or runs it (admin).
+
+    The password is kept only as a scrypt hash and the personal API token only as its sha256; the
+    token is shown once when made, and making a new one ends the old one.
+    """
+
+    __tablename__ = "users"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False, unique=True)
+    role = Column(String(10), nullable=False)  # agent | admin
+    password_hash = Column(String(200), nullable=False)
+    token_hash = Column(String(64), unique=True)  # sha256 hex of the current personal API token
+    token_created_at = Column(DateTime)
+    disabled = Column(Boolean, nullable=False, default=False)
+    created_at = Column(DateTime, nullable=False)
+
+
+class ForgetRequest(Base):
+    """A customer asked (in chat) to have their personal data erased; an admin confirms it
+    (``caredesk customer forget ID --yes`` marks it done) or rejects it."""
+
+    __tablename__ = "forget_requests"
+    __table_args__ = (Index("ix_forget_requests_status_at", "status", "requested_at"),)
+
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True)
+    conversation_id = Column(String(160))  # cleared when the request is carried out
+    channel = Column(String(20))
+    requested_at = Column(DateTime, nullable=False)
+    status = Column(String(10), nullable=False)  # pending | done | rejected
+    decided_at = Column(DateTime)
+    decided_by = Column(String(120))
+
+# --- end of issue 9 (C2) section ---------------------------------------------------------------
