@@ -1,0 +1,99 @@
+"""Personal data out of customer text before it is stored, streamed, logged or copied into a ticket.
+
+``redact(text)`` replaces e-mail addresses, phone numbers, card-like numbers and street addresses
+(with the postcode and city next to them) by ``[email]``, ``[phone]``, ``[card]`` and ``[address]``.
+Order references, amounts, dates, times and tracking numbers stay as they are. It over-redacts
+rather than under-redacts: any run of 7 or more digits is hidden.
+
+Every pattern runs in linear time under Python's backtracking ``re`` (customers choose the text):
+no repeated group holds a quantifier; an unbounded run only starts where the run itself starts
+(a look-behind refuses a start whose previous character would belong to the run), so each
+character is scanned a bounded number of times; every other window has a fixed bound.
+``tests/unit/test_privacy.py`` times 100 KB of adversarial text.
+"""
+
+from __future__ import annotations
+
+import re
+
+EMAIL, PHONE, CARD, NUMBER, ADDRESS = "[email]", "[phone]", "[card]", "[number]", "[address]"
+
+# local@domain. The local part starts where its run of local-part characters starts; the domain
+# ends on a letter, digit or hyphen, so the full stop that ends a sentence stays.
+_EMAIL = re.compile(r"(?<![\w.%+\-])[\w.%+\-]+@[\w\-][\w.\-]*(?<![.\-])")
+
+# Digits with the separators phones and cards are written with, starting at a digit (or "+", "(")
+# that does not continue a word, a reference (CD-7KQ2MX), a ticket (#12), a path or a decimal.
+_NUMBER_RUN = re.compile(r"(?<![\w/#\-.,+])[+(]?\d[\d ()./\-]*\d\)?")
+# Inside such a run, what is not personal: dates (2026-06-01, 01.06.2026, 1/6/26) and amounts (129.99).
+_NOT_PERSONAL = re.compile(r"(?<![\d./\-])(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}([./\-])\d{1,2}\1(?:\d{4}|\d{2})|"
+                           r"\d{1,9}\.\d{2})(?![./\-]?\d)")
+MIN_PHONE_DIGITS, MAX_PHONE_DIGITS, MAX_CARD_DIGITS, MAX_E164_DIGITS = 7, 12, 19, 15
+
+_BEFORE_HOUSE_NUMBER = r"(?<![\w/#\-.,])"
+_LETTERS_AND_SPACES = r"[^\W\d_][\w'’ \-]{0,40}"
+# "12 High Street", "42 Station Road": the street word comes last. Words that are also everyday
+# English ("Way", "Close", "Row") count only capitalised.
+_NUMBER_THEN_NAME = (
+    _BEFORE_HOUSE_NUMBER + r"\d{1,5}[A-Za-z]?,?[ \t]+(?:[^\W\d_][\w'’ \-]{0,30}?[ \t])?"
+    r"(?:(?i:street|avenue|boulevard)|Road|Lane|Drive|St|Rd|Ave|Dr|Ln|Blvd|Way|Close|Court|Ct|Place|Pl|"
+    r"Square|Sq|Terrace|Crescent|Row|Walk|Gardens|Grove|Hill|Parade|Mews|Highway)\b")
+# "12 rue de la Paix": the street word comes first, after the number.
+_NUMBER_THEN_STREET_WORD = (
+    _BEFORE_HOUSE_NUMBER + r"\d{1,5}(?:[ \t]?(?:bis|ter))?,?[ \t]+"
+    r"(?i:rue|avenue|av\.|boulevard|bd|chemin|all[ée]e|impasse|quai|route|calle|avenida|rua)[ \t]+"
+    + _LETTERS_AND_SPACES + r"(?<=[^\W\d_])")
+# "Calle Mayor 5", "Via Roma 10": the street word first, the number last.
+_STREET_WORD_THEN_NUMBER = (
+    r"\b(?:Calle|C/|Avenida|Avda\.|Via|Viale|Piazza|Plaza|Paseo|Rua|Carrer|Rue|Camino)[ \t]+"
+    r"[^\W\d_][\w'’ .\-]{0,40}?,?[ \t]*(?:n[º°o]\.?[ \t]*)?\d{1,5}[A-Za-z]?\b")
+# "Hauptstraße 5", "Kerkstraat 12", "Berliner Straße 12a".
+_COMPOUND_THEN_NUMBER = (
+    r"\b[A-ZÄÖÜ][a-zäöüß\-]{1,30}(?:straße|strasse|str\.|gasse|weg|allee|platz|damm|straat|laan|plein|"
+    r"gracht|kade|singel|dreef),?[ \t]*\d{1,4}[a-zA-Z]?\b")
+_NAME_THEN_STREET_THEN_NUMBER = (
+    r"\b[A-ZÄÖÜ][\w\-]{1,30}[ \t]+(?:Straße|Strasse|Str\.|Gasse|Weg|Allee|Platz|Damm),?[ \t]*\d{1,4}[a-zA-Z]?\b")
+_UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}(?!\w)"
+_POSTCODE = r"(?:\d{4}[ \t]?[A-Z]{2}(?!\w)|\d{4,5}(?!\w)|" + _UK_POSTCODE + ")"
+_CITY = r"[A-Z][^\W\d_]{1,30}(?!\w)"
+# The postcode and city right after a street ("..., 3511 AB Utrecht", "..., London SW1A 1AA").
+_POSTCODE_AND_CITY = (r"(?:,?[ \t]*" + _POSTCODE + r"(?:[ \t]+" + _CITY + r")?|,[ \t]*" + _CITY + r"[ \t]+"
+                      + _UK_POSTCODE + r")?")
+_ADDRESS = re.compile(
+    "(?:" + "|".join((_NUMBER_THEN_STREET_WORD, _NUMBER_THEN_NAME, _STREET_WORD_THEN_NUMBER,
+                      _COMPOUND_THEN_NUMBER, _NAME_THEN_STREET_THEN_NUMBER)) + ")" + _POSTCODE_AND_CITY)
+
+
+def redact(text: str | None) -> str | None:
+    """``text`` with e-mail addresses, phone and card-like numbers and street addresses replaced
+    by placeholders (None and "" are returned as they are)."""
+    if not text:
+        return text
+    text = _EMAIL.sub(EMAIL, text)
+    text = _ADDRESS.sub(ADDRESS, text)
+    return _NUMBER_RUN.sub(_hide_number_run, text)
+
+
+def _hide_number_run(match: re.Match) -> str:
+    """A run of digits and separators, with its dates and amounts kept and the rest judged."""
+    run, kept, end = match.group(), [], 0
+    for protected in _NOT_PERSONAL.finditer(run):
+        kept += [_hide_number(run[end:protected.start()]), protected.group()]
+        end = protected.end()
+    kept.append(_hide_number(run[end:]))
+    return "".join(kept)
+
+
+def _hide_number(piece: str) -> str:
+    positions = [i for i, ch in enumerate(piece) if ch.isdecimal()]
+    if len(positions) < MIN_PHONE_DIGITS:
+        return piece
+    start = positions[0] - (1 if positions[0] and piece[positions[0] - 1] in "+(" else 0)
+    end = positions[-1] + 1 + (1 if piece[positions[-1] + 1:positions[-1] + 2] == ")" else 0)
+    return piece[:start] + _label(piece[start:end], len(positions)) + piece[end:]
+
+
+def _label(number: str, digits: int) -> str:
+    if digits <= MAX_PHONE_DIGITS or (number.startswith("+") and digits <= MAX_E164_DIGITS):
+        return PHONE
+    return CARD if digits <= MAX_CARD_DIGITS else NUMBER
