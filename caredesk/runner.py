@@ -25,11 +25,14 @@ from caredesk.training import model_path
 START_TIMEOUT_S = 240
 
 
+TRACKER_STORE = "bot.tracker_store.RedactingSQLTrackerStore"  # Rasa's SQL store, storing redacted events
+
+
 def _tracker_store(url: str) -> dict:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return {"type": "SQL", "dialect": "sqlite", "db": parsed.database}
-    store = {"type": "SQL", "dialect": "postgresql", "url": parsed.host, "db": parsed.database}
+        return {"type": TRACKER_STORE, "dialect": "sqlite", "db": parsed.database}
+    store = {"type": TRACKER_STORE, "dialect": "postgresql", "url": parsed.host, "db": parsed.database}
     if parsed.port:
         store["port"] = parsed.port
     if parsed.username:

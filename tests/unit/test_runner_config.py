@@ -16,7 +16,8 @@ def settings(monkeypatch, tmp_path):
 
 def test_the_embedded_default_keeps_conversations_in_sqlite(settings, tmp_path):
     config = endpoints_config(settings)
-    assert config["tracker_store"] == {"type": "SQL", "dialect": "sqlite", "db": str(tmp_path / "tracker.db")}
+    assert config["tracker_store"] == {"type": "bot.tracker_store.RedactingSQLTrackerStore", "dialect": "sqlite",
+                                       "db": str(tmp_path / "tracker.db")}
     assert config["action_endpoint"]["url"] == "http://127.0.0.1:5055/webhook"
     assert "lock_store" not in config and "event_broker" not in config
 
@@ -25,7 +26,8 @@ def test_at_scale_postgres_redis_and_rabbitmq_are_configured(settings):
     scaled = replace(settings, tracker_store_url="postgresql://rasa:pw@db.internal:5433/tracker",
                      redis_url="redis://:secret@cache:6380/2", rabbitmq_url="amqp://bot:pw@mq:5672")
     config = endpoints_config(scaled)
-    assert config["tracker_store"] == {"type": "SQL", "dialect": "postgresql", "url": "db.internal",
+    assert config["tracker_store"] == {"type": "bot.tracker_store.RedactingSQLTrackerStore",
+                                       "dialect": "postgresql", "url": "db.internal",
                                        "db": "tracker", "port": 5433, "username": "rasa", "password": "pw"}
     assert config["lock_store"] == {"type": "redis", "url": "cache", "port": 6380, "db": 2,
                                     "password": "secret"}

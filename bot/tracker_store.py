@@ -1,0 +1,168 @@
+"""The tracker store: Rasa's SQL store (SQLite or PostgreSQL), except that what it writes and what it
+streams to the event broker carry no personal data.
+
+During a turn Rasa keeps the tracker in memory, so the actions of that turn see the message as the
+customer wrote it (the verify form gets the e-mail it checks). Only when the turn is saved does
+each new event go out, as a redacted copy: customer and bot text, the parsed text and its
+entities, the slots that hold contact details or free text, and message metadata (only the keys
+below survive; the channel's identity keeps the customer id and loses its signature). The next
+turn starts from the stored, redacted events, as does everything that reads the store (web chat
+history, the agent API's transcript, ``caredesk customer forget``).
+
+Which events are new is Rasa's decision, unchanged: ``SQLTrackerStore.save`` counts the events
+stored since the last session start and writes the tracker's events after that many;
+``stream_events`` does the same count against a fresh ``retrieve``. Both count events, never
+compare their content, so redacted copies in the database are neither written twice nor missed.
+
+Rasa loads this class by module path from ``endpoints.yml`` (``type:
+bot.tracker_store.RedactingSQLTrackerStore``) and passes the other keys (dialect, db, port,
+username, password) to ``SQLTrackerStore``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import Event
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+from crm_store.privacy import ADDRESS, EMAIL, redact
+
+CONTACT = "[contact]"
+# Slots whose whole value is personal data, and what the stored copy says instead.
+PERSONAL_SLOTS = {"email": EMAIL, "new_contact": CONTACT, "new_address": ADDRESS}
+# Slots filled from whatever the customer typed: kept, with personal data redacted.
+FREE_TEXT_SLOTS = ("return_reason", "issue_details", "feedback_comment", "csat")
+# Rasa copies the first message's metadata into this slot when a session starts.
+SESSION_METADATA_SLOT = "session_started_metadata"
+# Metadata keys that are stored: Rasa's own, and ours (bot/channels). "identity" keeps only "cid".
+KEPT_METADATA = ("model_id", "assistant_id", "utter_action", "client", "chat_type", "agent")
+ENTITY_TYPES_HIDDEN = {"email": EMAIL}
+MIN_HIDDEN_VALUE = 3  # shorter slot values are not searched for in the text ("NL")
+
+
+def redacted_metadata(metadata: Any) -> dict:
+    """The metadata that may be stored: a whitelist, the identity's customer id, the display text redacted."""
+    if not isinstance(metadata, dict):
+        return {}
+    kept = {key: metadata[key] for key in KEPT_METADATA if key in metadata}
+    identity = metadata.get("identity")
+    if isinstance(identity, dict) and isinstance(identity.get("cid"), int):
+        kept["identity"] = {"cid": identity["cid"]}
+    if isinstance(metadata.get("display"), str):
+        kept["display"] = redact(metadata["display"])
+    return kept
+
+
+def _hide(text: Any, values: Iterable[tuple[str, str]]) -> Any:
+    """``text`` redacted, and each known personal value in it (an e-mail entity, the text that
+    filled an address slot) replaced by its placeholder, even where the patterns would miss it."""
+    if not isinstance(text, str):
+        return text
+    for value, placeholder in values:
+        text = text.replace(value, placeholder)
+    return redact(text)
+
+
+def _redacted_entities(entities: Any, values) -> Any:
+    if not isinstance(entities, list):
+        return entities
+    redacted = []
+    for entity in entities:
+        if isinstance(entity, dict):
+            entity = dict(entity)
+            hidden = ENTITY_TYPES_HIDDEN.get(entity.get("entity"))
+            entity["value"] = hidden if hidden and entity.get("value") else _hide(entity.get("value"), values)
+            entity.pop("text", None)
+        redacted.append(entity)
+    return redacted
+
+
+def personal_values(events: Iterable[dict]) -> list[tuple[str, str]]:
+    """The personal values these events name (slots holding contact details, e-mail entities),
+    longest first, each with its placeholder."""
+    found: dict[str, str] = {}
+    for event in events:
+        if event.get("event") == "slot" and event.get("name") in PERSONAL_SLOTS:
+            value = event.get("value")
+            if isinstance(value, str) and len(value.strip()) >= MIN_HIDDEN_VALUE:
+                found[value.strip()] = PERSONAL_SLOTS[event["name"]]
+        for entity in (event.get("parse_data") or {}).get("entities") or []:
+            if not isinstance(entity, dict) or entity.get("entity") not in ENTITY_TYPES_HIDDEN:
+                continue
+            if isinstance(entity.get("value"), str) and entity["value"]:
+                found[entity["value"]] = ENTITY_TYPES_HIDDEN[entity["entity"]]
+    return sorted(found.items(), key=lambda item: -len(item[0]))
+
+
+def redacted_event(event: dict, values: Iterable[tuple[str, str]] = ()) -> dict:
+    """A copy of one event (as Rasa serialises it) fit to be stored or streamed."""
+    values = list(values)
+    copy = dict(event)
+    if "metadata" in copy:
+        copy["metadata"] = redacted_metadata(copy["metadata"])
+    if "text" in copy:
+        copy["text"] = _hide(copy["text"], values)
+    if isinstance(copy.get("parse_data"), dict):
+        parse = dict(copy["parse_data"])
+        parse["text"] = _hide(parse.get("text"), values)
+        parse["entities"] = _redacted_entities(parse.get("entities"), values)
+        if "metadata" in parse:
+            parse["metadata"] = redacted_metadata(parse["metadata"])
+        copy["parse_data"] = parse
+    if "entities" in copy:
+        copy["entities"] = _redacted_entities(copy["entities"], values)
+    if copy.get("event") == "slot":
+        copy["value"] = _redacted_slot(copy.get("name"), copy.get("value"), values)
+    return copy
+
+
+def _redacted_slot(name: Any, value: Any, values) -> Any:
+    if value is None:
+        return None
+    if name in PERSONAL_SLOTS:
+        return PERSONAL_SLOTS[name]
+    if name in FREE_TEXT_SLOTS:
+        return _hide(value, values)
+    if name == SESSION_METADATA_SLOT:
+        return redacted_metadata(value)
+    return value
+
+
+def redacted_events(events: Iterable[dict]) -> list[dict]:
+    """Redacted copies of one turn's events (a value that fills a personal slot in the turn is
+    hidden wherever it appears in the turn, e.g. in the message that gave it)."""
+    events = list(events)
+    values = personal_values(events)
+    return [redacted_event(event, values) for event in events]
+
+
+class RedactingSQLTrackerStore(SQLTrackerStore):
+    """``SQLTrackerStore`` that writes and streams redacted copies of the new events."""
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Stream, then store, the events this tracker has beyond those already stored
+        (as ``SQLTrackerStore.save``, with each event's dict redacted before it is written)."""
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            new = [event.as_dict() for event in self._additional_events(session, tracker)]
+            for data in redacted_events(new):
+                session.add(self.SQLEvent(
+                    sender_id=tracker.sender_id,
+                    type_name=data["event"],
+                    timestamp=data.get("timestamp"),
+                    intent_name=((data.get("parse_data") or {}).get("intent") or {}).get(INTENT_NAME_KEY),
+                    action_name=data.get("name"),
+                    data=json.dumps(data),
+                ))
+            session.commit()
+
+    async def _stream_new_events(self, event_broker: EventBroker, new_events: list[Event], sender_id: str) -> None:
+        """Publish redacted copies of the new events (Rasa's ``TrackerStore._stream_new_events`` shape)."""
+        for data in redacted_events(event.as_dict() for event in new_events):
+            event_broker.publish({"sender_id": sender_id, **data})
