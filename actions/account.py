@@ -120,13 +120,19 @@ class ActionSubmitDeleteAccount(Action):
         return "action_submit_delete_account"
 
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
-        customer_id, events = current_customer(tracker)
-        events.append(SlotSet("confirmed", None))
         if not tracker.get_slot("confirmed"):
             dispatcher.utter_message(text="Okay, your account stays as it is.")
+            return [SlotSet("confirmed", None)]
+        # The proof may have expired while the customer was deciding: verify again, then ask again.
+        customer_id, events = require_customer(dispatcher, tracker, "action_delete_account")
+        events.append(SlotSet("confirmed", None))
+        if customer_id is None:
             return events
         ticket = accounts.request_account_deletion(
-            customer_id, uow(), conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel())
-        dispatcher.utter_message(text=f"I've recorded your request (ticket #{ticket.id}). Our team deletes the "
-                                      "account within 30 days and confirms by e-mail.")
+            customer_id, uow(), conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel(),
+            actor=f"chat:{tracker.sender_id}")
+        dispatcher.utter_message(text=f"I've recorded your request (ticket #{ticket.id}). An administrator "
+                                      "checks it and then erases your personal data, this conversation "
+                                      "included, within 30 days. Orders stay in our accounts without your "
+                                      "name or address.")
         return events

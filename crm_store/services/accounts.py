@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from crm_store import dto, errors, models
+from crm_store.services import privacy
 from crm_store.services._common import audit, ticket_info, utcnow
 from crm_store.services.tickets import open_ticket
 from crm_store.unit_of_work import UnitOfWork
@@ -130,14 +131,17 @@ def request_account_deletion(
     actor: str = "customer",
     now: datetime | None = None,
 ) -> dto.TicketInfo:
-    """Record the request and open a ticket for a person to carry it out (data must be checked
-    for open orders and legal retention before anything is erased)."""
+    """Record the request: a pending forget request for an admin to confirm (``caredesk customer
+    forget-requests``; data must be checked for open orders and legal retention before anything is
+    erased), and a ticket so the support desk sees it."""
     now = now or utcnow()
     with uow:
         customer = _customer(uow, customer_id)
         if customer.deletion_requested_at is None:
             customer.deletion_requested_at = now
         audit(uow.session, actor, "customer", customer.id, "request_deletion", now)
+        privacy.queue_forget_request(uow.session, customer_id=customer.id, conversation_id=conversation_id,
+                                     channel=channel, now=now)
         ticket = open_ticket(
             uow.session,
             customer_id=customer.id,
