@@ -31,22 +31,23 @@ _NOT_PERSONAL = re.compile(r"(?<![\d./\-])(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}([./\-
 MIN_PHONE_DIGITS, MAX_PHONE_DIGITS, MAX_CARD_DIGITS, MAX_E164_DIGITS = 7, 12, 19, 15
 
 _BEFORE_HOUSE_NUMBER = r"(?<![\w/#\-.,])"
-_LETTERS_AND_SPACES = r"[^\W\d_][\w'’ \-]{0,40}"
+_LETTER = r"[A-Za-zÀ-ÖØ-öø-ÿ]"
+_NAME = r"[A-Za-zÀ-ÖØ-öø-ÿ'’ \-]"  # letters, spaces and what joins words in a street name
 # "12 High Street", "42 Station Road": the street word comes last. Words that are also everyday
 # English ("Way", "Close", "Row") count only capitalised.
 _NUMBER_THEN_NAME = (
-    _BEFORE_HOUSE_NUMBER + r"\d{1,5}[A-Za-z]?,?[ \t]+(?:[^\W\d_][\w'’ \-]{0,30}?[ \t])?"
+    _BEFORE_HOUSE_NUMBER + r"\d{1,5}[A-Za-z]?,?[ \t]+(?:" + _LETTER + _NAME + r"{0,30}?[ \t])?"
     r"(?:(?i:street|avenue|boulevard)|Road|Lane|Drive|St|Rd|Ave|Dr|Ln|Blvd|Way|Close|Court|Ct|Place|Pl|"
     r"Square|Sq|Terrace|Crescent|Row|Walk|Gardens|Grove|Hill|Parade|Mews|Highway)\b")
 # "12 rue de la Paix": the street word comes first, after the number.
 _NUMBER_THEN_STREET_WORD = (
     _BEFORE_HOUSE_NUMBER + r"\d{1,5}(?:[ \t]?(?:bis|ter))?,?[ \t]+"
     r"(?i:rue|avenue|av\.|boulevard|bd|chemin|all[ée]e|impasse|quai|route|calle|avenida|rua)[ \t]+"
-    + _LETTERS_AND_SPACES + r"(?<=[^\W\d_])")
+    + _LETTER + _NAME + r"{0,40}(?<=[^\W\d_])")
 # "Calle Mayor 5", "Via Roma 10": the street word first, the number last.
 _STREET_WORD_THEN_NUMBER = (
     r"\b(?:Calle|C/|Avenida|Avda\.|Via|Viale|Piazza|Plaza|Paseo|Rua|Carrer|Rue|Camino)[ \t]+"
-    r"[^\W\d_][\w'’ .\-]{0,40}?,?[ \t]*(?:n[º°o]\.?[ \t]*)?\d{1,5}[A-Za-z]?\b")
+    + _LETTER + _NAME + r"{0,40}?,?[ \t]*(?:n[º°o]\.?[ \t]*)?\d{1,5}[A-Za-z]?\b")
 # "Hauptstraße 5", "Kerkstraat 12", "Berliner Straße 12a".
 _COMPOUND_THEN_NUMBER = (
     r"\b[A-ZÄÖÜ][a-zäöüß\-]{1,30}(?:straße|strasse|str\.|gasse|weg|allee|platz|damm|straat|laan|plein|"
@@ -70,8 +71,8 @@ def redact(text: str | None) -> str | None:
     if not text:
         return text
     text = _EMAIL.sub(EMAIL, text)
-    text = _ADDRESS.sub(ADDRESS, text)
-    return _NUMBER_RUN.sub(_hide_number_run, text)
+    text = _NUMBER_RUN.sub(_hide_number_run, text)  # before addresses: a card's last group is no house number
+    return _ADDRESS.sub(ADDRESS, text)
 
 
 def _hide_number_run(match: re.Match) -> str:

@@ -8,11 +8,21 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from crm_store import dto, errors, models
+from crm_store.privacy import redact
 from crm_store.services._common import audit, ticket_info, utcnow
 from crm_store.unit_of_work import UnitOfWork
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 MAX_SUMMARY_LENGTH = 8000
+
+
+def redacted_summary(summary: str, conversation_id: str | None) -> str:
+    """The summary with the customer's personal data redacted (whoever wrote it: the escalation,
+    the issue form, a change request quoting the customer). The conversation id is kept as it is:
+    a Telegram chat id looks like a phone number but is what the agent needs."""
+    if not conversation_id:
+        return redact(summary)
+    return conversation_id.join(redact(part) for part in summary.split(conversation_id))
 
 
 def open_ticket(
@@ -35,7 +45,7 @@ def open_ticket(
         reason=reason[:60],
         priority=priority,
         status="open",
-        summary=summary[:MAX_SUMMARY_LENGTH],
+        summary=redacted_summary(summary, conversation_id)[:MAX_SUMMARY_LENGTH],
         conversation_id=conversation_id,
         channel=channel,
         created_at=now,
