@@ -1,11 +1,15 @@
 """The ``caredesk`` operator command.
 
-    caredesk run                      prepare everything and start the assistant
+    caredesk run [--demo]             prepare everything and start the assistant (--demo: demo
+                                      shop data in an empty CRM and the shop's demo login)
     caredesk db upgrade | current     schema migrations
     caredesk seed [--customers N] [--seed S] [--as-of YYYY-MM-DD] [--if-empty]
     caredesk train [--force]          train the Rasa model if its inputs changed
     caredesk sentiment evaluate --csv FILE [--text-col text] [--label-col label]
     caredesk churn train | score | evaluate --csv FILE --label COL [--id COL] [--folds 5]
+    caredesk customer forget ID [--yes]            erase a customer's personal data and conversations
+    caredesk customer forget-requests [--all] [--reject REQUEST]
+    caredesk users add NAME --role agent|admin [--password-stdin] | list | disable NAME | token NAME
 """
 
 from __future__ import annotations
@@ -80,14 +84,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from crm_store.seed import is_empty
 
     settings = get_settings()
+    if args.demo and settings.is_production:
+        print("--demo seeds made-up customers and lets anyone log in at the shop as any of them: "
+              "never in production (CAREDESK_ENV=production).", file=sys.stderr)
+        return 2
     print(f"CareDesk ({settings.environment}) in {settings.project_dir}", flush=True)
     migrate.upgrade(settings.database_url)
     if is_empty(settings.database_url):
-        seed_with_progress(settings.database_url, args.customers, 7, None)
+        if args.demo:
+            seed_with_progress(settings.database_url, args.customers, 7, None)
+        else:
+            print("The CRM is empty: not seeding it. For a demo shop with made-up customers run "
+                  "`caredesk run --demo` (what `make run` does); for your shop, load its data.", flush=True)
     train(settings.project_dir, settings.models_dir)
     print("Starting the action server and the Rasa server ...", flush=True)
     try:
-        started = runner.start_all(settings)
+        started = runner.start_all(settings, demo=args.demo)
     except runner.StartupFailed as exc:
         print(f"Could not start CareDesk: {exc}", file=sys.stderr)
         return 1
@@ -141,12 +153,134 @@ def _cmd_churn(args: argparse.Namespace) -> int:
     return 0
 
 
+def _operator() -> str:
+    """Who runs this command, for the audit log."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+def _print_forget_report(report, heading: str) -> None:
+    print(heading)
+    for line in report.lines():
+        print(line)
+    if report.open_orders:
+        print(f"Warning: {len(report.open_orders)} order(s) still under way ({', '.join(report.open_orders)}): "
+              "their delivery address is erased too, so ship or cancel them first.")
+
+
+def _cmd_customer_forget(args: argparse.Namespace) -> int:
+    from crm_store import errors, migrate
+    from crm_store.services import privacy
+    from crm_store.unit_of_work import UnitOfWork
+
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+
+    def forget(dry_run: bool):
+        return privacy.forget_customer(args.customer_id, UnitOfWork(settings.database_url),
+                                       tracker_store_url=settings.tracker_store_url, actor=_operator(),
+                                       dry_run=dry_run)
+
+    try:
+        if not args.yes:
+            preview = forget(dry_run=True)
+            _print_forget_report(preview, f"Forgetting customer {args.customer_id} would erase:"
+                                 + (" (already forgotten)" if preview.already_forgotten else ""))
+            if not sys.stdin.isatty():
+                print("Nothing erased: there is no terminal to confirm on. Run again with --yes to erase.",
+                      file=sys.stderr)
+                return 2
+            answer = input(f"Type the customer id ({args.customer_id}) to erase this for good: ").strip()
+            if answer != str(args.customer_id):
+                print("Nothing erased.")
+                return 1
+        report = forget(dry_run=False)
+    except errors.CustomerNotFound:
+        print(f"There is no customer {args.customer_id}.", file=sys.stderr)
+        return 2
+    _print_forget_report(report, f"Forgot customer {args.customer_id}:")
+    print("Conversations still being typed in are re-saved by Rasa at the end of their turn; "
+          "run it again if the customer was chatting.")
+    return 0
+
+
+def _cmd_customer_requests(args: argparse.Namespace) -> int:
+    from crm_store import errors, migrate
+    from crm_store.services import privacy
+    from crm_store.unit_of_work import UnitOfWork
+
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+    uow = UnitOfWork(settings.database_url)
+    if args.reject is not None:
+        try:
+            rejected = privacy.reject_forget_request(args.reject, uow, actor=_operator())
+        except errors.InvalidInput as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        print(f"Forget request {rejected.id} (customer {rejected.customer_id}) rejected.")
+        return 0
+    found = privacy.list_forget_requests(uow, status=None if args.all else "pending")
+    if not found:
+        print("No forget requests." if args.all else "No pending forget requests.")
+        return 0
+    print(f"{'request':>7}  {'customer':>8}  {'requested (UTC)':<19}  {'status':<8}  channel")
+    for r in found:
+        print(f"{r.id:>7}  {r.customer_id:>8}  {r.requested_at:%Y-%m-%d %H:%M:%S}  {r.status:<8}  {r.channel or '-'}")
+    if not args.all:
+        print("Erase with: caredesk customer forget CUSTOMER_ID --yes   "
+              "(or reject: caredesk customer forget-requests --reject REQUEST)")
+    return 0
+
+
+def _cmd_users(args: argparse.Namespace) -> int:
+    from crm_store import errors, migrate
+    from crm_store.services import users
+    from crm_store.unit_of_work import UnitOfWork
+
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+    uow = UnitOfWork(settings.database_url)
+    try:
+        if args.users_command == "add":
+            password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
+            made = users.add_user(args.name, args.role, uow, password=password, actor=_operator())
+            print(f"Added {made.user.role} {made.user.username}.")
+            if password is None:
+                print(f"Password (shown once): {made.password}")
+            print(f"Personal API token (shown once): {made.token}")
+        elif args.users_command == "list":
+            print(f"{'user':<24}  {'role':<6}  {'status':<8}  {'token since':<16}  created")
+            for u in users.list_users(uow):
+                since = f"{u.token_created_at:%Y-%m-%d %H:%M}" if u.has_token and u.token_created_at else "-"
+                print(f"{u.username:<24}  {u.role:<6}  {'disabled' if u.disabled else 'active':<8}  "
+                      f"{since:<16}  {u.created_at:%Y-%m-%d}")
+        elif args.users_command == "disable":
+            users.disable_user(args.name, uow, actor=_operator())
+            print(f"Disabled {args.name}: their password and token no longer work.")
+        else:
+            token = users.issue_token(args.name, uow, actor=_operator())
+            print(f"New personal API token for {args.name} (shown once; the old one no longer works): {token}")
+    except (errors.InvalidInput, users.UserNotFound) as exc:
+        message = f"There is no user {args.name!r}." if isinstance(exc, users.UserNotFound) else str(exc)
+        print(message, file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="caredesk", description="CareDesk operator command.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="prepare the database and model, start every process")
-    run.add_argument("--customers", type=int, default=200, help="demo shop size if the CRM is empty")
+    run.add_argument("--demo", action="store_true",
+                     help="seed an empty CRM with a demo shop and switch the shop's demo login on "
+                          "(development only)")
+    run.add_argument("--customers", type=int, default=200, help="demo shop size (with --demo)")
     run.set_defaults(func=_cmd_run)
 
     db = sub.add_parser("db", help="database schema migrations")
@@ -185,6 +319,31 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train the Rasa model when its inputs changed")
     train.add_argument("--force", action="store_true")
     train.set_defaults(func=_cmd_train)
+
+    customer = sub.add_parser("customer", help="customers' personal data")
+    customer_sub = customer.add_subparsers(dest="customer_command", required=True)
+    forget = customer_sub.add_parser("forget", help="erase a customer's personal data and conversations")
+    forget.add_argument("customer_id", type=int)
+    forget.add_argument("--yes", action="store_true", help="erase without asking (shows what it erased)")
+    forget.set_defaults(func=_cmd_customer_forget)
+    requests = customer_sub.add_parser("forget-requests", help="customers who asked to be forgotten")
+    requests.add_argument("--all", action="store_true", help="done and rejected ones too")
+    requests.add_argument("--reject", type=int, metavar="REQUEST", help="close a pending request unerased")
+    requests.set_defaults(func=_cmd_customer_requests)
+
+    users = sub.add_parser("users", help="agents and admins of the support desk")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    users_add = users_sub.add_parser("add", help="a new user; prints their personal API token once")
+    users_add.add_argument("name")
+    users_add.add_argument("--role", choices=("agent", "admin"), required=True)
+    users_add.add_argument("--password-stdin", action="store_true",
+                           help="read the password from the first line of stdin (else one is generated)")
+    users_sub.add_parser("list", help="every user, their role and whether they are enabled")
+    users_disable = users_sub.add_parser("disable", help="end a user's access (password and token)")
+    users_disable.add_argument("name")
+    users_token = users_sub.add_parser("token", help="a new personal API token; the old one stops working")
+    users_token.add_argument("name")
+    users.set_defaults(func=_cmd_users)
     return parser
 
 
