@@ -15,7 +15,9 @@ from actions.turns import next_step, request_action
 from crm_store import errors
 from crm_store.services import accounts
 
-EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+# Linear time on any text (the same pattern as data/nlu/entities.yml; see crm_store/privacy.py).
+EMAIL_RE = re.compile(r"(?<![A-Za-z0-9])(?<![A-Za-z0-9][._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}"
+                      r"@[A-Za-z0-9.\-]{1,255}\.[A-Za-z]{2,63}\b")
 PHONE_RE = re.compile(r"\+?[0-9][0-9 ()\-]{5,19}")
 UNSUBSCRIBE_RE = re.compile(r"\b(un-?sub\w*|stop|no more|opt.?out|cancel|don'?t want|remove me|off)\b", re.I)
 SUBSCRIBE_RE = re.compile(r"\b(subscribe|sign me up|sign up|join|add me|want|receive|on)\b", re.I)

@@ -168,7 +168,10 @@ def entity_patterns() -> str:
              "  - regex: order_ref", "    examples: |",
              r"      - \b[Cc][Dd][- ]?[A-HJ-NP-Za-hj-np-z2-9]{6}\b",
              "  - regex: email", "    examples: |",
-             r"      - \b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b",
+             # Linear time under Python's re (see benchmarks/adversarial_parse.py): a local part starts
+             # only where its run starts (not after "a." inside one) and is at most 64 characters.
+             r"      - (?<![A-Za-z0-9])(?<![A-Za-z0-9][._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}"
+             r"@[A-Za-z0-9.\-]{1,255}\.[A-Za-z]{2,63}\b",
              "  - lookup: product", "    examples: |"]
     lines += [f"      - {w}" for w in words]
     lines += ["  - lookup: product_category", "    examples: |"]
