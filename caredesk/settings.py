@@ -57,6 +57,7 @@ class Settings:
     rasa_port: int
     action_port: int
     rasa_api_token: str
+    action_server_token: str
     agent_api_port: int
     agent_api_token: str
     callback_url: str | None
@@ -156,6 +157,8 @@ def load_settings() -> Settings:
             raise SettingsError("production needs AGENT_API_TOKEN of 24+ random characters")
         if database_url.startswith("sqlite"):
             raise SettingsError("production needs DATABASE_URL pointing at PostgreSQL")
+        if len(os.environ.get("ACTION_SERVER_TOKEN", "")) < 24:
+            raise SettingsError("production needs ACTION_SERVER_TOKEN of 24+ random characters")
     return Settings(
         environment=environment,
         project_dir=root,
@@ -167,6 +170,7 @@ def load_settings() -> Settings:
         rasa_port=_port("RASA_PORT", 5005),
         action_port=_port("ACTION_PORT", 5055),
         rasa_api_token=token or _dev_token(var_dir),
+        action_server_token=os.environ.get("ACTION_SERVER_TOKEN") or _dev_token(var_dir, "action_server_token", 32),
         agent_api_port=_port("AGENT_API_PORT", 5056),
         agent_api_token=os.environ.get("AGENT_API_TOKEN") or _dev_token(var_dir, "agent_api_token"),
         callback_url=os.environ.get("CAREDESK_CALLBACK_URL") or None,

@@ -7,7 +7,7 @@ from caredesk.settings import SettingsError, load_settings
 def clean_env(monkeypatch, tmp_path):
     for name in ("CAREDESK_ENV", "DATABASE_URL", "CAREDESK_SECRET_KEY", "RASA_API_TOKEN", "RASA_PORT",
                  "CAREDESK_PREVIOUS_SECRET_KEYS", "REST_API_KEYS", "CAREDESK_DEMO_LOGIN",
-                 "AGENT_API_TOKEN", "REDIS_URL", "RABBITMQ_URL", "TRACKER_STORE_URL"):
+                 "AGENT_API_TOKEN", "ACTION_SERVER_TOKEN", "REDIS_URL", "RABBITMQ_URL", "TRACKER_STORE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CAREDESK_VAR_DIR", str(tmp_path))
     return monkeypatch
@@ -77,6 +77,7 @@ def test_production_with_real_secrets_starts(clean_env):
     clean_env.setenv("CAREDESK_SECRET_KEY", "s" * 40)
     clean_env.setenv("RASA_API_TOKEN", "t" * 30)
     clean_env.setenv("DATABASE_URL", "postgresql://u@db/crm")
+    clean_env.setenv("ACTION_SERVER_TOKEN", "x" * 30)
     assert load_settings().is_production
 
 

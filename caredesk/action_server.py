@@ -1,0 +1,141 @@
+"""The action server, reachable only by the Rasa server.
+
+    python -m caredesk.action_server --port 5055
+
+rasa_sdk's own app (``rasa_sdk.endpoint.create_app``) with four changes:
+
+- it listens on ``settings.host`` (127.0.0.1 unless ``CAREDESK_HOST`` says otherwise), never on
+  every interface as ``python -m rasa_sdk`` does;
+- every route but ``/health`` needs ``Authorization: Bearer <ACTION_SERVER_TOKEN>`` (compared in
+  constant time) before any action runs; the Rasa server sends it from ``var/endpoints.yml``;
+- request bodies are bounded: Sanic reads at most ``MAX_BODY_BYTES``, and a
+  ``Content-Encoding: deflate`` body is inflated to at most ``MAX_INFLATED_BYTES`` (413 beyond);
+- an action that raises is logged with its name and the exception only, and answered
+  ``{"error": "action failed", "action_name": ...}``: rasa_sdk's handler put the whole tracker
+  (the conversation, personal data included) into the 500 body, which the Rasa server then logs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+import logging
+import traceback
+import zlib
+
+from sanic import Sanic, response
+from sanic.exceptions import SanicException
+from sanic.request import Request
+
+from caredesk.settings import Settings, get_settings
+
+logger = logging.getLogger("caredesk.action_server")
+
+# A tracker of a long session is a few hundred KB of JSON; compressed it is several times smaller.
+MAX_BODY_BYTES = 2 * 1024 * 1024
+MAX_INFLATED_BYTES = 8 * 1024 * 1024
+OPEN_PATHS = frozenset({"/health"})
+MAX_LOGGED_MESSAGE = 300
+
+
+class BodyTooLarge(ValueError):
+    """An inflated body would exceed its limit."""
+
+
+def inflate(data: bytes, limit: int = MAX_INFLATED_BYTES) -> bytes:
+    """``data`` inflated (zlib/deflate), never producing more than ``limit`` bytes.
+
+    Raises:
+        BodyTooLarge: the inflated body is longer than ``limit``.
+        zlib.error: ``data`` is not a deflate stream.
+    """
+    inflater = zlib.decompressobj()
+    inflated = inflater.decompress(data, limit + 1)
+    if len(inflated) > limit or inflater.unconsumed_tail:
+        raise BodyTooLarge(f"the inflated body exceeds {limit} bytes")
+    return inflated
+
+
+def authorized(header: str | None, token: str) -> bool:
+    """Whether an ``Authorization`` header carries the shared token (constant-time compare)."""
+    given = (header or "").encode("utf-8", "replace")
+    return hmac.compare_digest(given, f"Bearer {token}".encode())
+
+
+def _action_name(request: Request) -> str | None:
+    try:
+        call = request.json
+    except Exception:  # noqa: BLE001 - an unreadable body has no action name
+        return None
+    name = call.get("next_action") if isinstance(call, dict) else None
+    return name[:100] if isinstance(name, str) else None
+
+
+def describe_failure(exception: BaseException) -> str:
+    """Exception type, where it was raised and its message with personal data redacted: never the
+    request, the tracker or local variables."""
+    from crm_store.privacy import redact
+
+    message = " ".join(str(exception).split())[:MAX_LOGGED_MESSAGE]
+    frames = traceback.extract_tb(exception.__traceback__)
+    where = f" at {frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name}" if frames else ""
+    return f"{type(exception).__name__}{where}: {redact(message)}"
+
+
+def create_app(settings: Settings, actions_package: str = "actions") -> Sanic:
+    """rasa_sdk's app behind the shared token, with bounded bodies and a quiet error handler."""
+    from rasa_sdk.endpoint import create_app as create_sdk_app
+
+    app = create_sdk_app(actions_package, cors_origins=None)  # browsers have no business here
+    app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    token = settings.action_server_token
+
+    @app.on_request
+    async def authenticate_and_inflate(request: Request):
+        if request.path in OPEN_PATHS:
+            return None
+        if not authorized(request.headers.get("authorization"), token):
+            return response.json({"error": "unauthorized"}, status=401)
+        encoding = request.headers.get("content-encoding", "").strip().lower()
+        if encoding in ("", "identity"):
+            return None
+        if encoding != "deflate":
+            return response.json({"error": f"unsupported Content-Encoding {encoding[:20]!r}"}, status=415)
+        try:
+            request.body = inflate(request.body)
+        except BodyTooLarge:
+            return response.json({"error": "request body too large"}, status=413)
+        except zlib.error:
+            return response.json({"error": "the body is not deflate data"}, status=400)
+        del request.headers["content-encoding"]  # rasa_sdk's handler would inflate it again, unbounded
+        return None
+
+    async def action_failed(request: Request, exception: Exception):
+        if isinstance(exception, SanicException):  # 404, 405, 413, bad JSON: their own status
+            return app.error_handler.default(request, exception)
+        action = _action_name(request)
+        logger.error("Action %r failed: %s", action, describe_failure(exception))
+        return response.json({"error": "action failed", "action_name": action}, status=500)
+
+    # Replaces rasa_sdk's handler for Exception (the same key in Sanic's handler table).
+    app.error_handler.add(Exception, action_failed)
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    from rasa_sdk.utils import number_of_sanic_workers
+
+    settings = get_settings()
+    parser = argparse.ArgumentParser(prog="caredesk.action_server", description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=settings.action_port)
+    parser.add_argument("--actions", default="actions", help="package the actions are loaded from")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s - %(message)s")
+    app = create_app(settings, args.actions)
+    logger.info("Action server on http://%s:%s (token required)", settings.host, args.port)
+    app.run(host=settings.host, port=args.port, workers=number_of_sanic_workers(), access_log=False)
+
+
+if __name__ == "__main__":
+    main()
