@@ -11,6 +11,7 @@ from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from actions import replies
 from actions.identity import current_customer
 from actions.store import uow
+from actions.values import entity_texts
 from crm_store.dto import format_money
 from crm_store.policy import load_policy
 from crm_store.scoring.escalation import Signals, decide
@@ -63,9 +64,9 @@ def conversation_summary(tracker, reason: str, customer_id: int | None = None, a
         name = (parse.get("intent") or {}).get("name")
         if name and name not in intents and name not in ("inform", "nlu_fallback"):
             intents.append(name)
-        for entity in parse.get("entities") or []:
-            if entity.get("entity") == "order_ref" and entity.get("value") not in orders:
-                orders.append(entity["value"])
+        for reference in entity_texts(parse.get("entities"), "order_ref"):
+            if reference not in orders:
+                orders.append(reference)
     scores = sentiment_scores(tracker)
     messages = [(e.get("text") or "", ((e.get("parse_data") or {}).get("sentiment") or {}).get("label"))
                 for e in events[-LAST_MESSAGES:]]

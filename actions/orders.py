@@ -13,6 +13,7 @@ from actions import replies
 from actions.identity import current_customer, require_customer
 from actions.store import uow
 from actions.turns import next_step, request_action
+from actions.values import slot_text
 from crm_store import errors
 from crm_store.dto import AddressInfo
 from crm_store.services import orders, tickets
@@ -43,7 +44,7 @@ def customer_and_order(dispatcher, tracker, action_name: str, intent: str):
     customer_id, events = require_customer(dispatcher, tracker, action_name)
     if customer_id is None:
         return None, None, events
-    reference = tracker.get_slot("order_ref")
+    reference = slot_text(tracker, "order_ref")
     if not reference:
         pick_order(dispatcher, customer_id, intent)
         return None, None, events
@@ -125,9 +126,12 @@ class ActionAskConfirmed(Action):
                      "finished first and invoices are kept as the law requires.", buttons=buttons)
             return []
         customer_id, _ = current_customer(tracker)
-        reference = tracker.get_slot("order_ref")
-        status = orders.order_status(customer_id, reference, uow())
-        fee = orders.cancellation_fee(customer_id, reference, uow())
+        reference = slot_text(tracker, "order_ref")
+        try:
+            status = orders.order_status(customer_id, reference, uow())
+            fee = orders.cancellation_fee(customer_id, reference, uow())
+        except errors.CareDeskError as exc:  # the form checked the order; it may have changed since
+            return refuse(dispatcher, exc, reference)
         dispatcher.utter_message(text=replies.cancel_question(status, fee), buttons=buttons)
         return []
 
@@ -152,7 +156,7 @@ def precheck_order(dispatcher, tracker, check) -> tuple[bool, list[EventType]]:
     Returns (start the form?, events). A refused order is answered here, so a form never starts
     only to end at once; an unknown one is cleared so the form asks again.
     """
-    reference = tracker.get_slot("order_ref")
+    reference = slot_text(tracker, "order_ref")
     if not reference:
         return True, []
     result = _owned_order_slot(dispatcher, tracker, reference, check)
@@ -187,7 +191,7 @@ class ActionSubmitCancel(Action):
 
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         customer_id, events = current_customer(tracker)
-        reference = tracker.get_slot("order_ref")
+        reference = slot_text(tracker, "order_ref")
         reset = [SlotSet("confirmed", None), SlotSet("form_outcome", None), SlotSet("order_ref", None)]
         if tracker.get_slot("form_outcome") == "refused":
             return events + reset + [SlotSet("order_ref", None)]
@@ -288,7 +292,7 @@ class ActionSubmitAddress(Action):
 
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         customer_id, events = current_customer(tracker)
-        reference = tracker.get_slot("order_ref")
+        reference = slot_text(tracker, "order_ref")
         reset = [SlotSet("new_address", None), SlotSet("form_outcome", None), SlotSet("order_ref", None)]
         if tracker.get_slot("form_outcome") == "refused":
             return events + reset

@@ -9,6 +9,7 @@ from rasa_sdk.events import EventType
 
 from actions import replies
 from actions.store import uow
+from actions.values import entity_texts
 from crm_store.services import catalog
 
 STOPWORDS = set("""a an the i me my you your we to for of and or is are do does can could would want wanna
@@ -20,8 +21,8 @@ RESULTS = 5
 
 def search_terms(text: str, entities: list[dict]) -> tuple[str, str | None]:
     """(words to search for, category) from the message and its entities."""
-    category = next((e["value"] for e in entities if e.get("entity") == "product_category"), None)
-    products = [e["value"] for e in entities if e.get("entity") == "product"]
+    category = next(iter(entity_texts(entities, "product_category")), None)
+    products = entity_texts(entities, "product")
     if products:
         return " ".join(products), category
     words = [w for w in re.findall(r"[a-z][a-z\-]+", (text or "").lower()) if w not in STOPWORDS]

@@ -12,6 +12,7 @@ from actions.identity import current_customer, require_customer
 from actions.orders import RefusedOrderEndsForm, _owned_order_slot, customer_and_order, precheck_order, refuse
 from actions.store import uow
 from actions.turns import next_step, request_action
+from actions.values import slot_text
 from crm_store import errors
 from crm_store.dto import format_money
 from crm_store.policy import load_policy
@@ -29,7 +30,7 @@ class ActionStartReturn(Action):
         customer_id, events = require_customer(dispatcher, tracker, self.name())
         if customer_id is None:
             return events
-        reference = tracker.get_slot("order_ref")
+        reference = slot_text(tracker, "order_ref")
         if reference:
             try:
                 status = orders.order_status(customer_id, reference, uow())
@@ -66,7 +67,7 @@ class ActionSubmitReturn(Action):
 
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         customer_id, events = current_customer(tracker)
-        reference = tracker.get_slot("order_ref")
+        reference = slot_text(tracker, "order_ref")
         reset = [SlotSet("return_reason", None), SlotSet("form_outcome", None), SlotSet("order_ref", None)]
         if tracker.get_slot("form_outcome") == "refused":
             return events + reset

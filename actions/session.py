@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions.identity import PROOF_SLOT, chat_proof_for, client_of, current_customer
 from actions.store import uow
 from actions.turns import next_step, request_action
+from actions.values import slot_text
 from crm_store import errors
 from crm_store.services import identity
 from crm_store.services.orders import normalise_reference
@@ -60,7 +61,7 @@ class ValidateVerifyForm(FormValidationAction):
 
     def validate_email(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                        domain: DomainDict) -> dict[str, Any]:
-        reference = tracker.get_slot("order_ref") or ""
+        reference = slot_text(tracker, "order_ref") or ""
         try:
             customer_id = identity.verify_by_order(reference, str(value), uow(), conversation=tracker.sender_id,
                                                    client=client_of(tracker))

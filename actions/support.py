@@ -10,6 +10,7 @@ from actions.escalation import conversation_summary, escalation_decision, hand_o
 from actions.identity import current_customer
 from actions.store import uow
 from actions.turns import next_step, request_action
+from actions.values import slot_text
 from crm_store import errors
 from crm_store.dto import format_money
 from crm_store.policy import ShopPolicy, load_policy
@@ -62,7 +63,7 @@ class ActionPolicyAnswer(Action):
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name", "")
         customer_id, _ = current_customer(tracker)
-        reference = tracker.get_slot("order_ref")
+        reference = slot_text(tracker, "order_ref")
         if intent == "check_cancellation_fee" and customer_id is not None and reference:
             try:
                 fee = orders.cancellation_fee(customer_id, reference, uow())
