@@ -275,7 +275,7 @@ def banner(settings: Settings, started: list[Service]) -> str:
         ("Rasa server (REST)", f"{settings.rasa_url}/webhooks/rest/webhook"),
         ("Web chat (socket.io)", f"{settings.rasa_url}/socket.io"),
         ("Action server", f"http://{settings.host}:{settings.action_port}/webhook"),
-        ("Agent API", f"http://{settings.host}:{settings.agent_api_port}/api/tickets (token in var/agent_api_token)"),
+        ("Agent API", f"http://{settings.host}:{settings.agent_api_port}/api/tickets (tokens: caredesk users)"),
         ("CRM database", make_url(settings.database_url).render_as_string(hide_password=True)),
         ("Conversations", make_url(settings.tracker_store_url).render_as_string(hide_password=True)),
         ("Logs", str(settings.var_dir / "logs")),

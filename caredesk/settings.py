@@ -59,7 +59,6 @@ class Settings:
     rasa_api_token: str
     action_server_token: str
     agent_api_port: int
-    agent_api_token: str
     callback_url: str | None
     telegram_token: str | None
     telegram_secret: str | None
@@ -153,8 +152,6 @@ def load_settings() -> Settings:
             raise SettingsError("CAREDESK_DEMO_LOGIN lets anyone log in as any customer: never in production")
         if len(token) < 24:
             raise SettingsError("production needs RASA_API_TOKEN of 24+ random characters")
-        if len(os.environ.get("AGENT_API_TOKEN", "")) < 24:
-            raise SettingsError("production needs AGENT_API_TOKEN of 24+ random characters")
         if database_url.startswith("sqlite"):
             raise SettingsError("production needs DATABASE_URL pointing at PostgreSQL")
         if len(os.environ.get("ACTION_SERVER_TOKEN", "")) < 24:
@@ -172,7 +169,6 @@ def load_settings() -> Settings:
         rasa_api_token=token or _dev_token(var_dir),
         action_server_token=os.environ.get("ACTION_SERVER_TOKEN") or _dev_token(var_dir, "action_server_token", 32),
         agent_api_port=_port("AGENT_API_PORT", 5056),
-        agent_api_token=os.environ.get("AGENT_API_TOKEN") or _dev_token(var_dir, "agent_api_token"),
         callback_url=os.environ.get("CAREDESK_CALLBACK_URL") or None,
         telegram_token=telegram_token,
         telegram_secret=telegram_secret,

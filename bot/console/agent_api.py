@@ -1,20 +1,26 @@
 """The agent API: what the agent console calls to take over a conversation and give it back.
 
-    python -m bot.console.agent_api           (started by `caredesk run`)
+    python -m bot.console.agent_api           (started by `caredesk run`, on CAREDESK_HOST only)
 
-Every route but /health needs ``Authorization: Bearer <AGENT_API_TOKEN>``.
+Every route but /health needs ``Authorization: Bearer <personal API token>``: each agent has their
+own (``caredesk users add NAME --role agent`` prints it once; ``caredesk users token NAME`` replaces
+it; ``caredesk users disable NAME`` ends it). There is no shared token. The user the token belongs
+to is who acted: they are assigned the ticket, named in the audit log, and shown to the customer
+beside their messages. An ``agent`` field in a request body is ignored. A missing, unknown,
+replaced or disabled user's token gets 401.
 
     GET  /api/tickets                              open tickets, most urgent first
     GET  /api/conversations/{id}                   the transcript (customer, bot and agent messages)
-    POST /api/conversations/{id}/messages          {"agent": "sam", "text": "..."}: sent through the
-                                                   customer's own channel
-    POST /api/conversations/{id}/resume            {"agent": "sam"}: the assistant takes over again
+    POST /api/conversations/{id}/messages          {"text": "..."}: sent through the customer's own
+                                                   channel, signed with the agent's user name
+    POST /api/conversations/{id}/resume            the assistant takes over again
+    GET  /api/me                                   who the token belongs to
 """
 
 from __future__ import annotations
 
 import argparse
-import hmac
+import asyncio
 import json
 import logging
 from dataclasses import asdict
@@ -23,7 +29,7 @@ from aiohttp import web
 
 from bot.console.rasa_client import RasaClient, RasaUnavailable
 from caredesk.settings import get_settings
-from crm_store.services import tickets
+from crm_store.services import tickets, users
 from crm_store.unit_of_work import UnitOfWork
 
 log = logging.getLogger("caredesk.agent_api")
@@ -40,12 +46,19 @@ def _error(status: int, code: str, message: str) -> web.Response:
 
 
 @web.middleware
-async def require_token(request: web.Request, handler):
+async def authenticate(request: web.Request, handler):
+    """Resolve the bearer token to an enabled user (``request["user"]``), or answer 401."""
     if request.path == "/health":
         return await handler(request)
-    supplied = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not supplied or not hmac.compare_digest(supplied, request.app["token"]):
-        return _error(401, "unauthorised", "a valid agent token is required")
+    scheme, _, supplied = request.headers.get("Authorization", "").partition(" ")
+    user = None
+    if scheme.lower() == "bearer" and supplied.strip():
+        user = await asyncio.to_thread(users.user_for_token, supplied.strip(), UnitOfWork(request.app["database_url"]))
+    if user is None:
+        response = _error(401, "unauthorised", "a valid personal API token of an enabled user is required")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="caredesk-agent-api"'
+        return response
+    request["user"] = user
     return await handler(request)
 
 
@@ -61,12 +74,9 @@ async def _body(request: web.Request) -> dict:
     return body
 
 
-def _agent(body: dict) -> str:
-    agent = str(body.get("agent") or "").strip()
-    if not agent or len(agent) > 120:
-        raise web.HTTPBadRequest(text=json.dumps({"error": "bad_agent", "message": "name the agent"}),
-                                 content_type="application/json")
-    return agent
+def _agent(request: web.Request) -> str:
+    """The user name of whoever the token belongs to (never a name the body gives)."""
+    return request["user"].username
 
 
 def _tickets_of(request: web.Request, conversation_id: str):
@@ -75,6 +85,11 @@ def _tickets_of(request: web.Request, conversation_id: str):
 
 async def health(_request: web.Request) -> web.Response:
     return _json({"status": "ok"})
+
+
+async def me(request: web.Request) -> web.Response:
+    user = request["user"]
+    return _json({"username": user.username, "role": user.role})
 
 
 async def list_open_tickets(request: web.Request) -> web.Response:
@@ -98,7 +113,7 @@ async def transcript(request: web.Request) -> web.Response:
 async def send_message(request: web.Request) -> web.Response:
     conversation_id = request.match_info["conversation_id"]
     body = await _body(request)
-    agent = _agent(body)
+    agent = _agent(request)
     text = str(body.get("text") or "").strip()
     if not text or len(text) > MAX_MESSAGE:
         return _error(400, "bad_text", f"text must have 1 to {MAX_MESSAGE} characters")
@@ -115,7 +130,7 @@ async def send_message(request: web.Request) -> web.Response:
 
 async def resume(request: web.Request) -> web.Response:
     conversation_id = request.match_info["conversation_id"]
-    agent = _agent(await _body(request))
+    agent = _agent(request)
     try:
         await request.app["rasa"].append(conversation_id, [
             {"event": "resume"},
@@ -131,12 +146,13 @@ async def resume(request: web.Request) -> web.Response:
     return _json({"resumed": True})
 
 
-def create_app(*, rasa_url: str, rasa_token: str, agent_token: str, database_url: str) -> web.Application:
-    app = web.Application(middlewares=[require_token], client_max_size=64 * 1024)
-    app["token"], app["database_url"] = agent_token, database_url
+def create_app(*, rasa_url: str, rasa_token: str, database_url: str) -> web.Application:
+    app = web.Application(middlewares=[authenticate], client_max_size=64 * 1024)
+    app["database_url"] = database_url
     app["rasa"] = RasaClient(rasa_url, rasa_token)
     app.add_routes([
         web.get("/health", health),
+        web.get("/api/me", me),
         web.get("/api/tickets", list_open_tickets),
         web.get("/api/conversations/{conversation_id}", transcript),
         web.post("/api/conversations/{conversation_id}/messages", send_message),
@@ -152,7 +168,7 @@ def main() -> None:
     settings = get_settings()
     logging.basicConfig(level=logging.INFO)
     app = create_app(rasa_url=settings.rasa_url, rasa_token=settings.rasa_api_token,
-                     agent_token=settings.agent_api_token, database_url=settings.database_url)
+                     database_url=settings.database_url)
     web.run_app(app, host=settings.host, port=args.port or settings.agent_api_port, print=None)
 
 

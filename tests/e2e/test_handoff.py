@@ -1,8 +1,9 @@
 """An angry customer is handed to a person and back, with the real Rasa, action server and agent API.
 
-The customer talks over Rasa's callback channel, so messages the agent sends later, when no
-request is in hand, still reach the customer: a local HTTP server records everything the
-channel delivers.
+The customer talks over the callback channel (an integration's, with its key; the conversation is
+``cb:<sender>``), so messages the agent sends later, when no request is in hand, still reach the
+customer: a local HTTP server records everything the channel delivers. The agent is a real user of
+the stack's CRM and calls the agent API with their personal token.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from crm_store import models
 from crm_store.unit_of_work import UnitOfWork
+from tests.e2e.agents import agent_call, agent_token, refused_status
 from tests.e2e.conftest import always_live_policy, free_port, start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
@@ -70,13 +71,8 @@ def setup(tmp_path_factory):
     inbox.server.shutdown()
 
 
-def _agent_call(stack, method: str, path: str, body: dict | None = None, token: str | None = None):
-    token = token if token is not None else (stack.var_dir / "agent_api_token").read_text().strip()
-    request = urllib.request.Request(f"http://127.0.0.1:{stack.agent_port}{path}", method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
+def _agent_call(stack, method: str, path: str, body: dict | None = None):
+    return agent_call(stack, method, path, body, token=agent_token(stack, "sam"))
 
 
 def _customer_says(stack, sender: str, text: str) -> None:
@@ -116,25 +112,27 @@ def test_an_angry_customer_is_handed_to_an_agent_and_back(setup):
     _customer_says(stack, sender, "hello?? anyone there")
     time.sleep(2)
     assert inbox.texts_since(mark) == []
-    conversation = _agent_call(stack, "GET", f"/api/conversations/{conversation}")
-    assert conversation["paused"] is True
-    assert conversation["messages"][-1] == {**conversation["messages"][-1], "from": "customer",
-                                            "text": "hello?? anyone there"}
+    transcript = _agent_call(stack, "GET", f"/api/conversations/{conversation}")
+    assert transcript["paused"] is True
+    assert transcript["messages"][-1] == {**transcript["messages"][-1], "from": "customer",
+                                          "text": "hello?? anyone there"}
     # Every customer message carries its sentiment in the tracker store.
-    angry = next(m for m in conversation["messages"] if m["text"].startswith("WHERE IS MY PARCEL"))
+    angry = next(m for m in transcript["messages"] if m["text"].startswith("WHERE IS MY PARCEL"))
     assert angry["sentiment"]["label"] == "negative" and angry["sentiment"]["score"] <= -0.6
 
     # The agent answers through the customer's own channel, asynchronously.
     mark = len(inbox.messages)
     _agent_call(stack, "POST", f"/api/conversations/{conversation}/messages",
-                {"agent": "sam", "text": "Hi Ana, I'm Sam. I've asked the carrier to deliver tomorrow."})
+                {"text": "Hi Ana, I'm Sam. I've asked the carrier to deliver tomorrow."})
     assert inbox.wait_for(mark, "I'm Sam")
     with UnitOfWork(stack.database_url) as uow:
         assert uow.session.get(models.Ticket, ticket_id).assignee == "sam"
+    transcript = _agent_call(stack, "GET", f"/api/conversations/{conversation}")
+    assert transcript["messages"][-1] == {**transcript["messages"][-1], "from": "sam"}
 
     # Resuming gives the bot back.
     mark = len(inbox.messages)
-    _agent_call(stack, "POST", f"/api/conversations/{conversation}/resume", {"agent": "sam"})
+    _agent_call(stack, "POST", f"/api/conversations/{conversation}/resume", {})
     inbox.wait_for(mark, "back with the CareDesk assistant")
     mark = len(inbox.messages)
     _customer_says(stack, sender, "thanks a lot")
@@ -143,12 +141,9 @@ def test_an_angry_customer_is_handed_to_an_agent_and_back(setup):
         assert uow.session.get(models.Ticket, ticket_id).status == "closed"
 
 
-def test_the_agent_api_needs_the_agent_token_and_valid_input(setup):
+def test_the_agent_api_needs_an_agent_token_and_valid_input(setup):
     stack, _ = setup
-    with pytest.raises(urllib.error.HTTPError) as refused:
-        _agent_call(stack, "GET", "/api/tickets", token="wrong")
-    assert refused.value.code == 401
-    with pytest.raises(urllib.error.HTTPError) as bad:
-        _agent_call(stack, "POST", "/api/conversations/x/messages", {"agent": "sam", "text": ""})
-    assert bad.value.code == 400
+    assert refused_status(stack, "GET", "/api/tickets", token="wrong") == 401
+    assert refused_status(stack, "POST", "/api/conversations/x/messages", {"text": ""},
+                          token=agent_token(stack, "sam")) == 400
     assert isinstance(_agent_call(stack, "GET", "/api/tickets")["tickets"], list)

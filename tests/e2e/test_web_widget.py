@@ -20,6 +20,7 @@ from caredesk import identity_token
 from crm_store import models
 from crm_store.services import identity, orders
 from crm_store.unit_of_work import UnitOfWork
+from tests.e2e.agents import agent_call, agent_token
 from tests.e2e.conftest import (
     always_live_policy,
     kill_action_server,
@@ -198,7 +199,7 @@ def test_an_agent_answers_in_the_widget_during_a_handoff(stack, page):
     session = page.get_attribute(".cd-window", "data-session")
     _agent_says(stack, _conversation(session), "Hi Ana, Sam here. I've called the carrier: it arrives tomorrow.")
     page.wait_for_selector(".cd-agent:has-text('arrives tomorrow')", timeout=20_000)
-    assert page.locator(".cd-agent .cd-sender").last.inner_text() == "Sam"
+    assert page.locator(".cd-agent .cd-sender").last.inner_text() == "sam"  # the user the token belongs to
     _shot(page, "widget-agent-handoff.png")
 
     # With the chat closed, the launcher counts what the agent sends.
@@ -223,13 +224,9 @@ def _conversation(session_key: str) -> str:
 
 
 def _agent_says(stack, session: str, text: str) -> None:
-    token = (stack.var_dir / "agent_api_token").read_text().strip()
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{stack.agent_port}/api/conversations/{session}/messages", method="POST",
-        data=json.dumps({"text": text, "agent": "Sam"}).encode(),
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 200
+    """Agent sam (a user of the stack's CRM, with their personal token) writes to the customer."""
+    assert agent_call(stack, "POST", f"/api/conversations/{session}/messages", {"text": text},
+                      token=agent_token(stack, "sam")) == {"sent": True}
 
 
 def test_an_oversized_message_gets_a_clear_error(stack, page):

@@ -55,7 +55,6 @@ def test_production_refuses_the_demo_login(clean_env):
     clean_env.setenv("CAREDESK_ENV", "production")
     clean_env.setenv("CAREDESK_SECRET_KEY", "s" * 40)
     clean_env.setenv("RASA_API_TOKEN", "t" * 30)
-    clean_env.setenv("AGENT_API_TOKEN", "a" * 30)
     clean_env.setenv("DATABASE_URL", "postgresql://u@db/crm")
     clean_env.setenv("CAREDESK_DEMO_LOGIN", "1")
     with pytest.raises(SettingsError, match="DEMO_LOGIN"):
@@ -63,7 +62,6 @@ def test_production_refuses_the_demo_login(clean_env):
 
 
 def test_production_refuses_sqlite(clean_env):
-    clean_env.setenv("AGENT_API_TOKEN", "a" * 30)
     clean_env.setenv("CAREDESK_ENV", "production")
     clean_env.setenv("CAREDESK_SECRET_KEY", "s" * 40)
     clean_env.setenv("RASA_API_TOKEN", "t" * 30)
@@ -72,7 +70,6 @@ def test_production_refuses_sqlite(clean_env):
 
 
 def test_production_with_real_secrets_starts(clean_env):
-    clean_env.setenv("AGENT_API_TOKEN", "a" * 30)
     clean_env.setenv("CAREDESK_ENV", "production")
     clean_env.setenv("CAREDESK_SECRET_KEY", "s" * 40)
     clean_env.setenv("RASA_API_TOKEN", "t" * 30)
@@ -94,10 +91,9 @@ def test_an_unknown_environment_is_refused(clean_env):
         load_settings()
 
 
-def test_production_refuses_a_missing_agent_token(clean_env):
-    clean_env.setenv("CAREDESK_ENV", "production")
-    clean_env.setenv("CAREDESK_SECRET_KEY", "s" * 40)
-    clean_env.setenv("RASA_API_TOKEN", "t" * 30)
-    clean_env.setenv("DATABASE_URL", "postgresql://u@db/crm")
-    with pytest.raises(SettingsError, match="AGENT_API_TOKEN"):
-        load_settings()
+def test_there_is_no_shared_agent_token_any_more(clean_env, tmp_path):
+    # Each agent has a personal token (caredesk users); a shared one is neither read nor made.
+    clean_env.setenv("AGENT_API_TOKEN", "a" * 30)
+    settings = load_settings()
+    assert not hasattr(settings, "agent_api_token")
+    assert "a" * 30 not in repr(settings) and not (tmp_path / "agent_api_token").exists()
