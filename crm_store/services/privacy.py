@@ -30,6 +30,10 @@ and Telegram links, and by scanning the stored events for a channel's identity a
 Signatures are not checked: a conversation that merely claims to be them (only its own author could
 write it) is erased with theirs, which errs on the side of forgetting.
 
+On SQLite, erased rows are overwritten on disk (``secure_delete``) and the write-ahead log is
+checkpointed; on PostgreSQL, old row versions stay in the table files until VACUUM reuses the space
+(and in backups and WAL archives), which the production checklist covers.
+
 Not reached from here: copies already sent to the event broker (RabbitMQ consumers keep their own),
 log files, backups, and a conversation that is mid-turn while it is erased (Rasa re-saves what it
 holds in memory); the CLI asks the operator to run it when the customer is not chatting.
@@ -150,7 +154,9 @@ def queue_forget_request(
     return request
 
 
-def list_forget_requests(uow: UnitOfWork, *, status: str | None = "pending", limit: int = 200) -> list[ForgetRequestInfo]:
+def list_forget_requests(
+    uow: UnitOfWork, *, status: str | None = "pending", limit: int = 200
+) -> list[ForgetRequestInfo]:
     """Forget requests, oldest first (all of them when ``status`` is None)."""
     query = select(models.ForgetRequest)
     if status is not None:
@@ -163,7 +169,9 @@ def list_forget_requests(uow: UnitOfWork, *, status: str | None = "pending", lim
         return [_request_info(r) for r in rows]
 
 
-def reject_forget_request(request_id: int, uow: UnitOfWork, *, actor: str, now: datetime | None = None) -> ForgetRequestInfo:
+def reject_forget_request(
+    request_id: int, uow: UnitOfWork, *, actor: str, now: datetime | None = None
+) -> ForgetRequestInfo:
     """Close a pending request without erasing anything (e.g. it was not the customer who asked)."""
     now = now or utcnow()
     with uow:
@@ -185,6 +193,21 @@ def _tracker_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         return create_engine(url, future=True, connect_args={"check_same_thread": False})
     return create_engine(url, future=True)
+
+
+def _overwrite_deleted_data(connection: Connection) -> None:
+    """On SQLite, zero what is deleted or overwritten instead of leaving it in free pages (many
+    builds do by default; not all)."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("PRAGMA secure_delete = ON")
+
+
+def _checkpoint(session: Session) -> None:
+    """On SQLite, move the write-ahead log into the database and empty it, so the old pages it
+    still holds go too (best effort: a reader mid-transaction keeps it for now)."""
+    if session.bind.dialect.name == "sqlite":
+        with session.bind.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _is_customer_id(value: object, customer_id: int) -> bool:
@@ -258,6 +281,7 @@ def erase_conversations(tracker_store_url: str | None, customer_id: int, known: 
         if not inspect(engine).has_table("events"):
             return 0, 0
         with engine.begin() as connection:
+            _overwrite_deleted_data(connection)
             senders = conversations_naming(connection, customer_id) | {c for c in known if c}
             conversations = events = 0
             for batch in _batches(senders):
@@ -294,7 +318,8 @@ def _known_conversations(session: Session, customer_id: int, order_ids: list[int
         select(models.ChannelIdentity.external_id).where(
             models.ChannelIdentity.customer_id == customer_id,
             models.ChannelIdentity.channel == "telegram")).scalars()}
-    for actor in session.execute(select(models.AuditLog.actor).where(_about(customer_id, order_ids, ticket_ids))).scalars():
+    actors = session.execute(select(models.AuditLog.actor).where(_about(customer_id, order_ids, ticket_ids)))
+    for actor in actors.scalars():
         if actor.startswith("chat:"):
             found.add(actor.removeprefix("chat:"))
     return found
@@ -404,6 +429,7 @@ def forget_customer(
     now = now or utcnow()
     with uow:
         session = uow.session
+        _overwrite_deleted_data(session.connection())
         customer = session.get(models.Customer, customer_id, with_for_update=True)
         if customer is None:
             raise errors.CustomerNotFound(str(customer_id))
@@ -434,4 +460,5 @@ def forget_customer(
         audit(session, actor, "customer", customer_id, "forget", now,
               **{kind: n for kind, n in report.counts if n})
         uow.commit()
+        _checkpoint(session)
         return report

@@ -140,7 +140,8 @@ def add_user(
     now = now or utcnow()
     username = (username or "").strip().lower()
     if not USERNAME_RE.match(username):
-        raise errors.InvalidInput("a user name is 2 to 64 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit")
+        raise errors.InvalidInput("a user name is 2 to 64 of a-z, 0-9, '.', '_' and '-', "
+                                  "starting with a letter or digit")
     if role not in ROLES:
         raise errors.InvalidInput(f"role must be one of {', '.join(ROLES)}")
     password = generate_password() if password is None else password

@@ -98,7 +98,8 @@ async def test_forget_yes_erases_prints_the_counts_and_settles_the_request(db_ur
     assert "web:ana-widget" not in stored_senders(tracker_url)
     assert "No pending forget requests." in caredesk(db_url, tmp_path, "customer", "forget-requests").stdout
     with UnitOfWork(db_url) as uow:
-        actor = uow.session.execute(select(models.AuditLog.actor).where(models.AuditLog.action == "forget")).scalar_one()
+        actor = uow.session.execute(select(models.AuditLog.actor).where(
+            models.AuditLog.action == "forget")).scalar_one()
     assert actor == f"cli:{getpass.getuser()}"
     unknown = caredesk(db_url, tmp_path, "customer", "forget", "99999", "--yes", tracker_url=tracker_url)
     assert unknown.returncode == 2 and "no customer 99999" in unknown.stderr

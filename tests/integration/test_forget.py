@@ -13,7 +13,6 @@ from caredesk import identity_token
 from crm_store import errors, models
 from crm_store.models import Base
 from crm_store.services import accounts, identity, privacy, tickets
-from crm_store.unit_of_work import UnitOfWork
 from tests.integration.conftest import _admin_execute, _pg_url
 
 ANA, BOB = 1, 2
@@ -109,7 +108,8 @@ def give_ana_a_history(uow_factory) -> dict:
                                                    reference=order.reference))
         uow.session.add(models.OutboxMessage(customer_id=ANA, kind="contact_changed", recipient="ana@example.com",
                                              subject="Your e-mail was changed", body="Hello Ana", created_at=NOW))
-        feedback = uow.session.execute(select(models.Feedback).where(models.Feedback.customer_id == ANA)).scalars().first()
+        feedback = uow.session.execute(select(models.Feedback).where(
+            models.Feedback.customer_id == ANA)).scalars().first()
         feedback.comment, feedback.conversation_id = SECRET_WORDS, "web:ana-feedback"
         uow.commit()
     return {"order_reference": order.reference}
