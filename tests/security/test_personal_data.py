@@ -128,6 +128,7 @@ def test_the_tracker_store_keeps_the_conversation_without_personal_data(conversa
     data = (stack.var_dir / "tracker.db").read_bytes()
     assert conversation["truth"].reference.encode() in data  # the conversation is there ...
     assert b"[email]" in data and b"[phone]" in data and b"[card]" in data and b"[address]" in data
+    assert b'"identity": {"cid": 1}' in data  # the web channel's assertion, kept without its signature
     _assert_nothing_personal("the tracker store", data, conversation)  # ... its personal data is not
 
 
