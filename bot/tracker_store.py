@@ -4,8 +4,9 @@ streams to the event broker carry no personal data.
 During a turn Rasa keeps the tracker in memory, so the actions of that turn see the message as the
 customer wrote it (the verify form gets the e-mail it checks). Only when the turn is saved does
 each new event go out, as a redacted copy: customer and bot text, the parsed text and its
-entities, the slots that hold contact details or free text, and message metadata (only the keys
-below survive; the channel's identity keeps the customer id and loses its signature). The next
+entities, every slot the customer fills (only MACHINE_SLOTS, which our actions set, are kept as
+they are) and message metadata (only the keys below survive; the channel's identity keeps the
+customer id and loses its signature). The next
 turn starts from the stored, redacted events, as does everything that reads the store (web chat
 history, the agent API's transcript, ``caredesk customer forget``).
 
@@ -36,14 +37,17 @@ from crm_store.privacy import ADDRESS, EMAIL, redact
 CONTACT = "[contact]"
 # Slots whose whole value is personal data, and what the stored copy says instead.
 PERSONAL_SLOTS = {"email": EMAIL, "new_contact": CONTACT, "new_address": ADDRESS}
-# Slots filled from whatever the customer typed: kept, with personal data redacted.
-FREE_TEXT_SLOTS = ("return_reason", "issue_details", "feedback_comment", "csat")
+# Slots only our actions set, with values no customer typed (the chat proof must survive as it is).
+# Every other slot holds something the customer typed (an entity, free text) and is redacted.
+MACHINE_SLOTS = ("verified", "next_step", "pending_action", "form_outcome", "confirmed", "issue_kind",
+                 "escalated_ticket", "fallback_count", "requested_slot")
 # Rasa copies the first message's metadata into this slot when a session starts.
 SESSION_METADATA_SLOT = "session_started_metadata"
 # Metadata keys that are stored: Rasa's own, and ours (bot/channels). "identity" keeps only "cid".
 KEPT_METADATA = ("model_id", "assistant_id", "utter_action", "client", "chat_type", "agent")
 ENTITY_TYPES_HIDDEN = {"email": EMAIL}
 MIN_HIDDEN_VALUE = 3  # shorter slot values are not searched for in the text ("NL")
+MIN_HIDDEN_NUMBER = 7  # digits of a number value that may be a phone or card number
 
 
 def redacted_metadata(metadata: Any) -> dict:
@@ -61,7 +65,14 @@ def redacted_metadata(metadata: Any) -> dict:
 
 def _hide(text: Any, values: Iterable[tuple[str, str]]) -> Any:
     """``text`` redacted, and each known personal value in it (an e-mail entity, the text that
-    filled an address slot) replaced by its placeholder, even where the patterns would miss it."""
+    filled an address slot) replaced by its placeholder, even where the patterns would miss it.
+    Values given as JSON (``/inform{"order_ref": [...]}``) are redacted inside; long numbers too."""
+    if isinstance(text, list):
+        return [_hide(item, values) for item in text]
+    if isinstance(text, dict):
+        return {key: _hide(item, values) for key, item in text.items()}
+    if isinstance(text, int) and not isinstance(text, bool) and len(str(abs(text))) >= MIN_HIDDEN_NUMBER:
+        return redact(str(text))
     if not isinstance(text, str):
         return text
     for value, placeholder in values:
@@ -127,11 +138,11 @@ def _redacted_slot(name: Any, value: Any, values) -> Any:
         return None
     if name in PERSONAL_SLOTS:
         return PERSONAL_SLOTS[name]
-    if name in FREE_TEXT_SLOTS:
-        return _hide(value, values)
     if name == SESSION_METADATA_SLOT:
         return redacted_metadata(value)
-    return value
+    if name in MACHINE_SLOTS:
+        return value
+    return _hide(value, values)
 
 
 def redacted_events(events: Iterable[dict]) -> list[dict]:

@@ -188,3 +188,19 @@ def test_the_tables_rasa_reads_are_unchanged(store_and_broker):
         columns = connection.execute(text("SELECT * FROM events WHERE 1 = 0")).keys()
     engine.dispose()
     assert set(columns) == {"id", "sender_id", "type_name", "timestamp", "intent_name", "action_name", "data"}
+
+
+def test_values_given_as_json_are_redacted_inside_and_machine_slots_are_kept():
+    from bot.tracker_store import redacted_events
+
+    events = [{"event": "user", "text": '/inform{"order_ref": {"note": "call 0612345678"}}',
+               "parse_data": {"entities": [{"entity": "order_ref", "value": {"note": "call 0612345678"}},
+                                           {"entity": "product", "value": 4111111111111111}]}},
+              {"event": "slot", "name": "order_ref", "value": ["CD-7KQ2MX", "ana@example.com"]},
+              {"event": "slot", "name": "verified", "value": "12.1900000000.c2ln"},
+              {"event": "slot", "name": "fallback_count", "value": 1.0}]
+    user, order_ref, verified, fallbacks = redacted_events(events)
+    assert "0612345678" not in json.dumps(user) and "4111111111111111" not in json.dumps(user)
+    assert [e["value"] for e in user["parse_data"]["entities"]] == [{"note": "call [phone]"}, "[card]"]
+    assert order_ref["value"] == ["CD-7KQ2MX", "[email]"]
+    assert verified["value"] == "12.1900000000.c2ln" and fallbacks["value"] == 1.0
