@@ -15,8 +15,8 @@ $(STAMP): requirements.lock pyproject.toml bot/shop/package-lock.json scripts/bo
 
 install: $(STAMP) ## create .venv (Python 3.10) and install the pinned dependencies
 
-run: install ## migrate + seed the CRM, train if needed, start every process (Ctrl-C stops)
-	@$(BIN)/caredesk run
+run: install ## migrate + seed the demo CRM, train if needed, start every process with the demo login (Ctrl-C stops)
+	@$(BIN)/caredesk run --demo
 
 test: install ## run the whole test suite (unit, integration, conversations, e2e)
 	@$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)

@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,6 +23,9 @@ from caredesk.settings import Settings
 from caredesk.training import model_path
 
 START_TIMEOUT_S = 240
+# Sanic reads SANIC_REQUEST_MAX_SIZE from the environment (its default is 100 MB). The channels'
+# own limits are far smaller; this one bounds what the Rasa server reads before any of them runs.
+RASA_MAX_BODY_BYTES = 1024 * 1024
 
 
 TRACKER_STORE = "bot.tracker_store.RedactingSQLTrackerStore"  # Rasa's SQL store, storing redacted events
@@ -43,9 +46,11 @@ def _tracker_store(url: str) -> dict:
 
 
 def endpoints_config(settings: Settings) -> dict:
-    """Rasa's endpoints: actions, tracker store, and at scale the Redis lock store and RabbitMQ."""
+    """Rasa's endpoints: actions (with the action server's token), tracker store, and at scale the
+    Redis lock store and RabbitMQ."""
     config: dict = {
-        "action_endpoint": {"url": settings.action_url},
+        "action_endpoint": {"url": settings.action_url,
+                            "headers": {"Authorization": f"Bearer {settings.action_server_token}"}},
         "tracker_store": _tracker_store(settings.tracker_store_url),
     }
     if settings.redis_url:
@@ -68,7 +73,7 @@ def write_endpoints(settings: Settings) -> Path:
     path = settings.var_dir / "endpoints.yml"
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(endpoints_config(settings), sort_keys=False), encoding="utf-8")
-    path.chmod(0o600)  # may hold database passwords
+    path.chmod(0o600)  # holds the action server's token, may hold database passwords
     return path
 
 
@@ -104,12 +109,13 @@ class Service:
     command: list[str]
     health_url: str
     log_path: Path
+    env: dict[str, str] = field(default_factory=dict)  # this service's additions to the environment
     process: subprocess.Popen | None = None
 
     def start(self, cwd: Path, env: dict) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen(self.command, cwd=cwd, env=env, stdout=log,
+        self.process = subprocess.Popen(self.command, cwd=cwd, env={**env, **self.env}, stdout=log,
                                         stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         log.close()
 
@@ -136,23 +142,26 @@ class Service:
             self.process.wait()
 
 
-def services(settings: Settings, endpoints: Path, credentials: Path) -> list[Service]:
+def services(settings: Settings, endpoints: Path, credentials: Path, demo: bool = False) -> list[Service]:
+    """What ``caredesk run`` starts. No secret is ever an argument (every user can read a command
+    line): the action server and the Rasa launcher read their tokens from the settings."""
     python = sys.executable
     logs = settings.var_dir / "logs"
     actions = Service(
         "action server",
-        [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)],
+        [python, "-m", "caredesk.action_server", "--port", str(settings.action_port)],
         f"http://{settings.host}:{settings.action_port}/health",
         logs / "actions.log",
     )
     rasa = Service(
         "Rasa server",
-        [python, "-m", "rasa", "run", "--model", str(model_path(settings.models_dir)),
+        [python, "-m", "caredesk.rasa_launcher", "run", "--model", str(model_path(settings.models_dir)),
          "--endpoints", str(endpoints), "--credentials", str(credentials),
          "--interface", settings.host, "--port", str(settings.rasa_port),
-         "--enable-api", f"--auth-token={settings.rasa_api_token}", "--cors", "*"],
+         "--cors", *settings.web_allowed_origins, "--enable-api"],
         f"http://{settings.host}:{settings.rasa_port}/",
         logs / "rasa.log",
+        env={"SANIC_REQUEST_MAX_SIZE": str(RASA_MAX_BODY_BYTES)},
     )
     agent_api = Service(
         "Agent API",
@@ -165,6 +174,7 @@ def services(settings: Settings, endpoints: Path, credentials: Path) -> list[Ser
         [python, "-m", "bot.shop.app", "--port", str(settings.shop_port)],
         f"http://{settings.host}:{settings.shop_port}/health",
         logs / "shop.log",
+        env={"CAREDESK_DEMO_LOGIN": "1"} if demo else {},
     )
     return [actions, rasa, agent_api, shop]
 
@@ -185,12 +195,13 @@ class StartupFailed(RuntimeError):
     pass
 
 
-def start_all(settings: Settings) -> list[Service]:
-    """Start every service and wait until each answers its health check."""
+def start_all(settings: Settings, demo: bool = False) -> list[Service]:
+    """Start every service and wait until each answers its health check; ``demo`` switches the
+    shop's demo login on."""
     endpoints = write_endpoints(settings)
     credentials = write_credentials(settings)
     env = child_environment(settings)
-    started = services(settings, endpoints, credentials)
+    started = services(settings, endpoints, credentials, demo)
     for service in started:
         service.start(settings.project_dir, env)
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -274,7 +285,7 @@ def banner(settings: Settings, started: list[Service]) -> str:
         ("Demo shop + chat widget", f"{settings.shop_url}/"),
         ("Rasa server (REST)", f"{settings.rasa_url}/webhooks/rest/webhook"),
         ("Web chat (socket.io)", f"{settings.rasa_url}/socket.io"),
-        ("Action server", f"http://{settings.host}:{settings.action_port}/webhook"),
+        ("Action server", f"http://{settings.host}:{settings.action_port}/webhook (the Rasa server's, with a token)"),
         ("Agent API", f"http://{settings.host}:{settings.agent_api_port}/api/tickets (tokens: caredesk users)"),
         ("CRM database", make_url(settings.database_url).render_as_string(hide_password=True)),
         ("Conversations", make_url(settings.tracker_store_url).render_as_string(hide_password=True)),

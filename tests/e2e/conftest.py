@@ -74,7 +74,7 @@ def kill_action_server(stack) -> None:
     """The action server goes away mid-conversation (SIGKILL, as a crash would)."""
     import subprocess
 
-    subprocess.run(["pkill", "-KILL", "-f", f"rasa_sdk --actions actions --port {stack.action_port}"], check=True)
+    subprocess.run(["pkill", "-KILL", "-f", f"caredesk.action_server --port {stack.action_port}"], check=True)
 
 
 def wait_for_action_server(stack, timeout: float = 90) -> None:
@@ -105,7 +105,9 @@ def always_live_policy(folder):
     return path
 
 
-def start_stack(var_dir, customers: int = 30, extra_env: dict | None = None, timeout: float = 900) -> Stack:
+def start_stack(var_dir, customers: int = 30, extra_env: dict | None = None, timeout: float = 900,
+                demo: bool = True) -> Stack:
+    """`caredesk run` (with ``--demo`` unless told otherwise: demo data and the shop's demo login)."""
     import os
     import subprocess
     import sys
@@ -121,7 +123,8 @@ def start_stack(var_dir, customers: int = 30, extra_env: dict | None = None, tim
            "ACTION_PORT": str(action_port), "AGENT_API_PORT": str(agent_port),
            "SHOP_PORT": str(shop_port),
            "CAREDESK_PROJECT_DIR": str(project), **(extra_env or {})}
-    process = subprocess.Popen([sys.executable, "-m", "caredesk.cli", "run", "--customers", str(customers)],
+    command = [sys.executable, "-m", "caredesk.cli", "run", "--customers", str(customers)]
+    process = subprocess.Popen(command + (["--demo"] if demo else []),
                                cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     ready = threading.Event()

@@ -31,9 +31,9 @@ def test_run_starts_everything_answers_over_rest_and_ctrl_c_stops_it(tmp_path):
     assert "All CareDesk processes stopped." in "".join(stack.lines)
     assert not port_open(stack.rasa_port) and not port_open(stack.action_port)
 
-    # The conversation was kept in the embedded tracker store.
+    # The conversation was kept in the embedded tracker store (a trusted integration's: api:<sender>).
     with sqlite3.connect(tmp_path / "tracker.db") as db:
-        events = db.execute("SELECT type_name FROM events WHERE sender_id = 'e2e-1'").fetchall()
+        events = db.execute("SELECT type_name FROM events WHERE sender_id = 'api:e2e-1'").fetchall()
     assert ("user",) in events and ("bot",) in events
 
     # A second start reuses the database and the model: no seeding, no training.

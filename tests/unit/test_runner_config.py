@@ -9,7 +9,8 @@ from caredesk.settings import load_settings
 @pytest.fixture
 def settings(monkeypatch, tmp_path):
     monkeypatch.setenv("CAREDESK_VAR_DIR", str(tmp_path))
-    for name in ("DATABASE_URL", "TRACKER_STORE_URL", "REDIS_URL", "RABBITMQ_URL", "CAREDESK_ENV"):
+    for name in ("DATABASE_URL", "TRACKER_STORE_URL", "REDIS_URL", "RABBITMQ_URL", "CAREDESK_ENV",
+                 "ACTION_SERVER_TOKEN", "WEB_ALLOWED_ORIGINS", "CAREDESK_DEMO_LOGIN"):
         monkeypatch.delenv(name, raising=False)
     return load_settings()
 
@@ -34,11 +35,67 @@ def test_at_scale_postgres_redis_and_rabbitmq_are_configured(settings):
     assert config["event_broker"]["url"] == "mq" and config["event_broker"]["username"] == "bot"
 
 
-def test_a_token_that_starts_with_a_dash_is_passed_as_one_argument(settings, tmp_path):
+def test_rasa_sends_the_action_servers_token_from_the_private_endpoints_file(settings):
+    import stat
+
+    from caredesk.runner import write_endpoints
+
+    config = endpoints_config(settings)
+    assert config["action_endpoint"]["headers"] == {"Authorization": f"Bearer {settings.action_server_token}"}
+    assert len(settings.action_server_token) >= 24
+    assert stat.S_IMODE(write_endpoints(settings).stat().st_mode) == 0o600
+
+
+def test_no_secret_is_ever_a_command_line_argument(settings, tmp_path):
     from caredesk.runner import services
 
-    rasa = services(replace(settings, rasa_api_token="-abc"), tmp_path / "e.yml", tmp_path / "c.yml")[1]
-    assert "--auth-token=-abc" in rasa.command
+    started = services(settings, tmp_path / "e.yml", tmp_path / "c.yml", demo=True)
+    secrets = (settings.rasa_api_token, settings.action_server_token, settings.secret_key, *settings.rest_api_keys)
+    for service in started:
+        assert not [a for a in service.command if any(s in a for s in secrets)], service.name
+        assert not [a for a in service.command if a.startswith("--auth-token")], service.name
+
+
+def test_the_launcher_adds_the_token_inside_the_process_as_one_argument_even_with_a_dash():
+    from caredesk.rasa_launcher import TokenOnCommandLine, rasa_arguments
+
+    assert rasa_arguments(["run", "--enable-api"], "-abc") == ["rasa", "run", "--enable-api", "--auth-token=-abc"]
+    for given in (["run", "--auth-token", "x"], ["run", "--auth-token=x"]):
+        with pytest.raises(TokenOnCommandLine):
+            rasa_arguments(given, "t")
+
+
+def test_rasa_admits_only_the_shops_origins_and_reads_at_most_a_megabyte(settings, tmp_path):
+    from caredesk.runner import services
+
+    rasa = services(settings, tmp_path / "e.yml", tmp_path / "c.yml")[1]
+    cors = rasa.command[rasa.command.index("--cors") + 1:rasa.command.index("--enable-api")]
+    assert cors == ["http://127.0.0.1:8000", "http://localhost:8000"] and "*" not in rasa.command
+    assert rasa.env == {"SANIC_REQUEST_MAX_SIZE": str(1024 * 1024)}
+
+
+def test_the_demo_login_is_switched_on_for_the_shop_only_with_demo(settings, tmp_path):
+    from caredesk.runner import services
+
+    def shop_env(demo):
+        return next(s for s in services(settings, tmp_path / "e", tmp_path / "c", demo) if s.name == "Demo shop").env
+
+    assert shop_env(False) == {} and shop_env(True) == {"CAREDESK_DEMO_LOGIN": "1"}
+    assert all("CAREDESK_DEMO_LOGIN" not in s.env for s in services(settings, tmp_path / "e", tmp_path / "c", True)
+               if s.name != "Demo shop")
+
+
+def test_production_refuses_a_missing_or_short_action_server_token(monkeypatch, settings):
+    from caredesk.settings import SettingsError
+
+    for name, value in (("CAREDESK_ENV", "production"), ("CAREDESK_SECRET_KEY", "s" * 40),
+                        ("RASA_API_TOKEN", "t" * 30),
+                        ("DATABASE_URL", "postgresql://u@db/crm"), ("ACTION_SERVER_TOKEN", "short")):
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match="ACTION_SERVER_TOKEN"):
+        load_settings()
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", "x" * 30)
+    assert load_settings().action_server_token == "x" * 30
 
 
 def test_the_web_chat_channel_owns_socket_io_and_admits_only_the_shops_origins(settings):
