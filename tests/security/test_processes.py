@@ -50,6 +50,14 @@ def test_no_secret_is_on_any_command_line(stack):
         assert module in started  # the check above saw every service
 
 
+def test_no_secret_is_written_to_the_logs(stack):
+    stack.say("log-check", "hello")  # some traffic through Rasa and the action server first
+    logs = {path.name: path.read_text(errors="replace") for path in (stack.var_dir / "logs").glob("*.log")}
+    assert {"rasa.log", "actions.log"} <= set(logs)
+    for name, secret in secrets_of(stack).items():
+        assert not [log for log, text in logs.items() if secret in text], f"{name} is in a log"
+
+
 def test_the_rasa_api_still_needs_the_token_the_launcher_passed_in(stack):
     status_url = f"http://127.0.0.1:{stack.rasa_port}/status"
     assert get(status_url)[0] == 401
