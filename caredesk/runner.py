@@ -85,7 +85,7 @@ def write_credentials(settings: Settings) -> Path:
     if settings.redis_url:
         channels["bot.channels.web.WebChatChannel"]["redis_url"] = settings.redis_url
     if settings.callback_url:
-        channels["callback"] = {"url": settings.callback_url}
+        channels["bot.channels.rest.CallbackChannel"] = {"url": settings.callback_url}
     if settings.telegram_token:
         channels["bot.channels.telegram.TelegramChannel"] = {
             "token": settings.telegram_token, "secret_token": settings.telegram_secret,
