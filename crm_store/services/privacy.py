@@ -218,17 +218,22 @@ def _is_customer_id(value: object, customer_id: int) -> bool:
     return isinstance(value, str) and value.strip() == str(customer_id)
 
 
+def _metadata_names(metadata: object, customer_id: int) -> bool:
+    identity = metadata.get("identity") if isinstance(metadata, dict) else None
+    cid = identity.get("cid") if isinstance(identity, dict) else None
+    return isinstance(cid, int) and not isinstance(cid, bool) and cid == customer_id
+
+
 def event_names_customer(event: object, customer_id: int) -> bool:
     """Whether a stored Rasa event asserts or proves ``customer_id`` (metadata identity, or a slot)."""
     if not isinstance(event, dict):
         return False
-    metadata = event.get("metadata")
-    identity = metadata.get("identity") if isinstance(metadata, dict) else None
-    cid = identity.get("cid") if isinstance(identity, dict) else None
-    if isinstance(cid, int) and not isinstance(cid, bool) and cid == customer_id:
+    if _metadata_names(event.get("metadata"), customer_id):
         return True
     if event.get("event") == "slot":
         name, value = event.get("name"), event.get("value")
+        if name == "session_started_metadata":  # Rasa copies a session's first metadata here
+            return _metadata_names(value, customer_id)
         if name == "verified" and isinstance(value, str):
             return value.split(".", 1)[0] == str(customer_id)
         if name == "customer_id":

@@ -34,12 +34,13 @@ def tracker_url(db_url, tmp_path):
 
 
 async def save_conversations(url: str, conversations: dict[str, list]) -> None:
-    """Store conversations exactly as the Rasa server does (its SQLTrackerStore, our domain)."""
-    from rasa.core.tracker_store import SQLTrackerStore
+    """Store conversations exactly as the Rasa server does (Rasa's SQL tracker store with our
+    redaction, as endpoints.yml configures it, and our domain)."""
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.trackers import DialogueStateTracker
     from sqlalchemy.engine import make_url
 
+    from bot.tracker_store import RedactingSQLTrackerStore as SQLTrackerStore
     from tests.actions_support import DOMAIN_PATH
 
     parsed = make_url(url)
@@ -246,7 +247,10 @@ def test_an_admin_can_reject_a_request_once(uow_factory):
 
 @pytest.mark.parametrize(("event", "names_ana"), [
     ({"event": "user", "metadata": {"identity": {"cid": 1, "sig": "s"}}}, True),
+    ({"event": "user", "metadata": {"identity": {"cid": 1}}}, True),  # as the redacting store keeps it
     ({"event": "user", "metadata": {"identity": {"cid": 11, "sig": "s"}}}, False),
+    ({"event": "slot", "name": "session_started_metadata", "value": {"identity": {"cid": 1}}}, True),
+    ({"event": "slot", "name": "session_started_metadata", "value": {"identity": {"cid": 2}}}, False),
     ({"event": "user", "metadata": {"identity": {"cid": True, "sig": "s"}}}, False),
     ({"event": "user", "metadata": {"identity": {"cid": "1", "sig": "s"}}}, False),
     ({"event": "slot", "name": "verified", "value": "1.1790000000.sig"}, True),
