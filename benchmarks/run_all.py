@@ -14,6 +14,7 @@ BENCHMARKS = [
     ["churn_online_retail.py"],
     ["churn_crm.py"],
     ["chat_latency.py"],
+    ["adversarial_parse.py"],
 ]
 
 
