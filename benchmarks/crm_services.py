@@ -47,7 +47,8 @@ def measure(url: str, calls: int) -> dict[str, dict[str, float]]:
         for name, call, call_args in (
             ("order_status", orders.order_status, (customer_id, ref)),
             ("list_orders", orders.list_orders, (customer_id,)),
-            ("verify_by_order", identity.verify_by_order, (f"bench-{i}", ref, email)),
+            ("verify_by_order", lambda r, e, uow, i=i: identity.verify_by_order(r, e, uow, conversation=f"bench-{i}"),
+             (ref, email)),
         ):
             started = time.perf_counter()
             call(*call_args, UnitOfWork(url))

@@ -6,11 +6,11 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 
 from crm_store import dto, errors, models
 from crm_store.services._common import audit, normalise_reference, utcnow
-from crm_store.services._locks import serialise
+from crm_store.services._locks import commit_once, serialise
 from crm_store.unit_of_work import UnitOfWork
 
 # How many failed tries each kind of subject gets within WINDOW before it is locked out. A client
@@ -143,20 +143,21 @@ def link_identity(
     with uow:
         if uow.session.get(models.Customer, customer_id) is None:
             raise errors.CustomerNotFound(str(customer_id))
-        uow.session.execute(
-            delete(models.ChannelIdentity).where(
-                models.ChannelIdentity.channel == channel,
-                models.ChannelIdentity.external_id == external_id,
-            )
-        )
-        uow.session.add(
-            models.ChannelIdentity(
-                customer_id=customer_id, channel=channel, external_id=external_id, verified_at=now
-            )
-        )
-        audit(uow.session, f"{channel}:{external_id}", "customer", customer_id, "link", now,
-              channel=channel)
+        _link(uow.session, customer_id, channel, external_id, now)
         uow.commit()
+
+
+def _link(session, customer_id: int, channel: str, external_id: str, now: datetime) -> None:
+    session.execute(
+        delete(models.ChannelIdentity).where(
+            models.ChannelIdentity.channel == channel,
+            models.ChannelIdentity.external_id == external_id,
+        )
+    )
+    session.add(
+        models.ChannelIdentity(customer_id=customer_id, channel=channel, external_id=external_id, verified_at=now)
+    )
+    audit(session, f"{channel}:{external_id}", "customer", customer_id, "link", now, channel=channel)
 
 
 def unlink_identity(channel: str, external_id: str, uow: UnitOfWork) -> bool:
@@ -205,19 +206,27 @@ def create_link_code(
 
 
 def redeem_link_code(code: str, channel: str, external_id: str, uow: UnitOfWork, *, now: datetime | None = None) -> int:
-    """Link ``external_id`` on ``channel`` to the code's customer; the code works once, until it expires."""
+    """Link ``external_id`` on ``channel`` to the code's customer; the code works once, until it expires.
+
+    The code is spent by an atomic conditional update in the same transaction as the link, so of two
+    simultaneous redemptions one links and the other gets VerificationFailed, as a later one would.
+    """
     now = now or utcnow()
     if not code or len(code) > 64:
         raise errors.VerificationFailed("invalid link code")
+    refusal = errors.VerificationFailed("the link code is unknown, used or expired")
     with uow:
-        row = uow.session.execute(
-            select(models.LinkCode).where(models.LinkCode.code_hash == _code_hash(code),
-                                          models.LinkCode.channel == channel)
-        ).scalar_one_or_none()
-        if row is None or row.used_at is not None or row.expires_at < now:
-            raise errors.VerificationFailed("the link code is unknown, used or expired")
-        row.used_at = now
-        customer_id = row.customer_id
-        uow.commit()
-    link_identity(customer_id, channel, external_id, uow, now=now)
+        condition = (models.LinkCode.code_hash == _code_hash(code), models.LinkCode.channel == channel,
+                     models.LinkCode.used_at.is_(None), models.LinkCode.expires_at >= now)
+        spent = uow.session.execute(
+            update(models.LinkCode).where(*condition).values(used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if spent.rowcount != 1:
+            raise refusal
+        customer_id = uow.session.execute(
+            select(models.LinkCode.customer_id).where(models.LinkCode.code_hash == _code_hash(code))
+        ).scalar_one()
+        _link(uow.session, customer_id, channel, external_id, now)
+        commit_once(uow, refusal)
     return customer_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from crm_store import dto, errors, models
 from crm_store.policy import ShopPolicy, load_policy
@@ -16,6 +16,7 @@ from crm_store.services._common import (  # noqa: F401  (normalise_reference is 
     refund_info,
     utcnow,
 )
+from crm_store.services._locks import commit_once
 from crm_store.unit_of_work import UnitOfWork
 
 
@@ -99,16 +100,27 @@ def cancel_order(
     policy: ShopPolicy | None = None,
     now: datetime | None = None,
 ) -> dto.CancelResult:
-    """Cancel an order that has not shipped; a paid order gets a refund, less any fee."""
+    """Cancel an order that has not shipped; a paid order gets a refund, less any fee.
+
+    Safe under concurrency: the status changes only if it is still the one the fee was worked out
+    from (an atomic conditional update), so of two simultaneous cancellations one wins and the other
+    gets NotCancellable, as a later call would; the refund table also allows one refund per order.
+    """
     policy = policy or load_policy()
     now = now or utcnow()
     with uow:
         order = owned_order(uow.session, customer_id, reference)
         fee = _fee_or_refuse(order, policy)
         previous = order.status
-        order.status = "cancelled"
-        order.cancelled_at = now
-        order.updated_at = now
+        claimed = uow.session.execute(
+            update(models.Order)
+            .where(models.Order.id == order.id, models.Order.status == previous)
+            .values(status="cancelled", cancelled_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:
+            raise errors.NotCancellable(f"order {order.reference} is no longer {previous}")
+        uow.session.refresh(order)
         refund = None
         if order.paid_at is not None:
             refund = models.Refund(
@@ -120,7 +132,7 @@ def cancel_order(
             )
             uow.session.add(refund)
         audit(uow.session, actor, "order", order.id, "cancel", now, previous=previous, fee=fee)
-        uow.commit()
+        commit_once(uow, errors.NotCancellable(f"order {order.reference} is already refunded"))
         expected = (now + timedelta(days=policy.refund_processing_days)).date()
         return dto.CancelResult(
             reference=order.reference,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from crm_store import dto, errors, models
 from crm_store.policy import ShopPolicy, load_policy
 from crm_store.services._common import audit, owned_order, refund_info, utcnow
+from crm_store.services._locks import commit_once, lock_row
 from crm_store.unit_of_work import UnitOfWork
 
 MAX_REASON_LENGTH = 200
@@ -24,12 +25,18 @@ def start_return(
     policy: ShopPolicy | None = None,
     now: datetime | None = None,
 ) -> dto.ReturnInfo:
-    """Open a return for a delivered order still inside the return window."""
+    """Open a return for a delivered order still inside the return window.
+
+    The order row is locked before the checks, so of two simultaneous requests one opens the
+    return and the other gets NotReturnable, as a later request would.
+    """
     policy = policy or load_policy()
     now = now or utcnow()
     reason = (reason or "").strip()[:MAX_REASON_LENGTH] or "not given"
     with uow:
         order = owned_order(uow.session, customer_id, reference)
+        lock_row(uow.session, models.Order, order.id)
+        uow.session.refresh(order)
         return_by = _check_returnable(uow, order, policy, now)
         ret = models.Return(order_id=order.id, reason=reason, status="requested", requested_at=now)
         uow.session.add(ret)
@@ -83,14 +90,25 @@ def receive_return(
     actor: str = "warehouse",
     now: datetime | None = None,
 ) -> dto.RefundInfo:
-    """The parcel came back: the order is returned and a refund of its total is pending."""
+    """The parcel came back: the order is returned and a refund of its total is pending.
+
+    The return moves on only if it is still ``requested`` (an atomic conditional update), so a
+    parcel booked in twice at once is refunded once; the other call gets NotReturnable.
+    """
     now = now or utcnow()
     with uow:
         order = owned_order(uow.session, customer_id, reference)
         ret = _open_return(uow, order.id)
+        waiting = errors.NotReturnable(f"no return is waiting for {order.reference}")
         if ret is None or ret.status != "requested":
-            raise errors.NotReturnable(f"no return is waiting for {order.reference}")
-        ret.status = "received"
+            raise waiting
+        claimed = uow.session.execute(
+            update(models.Return).where(models.Return.id == ret.id, models.Return.status == "requested")
+            .values(status="received").execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:
+            raise waiting
+        uow.session.refresh(ret)
         order.status = "returned"
         order.updated_at = now
         refund = models.Refund(
@@ -103,7 +121,7 @@ def receive_return(
         )
         uow.session.add(refund)
         audit(uow.session, actor, "order", order.id, "receive_return", now)
-        uow.commit()
+        commit_once(uow, waiting)
         return refund_info(order, refund)
 
 
