@@ -154,3 +154,26 @@ class RefusedAttempts:
 
     kind: str  # conversation | order | customer | client
     count: int
+
+
+@dataclass(frozen=True)
+class PendingChangeInfo:
+    """A sensitive change held until the customer confirms it; ``preview`` shows it masked."""
+
+    kind: str  # contact | address
+    preview: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class OutboxInfo:
+    """An e-mail waiting for (or already given to) the shop's mailer."""
+
+    id: int
+    customer_id: int | None
+    kind: str
+    recipient: str
+    subject: str
+    body: str
+    created_at: datetime
+    sent_at: datetime | None

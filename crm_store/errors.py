@@ -55,6 +55,12 @@ class TooManyAttempts(CareDeskError):
         self.retry_after = retry_after
 
 
+class NothingToConfirm(CareDeskError):
+    """No change of this kind waits for this customer in this conversation (declined, done or expired)."""
+
+    code = "nothing_to_confirm"
+
+
 class TicketNotFound(CareDeskError):
     code = "ticket_not_found"
 

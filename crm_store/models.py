@@ -264,7 +264,7 @@ class LinkCode(Base):
     used_at = Column(DateTime)
 
 
-# --- issue 9 (C1): lock-out telemetry above, outbox and one refund per order below ---------------
+# --- issue 9 (C1): lock-out telemetry above; outbox, pending changes, one refund per order below ----
 
 
 class OutboxMessage(Base):
@@ -281,6 +281,27 @@ class OutboxMessage(Base):
     body = Column(Text, nullable=False)
     created_at = Column(DateTime, nullable=False)
     sent_at = Column(DateTime, index=True)
+
+
+class PendingChange(Base):
+    """A sensitive change (contact details, a delivery address) waiting for the customer's "yes".
+
+    Held here, not in the conversation: the tracker store keeps no personal data between turns.
+    Bound to the customer and the conversation that asked; deleted when applied or declined, and
+    worthless after ``expires_at``.
+    """
+
+    __tablename__ = "pending_changes"
+    __table_args__ = (UniqueConstraint("customer_id", "conversation", "kind", name="uq_pending_changes_owner"),)
+
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(ForeignKey("customers.id", ondelete="CASCADE"), nullable=False)
+    conversation = Column(String(160), nullable=False)
+    kind = Column(String(20), nullable=False)  # contact | address
+    order_id = Column(ForeignKey("orders.id", ondelete="CASCADE"))
+    payload = Column(JSON, nullable=False)  # the new values
+    created_at = Column(DateTime, nullable=False)
+    expires_at = Column(DateTime, nullable=False, index=True)
 
 # --- end of issue 9 (C1) section ---------------------------------------------------------------
 

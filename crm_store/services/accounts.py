@@ -8,8 +8,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from crm_store import dto, errors, models
-from crm_store.services import privacy
+from crm_store.services import _changes, privacy
 from crm_store.services._common import audit, ticket_info, utcnow
+from crm_store.services._locks import commit_once
 from crm_store.services.tickets import open_ticket
 from crm_store.unit_of_work import UnitOfWork
 
@@ -66,18 +67,7 @@ def normalise_email(email: str) -> str:
     return cleaned
 
 
-def update_contact(
-    customer_id: int,
-    uow: UnitOfWork,
-    *,
-    email: str | None = None,
-    phone: str | None = None,
-    name: str | None = None,
-    actor: str = "customer",
-    now: datetime | None = None,
-) -> dto.AccountInfo:
-    """Change e-mail, phone or name; each is validated and the change is audited."""
-    now = now or utcnow()
+def _contact_changes(email: str | None, phone: str | None, name: str | None) -> dict[str, str]:
     changes: dict[str, str] = {}
     if email is not None:
         changes["email"] = normalise_email(email)
@@ -91,22 +81,112 @@ def update_contact(
         changes["name"] = name.strip()
     if not changes:
         raise errors.InvalidInput("nothing to change")
+    return changes
+
+
+def _refuse_taken_email(uow: UnitOfWork, customer_id: int, changes: dict[str, str]) -> None:
+    if "email" in changes:
+        taken = uow.session.execute(
+            select(models.Customer.id).where(
+                models.Customer.email == changes["email"], models.Customer.id != customer_id
+            )
+        ).first()
+        if taken:
+            raise errors.InvalidInput("that e-mail address belongs to another account")
+
+
+def _contact_preview(changes: dict[str, str]) -> str:
+    parts = []
+    if "email" in changes:
+        parts.append(f"e-mail address to {_changes.mask_email(changes['email'])}")
+    if "phone" in changes:
+        parts.append(f"phone number to {_changes.mask_phone(changes['phone'])}")
+    if "name" in changes:
+        parts.append("name")
+    return " and ".join(parts)
+
+
+def _apply_contact(uow: UnitOfWork, customer: models.Customer, changes: dict[str, str], actor: str,
+                   now: datetime) -> None:
+    """Change the customer, audit it, and tell the address we had until now (never the full new one)."""
+    _refuse_taken_email(uow, customer.id, changes)
+    previous_email = customer.email
+    for field, value in changes.items():
+        setattr(customer, field, value)
+    audit(uow.session, actor, "customer", customer.id, "update_contact", now, fields=sorted(changes))
+    if "email" in changes or "phone" in changes:
+        how = "in a chat with our assistant" if actor.startswith("chat:") else "by our team"
+        _changes.notify(
+            uow.session, customer.id, previous_email, "contact_changed", "Your contact details were changed",
+            f"Hello {customer.name},\n\nThe {_contact_preview(changes)} on your account was changed {how} "
+            f"on {now:%Y-%m-%d at %H:%M} UTC.\n\nIf that was you, there is nothing to do. If it was not, "
+            "reply to this e-mail or contact our customer service at once: we will undo the change and "
+            "secure your account.", now)
+
+
+def update_contact(
+    customer_id: int,
+    uow: UnitOfWork,
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    name: str | None = None,
+    actor: str = "customer",
+    now: datetime | None = None,
+) -> dto.AccountInfo:
+    """Change e-mail, phone or name at once (the team's path; a chat asks first with
+    propose_contact_change). Each is validated, the change audited, and a notice of an e-mail or
+    phone change goes to the previous e-mail address through the outbox."""
+    now = now or utcnow()
+    changes = _contact_changes(email, phone, name)
     with uow:
         customer = _customer(uow, customer_id)
-        if "email" in changes:
-            taken = uow.session.execute(
-                select(models.Customer.id).where(
-                    models.Customer.email == changes["email"], models.Customer.id != customer_id
-                )
-            ).first()
-            if taken:
-                raise errors.InvalidInput("that e-mail address belongs to another account")
-        for field, value in changes.items():
-            setattr(customer, field, value)
-        audit(uow.session, actor, "customer", customer.id, "update_contact", now,
-              fields=sorted(changes))
-        uow.commit()
+        _apply_contact(uow, customer, changes, actor, now)
+        commit_once(uow, errors.InvalidInput("that e-mail address belongs to another account"))
         return _account_info(customer)
+
+
+def propose_contact_change(
+    customer_id: int,
+    uow: UnitOfWork,
+    *,
+    conversation: str,
+    email: str | None = None,
+    phone: str | None = None,
+    now: datetime | None = None,
+) -> dto.PendingChangeInfo:
+    """Check a new e-mail or phone and hold it until the customer confirms in ``conversation``;
+    the preview masks it."""
+    now = now or utcnow()
+    changes = _contact_changes(email, phone, None)
+    with uow:
+        _customer(uow, customer_id)
+        _refuse_taken_email(uow, customer_id, changes)
+        _changes.hold(uow.session, customer_id, conversation, "contact", changes, now)
+        uow.commit()
+    return dto.PendingChangeInfo(kind="contact", preview=_contact_preview(changes),
+                                 expires_at=now + _changes.PENDING_TTL)
+
+
+def confirm_contact_change(
+    customer_id: int, uow: UnitOfWork, *, conversation: str, actor: str = "customer", now: datetime | None = None,
+) -> dto.AccountInfo:
+    """Apply the change held for this customer and conversation (once; NothingToConfirm if none
+    is waiting or it expired), with its notice to the previous e-mail."""
+    now = now or utcnow()
+    with uow:
+        customer = _customer(uow, customer_id)
+        pending = _changes.take(uow.session, customer_id, conversation, "contact", now)
+        _apply_contact(uow, customer, dict(pending.payload), actor, now)
+        commit_once(uow, errors.InvalidInput("that e-mail address belongs to another account"))
+        return _account_info(customer)
+
+
+def discard_contact_change(customer_id: int, uow: UnitOfWork, *, conversation: str) -> None:
+    """The customer said no: forget the held change."""
+    with uow:
+        _changes.drop(uow.session, customer_id, conversation, "contact")
+        uow.commit()
 
 
 def set_newsletter(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
 from crm_store import dto, errors, models
 from crm_store.policy import ShopPolicy, load_policy
+from crm_store.services import _changes
 from crm_store.services._common import (  # noqa: F401  (normalise_reference is public here)
     audit,
     line_items,
@@ -16,7 +18,7 @@ from crm_store.services._common import (  # noqa: F401  (normalise_reference is 
     refund_info,
     utcnow,
 )
-from crm_store.services._locks import commit_once
+from crm_store.services._locks import commit_once, lock_row
 from crm_store.unit_of_work import UnitOfWork
 
 
@@ -152,7 +154,59 @@ def change_shipping_address(
     policy: ShopPolicy | None = None,
     now: datetime | None = None,
 ) -> dto.OrderStatus:
-    """Send an order that has not shipped yet to another address."""
+    """Send an order that has not shipped yet to another address (the team's path; a chat asks
+    first with propose_address_change). The customer's e-mail gets a notice through the outbox."""
+    policy = policy or load_policy()
+    now = now or utcnow()
+    _validate_address(address)
+    with uow:
+        order = owned_order(uow.session, customer_id, reference)
+        _apply_address(uow, order, address, actor, policy, now)
+        uow.commit()
+    return order_status(customer_id, reference, uow, policy)
+
+
+def _changeable_order(uow: UnitOfWork, order: models.Order, policy: ShopPolicy) -> None:
+    lock_row(uow.session, models.Order, order.id)  # not while it is being packed off or cancelled
+    uow.session.refresh(order)
+    if order.status not in policy.address_change_statuses:
+        raise errors.AddressNotChangeable(f"order {order.reference} is {order.status}")
+
+
+def _apply_address(uow: UnitOfWork, order: models.Order, address: dto.AddressInfo, actor: str,
+                   policy: ShopPolicy, now: datetime) -> None:
+    _changeable_order(uow, order, policy)
+    before = f"{order.ship_line1}, {order.ship_postcode} {order.ship_city}"
+    order.ship_line1 = address.line1
+    order.ship_line2 = address.line2
+    order.ship_city = address.city
+    order.ship_postcode = address.postcode
+    order.ship_country = address.country
+    order.updated_at = now
+    audit(uow.session, actor, "order", order.id, "change_address", now, before=before)
+    customer = order.customer
+    how = "in a chat with our assistant" if actor.startswith("chat:") else "by our team"
+    _changes.notify(
+        uow.session, customer.id, customer.email, "address_changed",
+        f"Order {order.reference} will go to a new address",
+        f"Hello {customer.name},\n\nThe delivery address of order {order.reference} was changed {how} on "
+        f"{now:%Y-%m-%d at %H:%M} UTC to: {_changes.mask_address(address)}.\n\nIf that was you, there is "
+        "nothing to do. If it was not, reply to this e-mail or contact our customer service at once, "
+        "before the order ships.", now)
+
+
+def propose_address_change(
+    customer_id: int,
+    reference: str,
+    address: dto.AddressInfo,
+    uow: UnitOfWork,
+    *,
+    conversation: str,
+    policy: ShopPolicy | None = None,
+    now: datetime | None = None,
+) -> dto.PendingChangeInfo:
+    """Check the order and the address and hold the change until the customer confirms in
+    ``conversation``; the preview masks the address."""
     policy = policy or load_policy()
     now = now or utcnow()
     _validate_address(address)
@@ -160,16 +214,41 @@ def change_shipping_address(
         order = owned_order(uow.session, customer_id, reference)
         if order.status not in policy.address_change_statuses:
             raise errors.AddressNotChangeable(f"order {order.reference} is {order.status}")
-        before = f"{order.ship_line1}, {order.ship_postcode} {order.ship_city}"
-        order.ship_line1 = address.line1
-        order.ship_line2 = address.line2
-        order.ship_city = address.city
-        order.ship_postcode = address.postcode
-        order.ship_country = address.country
-        order.updated_at = now
-        audit(uow.session, actor, "order", order.id, "change_address", now, before=before)
+        _changes.hold(uow.session, customer_id, conversation, "address", asdict(address), now, order_id=order.id)
+        uow.commit()
+    return dto.PendingChangeInfo(kind="address", preview=_changes.mask_address(address),
+                                 expires_at=now + _changes.PENDING_TTL)
+
+
+def confirm_address_change(
+    customer_id: int,
+    reference: str,
+    uow: UnitOfWork,
+    *,
+    conversation: str,
+    actor: str = "customer",
+    policy: ShopPolicy | None = None,
+    now: datetime | None = None,
+) -> dto.OrderStatus:
+    """Apply the address held for this order, customer and conversation (once; NothingToConfirm if
+    none is waiting or it expired), with its notice to the customer's e-mail."""
+    policy = policy or load_policy()
+    now = now or utcnow()
+    with uow:
+        order = owned_order(uow.session, customer_id, reference)
+        pending = _changes.take(uow.session, customer_id, conversation, "address", now)
+        if pending.order_id != order.id:
+            raise errors.NothingToConfirm(f"no address change is waiting for {order.reference}")
+        _apply_address(uow, order, dto.AddressInfo(**pending.payload), actor, policy, now)
         uow.commit()
     return order_status(customer_id, reference, uow, policy)
+
+
+def discard_address_change(customer_id: int, uow: UnitOfWork, *, conversation: str) -> None:
+    """The customer said no: forget the held address."""
+    with uow:
+        _changes.drop(uow.session, customer_id, conversation, "address")
+        uow.commit()
 
 
 def _validate_address(address: dto.AddressInfo) -> None:

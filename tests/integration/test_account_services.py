@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 
 from crm_store import errors, models
-from crm_store.services import accounts, identity, invoices, tickets
+from crm_store.services import accounts, identity, invoices, outbox, tickets
 from tests.integration.shop import count, customer_email, order_ref
 
 ANA, BEN = 1, 2
@@ -115,3 +115,58 @@ def test_a_link_code_links_once_and_expires(uow_factory, as_of):
     with pytest.raises(errors.VerificationFailed):
         identity.redeem_link_code("made-up", "telegram", "5555", uow_factory(), now=as_of)
     assert identity.customer_for_identity("telegram", "5555", uow_factory()) is None
+
+
+def test_a_contact_change_waits_for_the_customers_yes_in_that_conversation(uow_factory, as_of):
+    held = accounts.propose_contact_change(ANA, uow_factory(), conversation="web:a", email="Ana.New@Example.com",
+                                           now=as_of)
+    assert held.preview == "e-mail address to a***w@example.com"
+    assert accounts.get_account(ANA, uow_factory()).email == "ana@example.com"
+    with pytest.raises(errors.NothingToConfirm):  # not from another conversation
+        accounts.confirm_contact_change(ANA, uow_factory(), conversation="web:b", now=as_of)
+    with pytest.raises(errors.NothingToConfirm):  # nor for another customer
+        accounts.confirm_contact_change(BEN, uow_factory(), conversation="web:a", now=as_of)
+    info = accounts.confirm_contact_change(ANA, uow_factory(), conversation="web:a", actor="chat:web:a", now=as_of)
+    assert info.email == "ana.new@example.com"
+    with pytest.raises(errors.NothingToConfirm):  # once
+        accounts.confirm_contact_change(ANA, uow_factory(), conversation="web:a", now=as_of)
+
+
+def test_an_email_change_is_told_to_the_previous_address_masked(uow_factory, as_of):
+    accounts.propose_contact_change(ANA, uow_factory(), conversation="web:a", email="ana.new@example.com", now=as_of)
+    accounts.confirm_contact_change(ANA, uow_factory(), conversation="web:a", actor="chat:web:a", now=as_of)
+    [notice] = outbox.for_customer(ANA, uow_factory())
+    assert notice.recipient == "ana@example.com" and notice.sent_at is None
+    assert "a***w@example.com" in notice.body and "ana.new@" not in notice.body
+    assert "in a chat" in notice.body and "web:a" not in notice.body
+
+
+def test_a_phone_change_is_told_to_the_email_with_only_the_last_digits(uow_factory, as_of):
+    accounts.update_contact(ANA, uow_factory(), phone="+31 6 1234 5678", now=as_of)
+    [notice] = outbox.for_customer(ANA, uow_factory())
+    assert notice.recipient == "ana@example.com" and "ending in 678" in notice.body and "1234" not in notice.body
+
+
+def test_a_contact_change_is_checked_before_it_is_held_and_a_no_forgets_it(uow_factory, as_of):
+    with pytest.raises(errors.InvalidInput):
+        accounts.propose_contact_change(ANA, uow_factory(), conversation="web:a",
+                                        email=customer_email(uow_factory(), BEN), now=as_of)
+    with pytest.raises(errors.InvalidInput):
+        accounts.propose_contact_change(ANA, uow_factory(), conversation="web:a", phone="call me", now=as_of)
+    accounts.propose_contact_change(ANA, uow_factory(), conversation="web:a", phone="+31 6 1234 5678", now=as_of)
+    accounts.discard_contact_change(ANA, uow_factory(), conversation="web:a")
+    with pytest.raises(errors.NothingToConfirm):
+        accounts.confirm_contact_change(ANA, uow_factory(), conversation="web:a", now=as_of)
+    accounts.propose_contact_change(ANA, uow_factory(), conversation="web:a", phone="+31 6 1234 5678", now=as_of)
+    with pytest.raises(errors.NothingToConfirm):  # expired
+        accounts.confirm_contact_change(ANA, uow_factory(), conversation="web:a", now=as_of + timedelta(hours=1))
+    assert accounts.get_account(ANA, uow_factory()).phone != "+31 6 1234 5678"
+    assert outbox.for_customer(ANA, uow_factory()) == []
+
+
+def test_an_email_taken_while_the_change_waited_is_refused(uow_factory, as_of):
+    accounts.propose_contact_change(ANA, uow_factory(), conversation="web:a", email="shared@example.com", now=as_of)
+    accounts.update_contact(BEN, uow_factory(), email="shared@example.com", now=as_of)
+    with pytest.raises(errors.InvalidInput):
+        accounts.confirm_contact_change(ANA, uow_factory(), conversation="web:a", now=as_of)
+    assert accounts.get_account(ANA, uow_factory()).email == "ana@example.com"

@@ -1,9 +1,11 @@
+from datetime import timedelta
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from crm_store import errors, models
 from crm_store.dto import AddressInfo
-from crm_store.services import orders
+from crm_store.services import orders, outbox
 from tests.integration.shop import count, order_ref
 
 ANA, BEN = 1, 2
@@ -117,3 +119,65 @@ def test_an_invalid_address_is_refused(uow_factory):
     bad = AddressInfo(line1="", line2=None, city="X", postcode="1", country="Netherlands")
     with pytest.raises(errors.InvalidInput):
         orders.change_shipping_address(ANA, ref, bad, uow_factory())
+
+
+def test_an_address_change_waits_for_the_customers_yes_in_that_conversation(uow_factory, as_of):
+    ref = order_ref(uow_factory(), ANA, "paid")
+    before = orders.order_status(ANA, ref, uow_factory()).ship_to
+    held = orders.propose_address_change(ANA, ref, ADDRESS, uow_factory(), conversation="web:a", now=as_of)
+    assert held.preview == "5 N** S*****, 35** ** Utrecht, NL" and "New Street" not in held.preview
+    assert orders.order_status(ANA, ref, uow_factory()).ship_to == before
+    with pytest.raises(errors.NothingToConfirm):  # not from another conversation
+        orders.confirm_address_change(ANA, ref, uow_factory(), conversation="web:b", now=as_of)
+    status = orders.confirm_address_change(ANA, ref, uow_factory(), conversation="web:a", now=as_of)
+    assert status.ship_to == "5 New Street, 3511 AB Utrecht"
+    with pytest.raises(errors.NothingToConfirm):  # once
+        orders.confirm_address_change(ANA, ref, uow_factory(), conversation="web:a", now=as_of)
+
+
+def test_an_address_change_tells_the_customers_email_without_the_full_address(uow_factory, as_of):
+    ref = order_ref(uow_factory(), ANA, "paid")
+    orders.propose_address_change(ANA, ref, ADDRESS, uow_factory(), conversation="web:a", now=as_of)
+    orders.confirm_address_change(ANA, ref, uow_factory(), conversation="web:a", actor="chat:web:a", now=as_of)
+    [notice] = outbox.for_customer(ANA, uow_factory())
+    assert notice.recipient == "ana@example.com" and notice.sent_at is None and notice.kind == "address_changed"
+    assert ref in notice.subject and "5 N** S*****, 35** ** Utrecht, NL" in notice.body
+    assert "New Street" not in notice.body and "3511 AB" not in notice.body
+
+
+def test_a_held_address_change_expires_and_a_no_forgets_it(uow_factory, as_of):
+    ref = order_ref(uow_factory(), ANA, "paid")
+    orders.propose_address_change(ANA, ref, ADDRESS, uow_factory(), conversation="web:a", now=as_of)
+    with pytest.raises(errors.NothingToConfirm):
+        orders.confirm_address_change(ANA, ref, uow_factory(), conversation="web:a", now=as_of + timedelta(hours=1))
+    orders.propose_address_change(ANA, ref, ADDRESS, uow_factory(), conversation="web:a", now=as_of)
+    orders.discard_address_change(ANA, uow_factory(), conversation="web:a")
+    assert count(uow_factory(), models.PendingChange) == 0
+    with pytest.raises(errors.NothingToConfirm):
+        orders.confirm_address_change(ANA, ref, uow_factory(), conversation="web:a", now=as_of)
+    assert outbox.for_customer(ANA, uow_factory()) == []
+
+
+def test_a_held_address_change_applies_only_to_its_order_and_not_after_shipping(uow_factory, as_of):
+    ref, other = order_ref(uow_factory(), ANA, "paid"), order_ref(uow_factory(), ANA, "shipped")
+    with pytest.raises(errors.AddressNotChangeable):
+        orders.propose_address_change(ANA, other, ADDRESS, uow_factory(), conversation="web:a", now=as_of)
+    with pytest.raises(errors.NotOrderOwner):
+        orders.propose_address_change(BEN, ref, ADDRESS, uow_factory(), conversation="web:a", now=as_of)
+    orders.propose_address_change(ANA, ref, ADDRESS, uow_factory(), conversation="web:a", now=as_of)
+    with pytest.raises(errors.NothingToConfirm):
+        orders.confirm_address_change(ANA, other, uow_factory(), conversation="web:a", now=as_of)
+    with uow_factory() as uow:  # the warehouse ships it meanwhile
+        uow.session.execute(update(models.Order).where(models.Order.reference == ref).values(status="shipped"))
+        uow.commit()
+    with pytest.raises(errors.AddressNotChangeable):
+        orders.confirm_address_change(ANA, ref, uow_factory(), conversation="web:a", now=as_of)
+
+
+def test_the_mailer_marks_a_notice_sent_once(uow_factory):
+    ref = order_ref(uow_factory(), ANA, "paid")
+    orders.change_shipping_address(ANA, ref, ADDRESS, uow_factory())
+    [notice] = [m for m in outbox.unsent(uow_factory()) if m.customer_id == ANA]
+    assert outbox.mark_sent(notice.id, uow_factory()) is True
+    assert outbox.mark_sent(notice.id, uow_factory()) is False
+    assert all(m.id != notice.id for m in outbox.unsent(uow_factory()))

@@ -17,8 +17,12 @@ from sqlalchemy import delete, select, update
 from crm_store import errors, models
 from crm_store.services import identity, orders, returns
 from crm_store.unit_of_work import UnitOfWork
-from tests.integration.conftest import db_url, pg_template, sqlite_template, uow_factory  # noqa: F401
+from tests.integration import conftest as integration
 from tests.integration.shop import count, delivered_ref, order_ref
+
+# The integration tests' real databases (SQLite, and PostgreSQL when it can be started), here too.
+db_url, pg_template, sqlite_template, uow_factory = (
+    integration.db_url, integration.pg_template, integration.sqlite_template, integration.uow_factory)
 
 ANA = 1
 ROUNDS = 6
@@ -113,8 +117,8 @@ def test_one_link_code_redeemed_twice_at_once_links_one_account(db_url, uow_fact
     for round_ in range(ROUNDS):
         code = identity.create_link_code(ANA, "telegram", uow_factory(), now=as_of)
         users = (f"{round_}01", f"{round_}02")
-        outcomes = _race(lambda user: identity.redeem_link_code(code, "telegram", user, UnitOfWork(db_url),
-                                                                now=as_of + timedelta(seconds=1)), *users)
+        outcomes = _race(lambda user, code=code: identity.redeem_link_code(
+            code, "telegram", user, UnitOfWork(db_url), now=as_of + timedelta(seconds=1)), *users)
         assert _one_wins(outcomes, errors.VerificationFailed) == ANA
         assert count(uow_factory(), models.ChannelIdentity, models.ChannelIdentity.external_id.in_(users)) == 1
         with pytest.raises(errors.VerificationFailed):

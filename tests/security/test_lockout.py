@@ -11,8 +11,12 @@ from sqlalchemy import func, select
 
 from crm_store import errors, models
 from crm_store.services import identity
-from tests.integration.conftest import db_url, pg_template, sqlite_template, uow_factory  # noqa: F401
+from tests.integration import conftest as integration
 from tests.integration.shop import customer_email, order_ref
+
+# The integration tests' real databases (SQLite, and PostgreSQL when it can be started), here too.
+db_url, pg_template, sqlite_template, uow_factory = (
+    integration.db_url, integration.pg_template, integration.sqlite_template, integration.uow_factory)
 
 ANA, BEN, CAI = 1, 2, 3
 WRONG = "wrong@example.com"

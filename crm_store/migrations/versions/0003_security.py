@@ -1,4 +1,4 @@
-"""security: verification attempts per order/customer/client, outbox, one refund per order
+"""security: verification attempts per order/customer/client, outbox, pending changes, one refund per order
 
 Revision ID: 0003
 Revises: 0002
@@ -46,6 +46,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_outbox_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_sent_at'), ['sent_at'], unique=False)
 
+    op.create_table('pending_changes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('conversation', sa.String(length=160), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=True),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('customer_id', 'conversation', 'kind', name='uq_pending_changes_owner')
+    )
+    with op.batch_alter_table('pending_changes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pending_changes_expires_at'), ['expires_at'], unique=False)
+
     # An order has at most one refund (cancelled or returned, never both). Seeded and live data
     # already satisfy it; a database that does not stops here rather than dropping money rows.
     with op.batch_alter_table('refunds', schema=None) as batch_op:
@@ -55,6 +72,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('refunds', schema=None) as batch_op:
         batch_op.drop_constraint('uq_refunds_order_id', type_='unique')
+
+    with op.batch_alter_table('pending_changes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pending_changes_expires_at'))
+    op.drop_table('pending_changes')
 
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_sent_at'))
