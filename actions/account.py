@@ -44,18 +44,40 @@ class ActionEditAccount(Action):
         info = accounts.get_account(customer_id, uow())
         dispatcher.utter_message(text=f"Your account has e-mail {replies.mask_email(info.email)}"
                                       + (f" and phone ending {info.phone[-3:]}." if info.phone else "."))
-        return events + [SlotSet("new_contact", None), next_step("contact_form")]
+        return events + [*CONTACT_FORM_RESET, next_step("contact_form")]
+
+
+# What the contact form leaves behind, cleared before it starts and after it ends.
+CONTACT_FORM_RESET = [SlotSet("new_contact", None), SlotSet("confirmed", None), SlotSet("change_preview", None),
+                      SlotSet("form_outcome", None)]
 
 
 class ValidateContactForm(FormValidationAction):
+    """The new e-mail or phone is checked and held in the CRM (not in the conversation, whose stored
+    copy keeps no personal data); the form then asks the customer to confirm the masked value."""
+
     def name(self) -> str:
         return "validate_contact_form"
 
+    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
+        if tracker.get_slot("form_outcome") == "refused":
+            return []
+        return domain_slots
+
     def validate_new_contact(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
-        if not parse_contact(str(value)):
+        change = parse_contact(str(value))
+        if not change:
             dispatcher.utter_message(text="I couldn't find an e-mail address or a phone number in that.")
             return {"new_contact": None}
-        return {"new_contact": str(value)}
+        customer_id, _ = current_customer(tracker)
+        if customer_id is None:  # the proof expired meanwhile: the submit action verifies again
+            return {"new_contact": str(value), "form_outcome": "refused"}
+        try:
+            held = accounts.propose_contact_change(customer_id, uow(), conversation=tracker.sender_id, **change)
+        except errors.CareDeskError as exc:
+            dispatcher.utter_message(text=replies.error_text(exc))
+            return {"new_contact": None}
+        return {"new_contact": str(value), "change_preview": held.preview}
 
 
 class ActionSubmitContact(Action):
@@ -63,17 +85,30 @@ class ActionSubmitContact(Action):
         return "action_submit_contact"
 
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
-        customer_id, events = current_customer(tracker)
-        change = parse_contact(tracker.get_slot("new_contact") or "")
-        events.append(SlotSet("new_contact", None))
+        if tracker.get_slot("form_outcome") != "refused" and not tracker.get_slot("confirmed"):
+            customer_id, events = current_customer(tracker)
+            if customer_id is not None:
+                accounts.discard_contact_change(customer_id, uow(), conversation=tracker.sender_id)
+            dispatcher.utter_message(text="Okay, your contact details stay as they are.")
+            return events + CONTACT_FORM_RESET
+        # The proof may have expired while the customer typed or decided: verify again, then start over.
+        customer_id, events = require_customer(dispatcher, tracker, "action_edit_account")
+        if customer_id is None:
+            return events + CONTACT_FORM_RESET
         try:
-            info = accounts.update_contact(customer_id, uow(), actor=f"chat:{tracker.sender_id}", **change)
+            accounts.confirm_contact_change(customer_id, uow(), conversation=tracker.sender_id,
+                                            actor=f"chat:{tracker.sender_id}")
+        except errors.NothingToConfirm:
+            dispatcher.utter_message(text="That change waited too long, so I haven't made it. "
+                                          "Tell me again if you'd still like to change your details.")
+            return events + CONTACT_FORM_RESET
         except errors.CareDeskError as exc:
             dispatcher.utter_message(text=replies.error_text(exc))
-            return events
-        what = f"e-mail to {replies.mask_email(info.email)}" if "email" in change else "phone number"
-        dispatcher.utter_message(text=f"Done: I've updated your {what}.")
-        return events
+            return events + CONTACT_FORM_RESET
+        what = tracker.get_slot("change_preview") or "contact details"
+        dispatcher.utter_message(text=f"Done: I've changed your {what}. We've sent a note about it to the "
+                                      "e-mail address you had until now.")
+        return events + CONTACT_FORM_RESET
 
 
 class ActionNewsletter(Action):

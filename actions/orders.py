@@ -254,7 +254,13 @@ class ActionChangeAddress(Action):
         start, checked = precheck_order(dispatcher, tracker, _address_changeable)
         if not start:
             return events + checked
-        return events + checked + [SlotSet("new_address", None), next_step("address_form")]
+        return events + checked + [*ADDRESS_FORM_START, next_step("address_form")]
+
+
+# What the address form leaves behind: cleared before it starts, and with the order after it ends.
+ADDRESS_FORM_START = [SlotSet("new_address", None), SlotSet("confirmed", None), SlotSet("change_preview", None),
+                      SlotSet("form_outcome", None)]
+ADDRESS_FORM_RESET = [*ADDRESS_FORM_START, SlotSet("order_ref", None)]
 
 
 def parse_address(text: str) -> AddressInfo:
@@ -278,12 +284,27 @@ class ValidateAddressForm(RefusedOrderEndsForm, FormValidationAction):
         return _owned_order_slot(dispatcher, tracker, value, _address_changeable)
 
     def validate_new_address(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
+        """Read the address and hold it in the CRM (the stored conversation keeps no addresses);
+        the form then asks the customer to confirm it, masked."""
         try:
-            parse_address(str(value))
+            address = parse_address(str(value))
         except errors.InvalidInput as exc:
             dispatcher.utter_message(text=f"Sorry, I couldn't read that address: {exc}.")
             return {"new_address": None}
-        return {"new_address": str(value)}
+        customer_id, _ = current_customer(tracker)
+        reference = slot_text(tracker, "order_ref")
+        if customer_id is None:  # the proof expired meanwhile: the submit action verifies again
+            return {"new_address": str(value), "form_outcome": "refused"}
+        try:
+            held = orders.propose_address_change(customer_id, reference, address, uow(),
+                                                 conversation=tracker.sender_id)
+        except errors.InvalidInput as exc:
+            dispatcher.utter_message(text=f"Sorry, I couldn't use that address: {exc}.")
+            return {"new_address": None}
+        except errors.CareDeskError as exc:  # the order shipped meanwhile, or the store is down
+            dispatcher.utter_message(text=replies.error_text(exc, reference))
+            return {"new_address": str(value), "form_outcome": "refused"}
+        return {"new_address": str(value), "change_preview": held.preview}
 
 
 class ActionSubmitAddress(Action):
@@ -291,17 +312,30 @@ class ActionSubmitAddress(Action):
         return "action_submit_address"
 
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
-        customer_id, events = current_customer(tracker)
         reference = slot_text(tracker, "order_ref")
-        reset = [SlotSet("new_address", None), SlotSet("form_outcome", None), SlotSet("order_ref", None)]
-        if tracker.get_slot("form_outcome") == "refused":
-            return events + reset
+        customer_id, events = current_customer(tracker)
+        outcome = tracker.get_slot("form_outcome")
+        if outcome == "refused" and customer_id is not None:  # the reason was given when it was refused
+            return events + ADDRESS_FORM_RESET
+        if outcome != "refused" and not tracker.get_slot("confirmed"):
+            if customer_id is not None:
+                orders.discard_address_change(customer_id, uow(), conversation=tracker.sender_id)
+            dispatcher.utter_message(text=f"Okay, order {reference} keeps its address.")
+            return events + ADDRESS_FORM_RESET
+        # The proof may have expired while the customer typed or decided: verify again, then start over.
+        customer_id, events = require_customer(dispatcher, tracker, "action_change_address")
+        if customer_id is None:
+            return events + ADDRESS_FORM_RESET
         try:
-            status = orders.change_shipping_address(
-                customer_id, reference, parse_address(tracker.get_slot("new_address")), uow(),
-                actor=f"chat:{tracker.sender_id}")
+            status = orders.confirm_address_change(customer_id, reference, uow(), conversation=tracker.sender_id,
+                                                   actor=f"chat:{tracker.sender_id}")
+        except errors.NothingToConfirm:
+            dispatcher.utter_message(text=f"That change waited too long, so order {reference} keeps its address. "
+                                          "Tell me again if you'd still like to change it.")
+            return events + ADDRESS_FORM_RESET
         except errors.CareDeskError as exc:
             dispatcher.utter_message(text=replies.error_text(exc, reference))
-            return events + reset
-        dispatcher.utter_message(text=f"Done: order {reference} will go to {status.ship_to}.")
-        return events + reset
+            return events + ADDRESS_FORM_RESET
+        dispatcher.utter_message(text=f"Done: order {reference} will go to {status.ship_to}. We've sent a note "
+                                      "about it to your e-mail address.")
+        return events + ADDRESS_FORM_RESET

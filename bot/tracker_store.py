@@ -40,7 +40,8 @@ PERSONAL_SLOTS = {"email": EMAIL, "new_contact": CONTACT, "new_address": ADDRESS
 # Slots only our actions set, with values no customer typed (the chat proof must survive as it is).
 # Every other slot holds something the customer typed (an entity, free text) and is redacted.
 MACHINE_SLOTS = ("verified", "next_step", "pending_action", "form_outcome", "confirmed", "issue_kind",
-                 "escalated_ticket", "fallback_count", "requested_slot")
+                 "escalated_ticket", "fallback_count", "requested_slot",
+                 "change_preview")  # masked by crm_store.services._changes for the confirmation question
 # Rasa copies the first message's metadata into this slot when a session starts.
 SESSION_METADATA_SLOT = "session_started_metadata"
 # Metadata keys that are stored: Rasa's own, and ours (bot/channels). "identity" keeps only "cid".

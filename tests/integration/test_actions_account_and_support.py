@@ -1,12 +1,13 @@
 """Refund, invoice, account, product and support actions against a seeded CRM."""
 
+from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions import account, products, refunds, support
 from crm_store import models
-from crm_store.services import accounts
+from crm_store.services import accounts, outbox
 from crm_store.unit_of_work import UnitOfWork
-from tests.actions_support import make_tracker, run, slot_sets, texts
+from tests.actions_support import load_domain, make_tracker, run, slot_sets, texts
 from tests.integration.shop import count, order_ref
 
 ANA = 1
@@ -80,11 +81,66 @@ async def test_an_unclear_newsletter_request_asks_with_buttons(crm):
     assert [b["title"] for b in messages[0]["buttons"]] == ["Subscribe", "Unsubscribe"]
 
 
-async def test_contact_details_change_through_the_form(crm):
-    _, messages = await run(account.ActionSubmitContact(), make_tracker(
-        slots={"customer_id": ANA, "new_contact": "it's ana.new@example.org now"}))
+def _hold_contact(text: str, sender_id: str = "web:ana") -> dict:
+    """The contact form's validation of the customer's answer, as the form runs it."""
+    dispatcher = CollectingDispatcher()
+    result = account.ValidateContactForm().validate_new_contact(
+        text, dispatcher, make_tracker(slots={"customer_id": ANA}, sender_id=sender_id), {})
+    assert dispatcher.messages == [] and result["new_contact"] == text
+    return result
+
+
+def _ask_text(name: str, **slots) -> str:
+    return load_domain()["responses"][name][0]["text"].format(**slots)
+
+
+async def test_a_contact_change_is_asked_masked_then_made_on_yes_with_a_notice_to_the_old_email(crm):
+    held = _hold_contact("it's ana.new@example.org now")
+    assert held["change_preview"] == "e-mail address to a***w@example.org"
+    question = _ask_text("utter_ask_contact_form_confirmed", change_preview=held["change_preview"])
+    assert "a***w@example.org" in question and "ana.new" not in question
+    assert accounts.get_account(ANA, UnitOfWork(crm)).email == "ana@example.com"  # not before the yes
+    # The next turn starts from the stored conversation, whose copy of the answer is redacted.
+    _, messages = await run(account.ActionSubmitContact(), make_tracker(sender_id="web:ana", slots={
+        "customer_id": ANA, "new_contact": "[contact]", "change_preview": held["change_preview"], "confirmed": True}))
     assert accounts.get_account(ANA, UnitOfWork(crm)).email == "ana.new@example.org"
-    assert "a***w@example.org" in texts(messages)
+    assert "a***w@example.org" in texts(messages) and "note" in texts(messages)
+    [notice] = outbox.for_customer(ANA, UnitOfWork(crm))
+    assert notice.recipient == "ana@example.com" and "ana.new" not in notice.body
+
+
+async def test_saying_no_keeps_the_contact_details_and_drops_the_held_change(crm):
+    _hold_contact("+31 6 9999 0000")
+    events, messages = await run(account.ActionSubmitContact(), make_tracker(
+        sender_id="web:ana", slots={"customer_id": ANA, "new_contact": "[contact]", "confirmed": False}))
+    assert "stay as they are" in texts(messages)
+    assert slot_sets(events)["confirmed"] is None and slot_sets(events)["change_preview"] is None
+    assert accounts.get_account(ANA, UnitOfWork(crm)).phone != "+31 6 9999 0000"
+    assert count(UnitOfWork(crm), models.PendingChange) == 0 and outbox.for_customer(ANA, UnitOfWork(crm)) == []
+
+
+async def test_a_yes_with_no_change_held_in_this_conversation_changes_nothing(crm):
+    # A forged or replayed turn: slots say "yes" and carry an e-mail, but nothing was held here.
+    _hold_contact("attacker@example.net", sender_id="web:someone-else")
+    _, messages = await run(account.ActionSubmitContact(), make_tracker(sender_id="web:ana", slots={
+        "customer_id": ANA, "new_contact": "attacker@example.net", "confirmed": True}))
+    assert "waited too long" in texts(messages)
+    assert accounts.get_account(ANA, UnitOfWork(crm)).email == "ana@example.com"
+
+
+async def test_a_contact_change_needs_a_verified_customer_at_the_yes(crm):
+    _hold_contact("ana.new@example.org")
+    events, _ = await run(account.ActionSubmitContact(), make_tracker(
+        sender_id="web:ana", slots={"new_contact": "[contact]", "confirmed": True}))
+    assert slot_sets(events)["next_step"] == "verify"
+    assert accounts.get_account(ANA, UnitOfWork(crm)).email == "ana@example.com"
+
+
+async def test_an_email_of_another_account_is_refused_before_the_question(crm):
+    dispatcher = CollectingDispatcher()
+    result = account.ValidateContactForm().validate_new_contact(
+        "ben@example.com", dispatcher, make_tracker(slots={"customer_id": ANA}), {})
+    assert result == {"new_contact": None} and "another account" in texts(dispatcher.messages)
 
 
 async def test_a_confirmed_deletion_request_opens_a_ticket(crm):

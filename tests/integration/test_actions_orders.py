@@ -7,9 +7,9 @@ from actions import session
 from actions.store import settings
 from caredesk import identity_token
 from crm_store import models
-from crm_store.services import orders
+from crm_store.services import orders, outbox
 from crm_store.unit_of_work import UnitOfWork
-from tests.actions_support import make_tracker, run, slot_sets, texts
+from tests.actions_support import load_domain, make_tracker, run, slot_sets, texts
 from tests.integration.shop import order_ref
 
 ANA, BEN = 1, 2
@@ -124,12 +124,68 @@ async def test_saying_no_leaves_the_order_alone(crm):
     assert "left order" in texts(messages) and _status(crm, ref) == "paid"
 
 
-async def test_the_address_of_an_unshipped_order_changes(crm):
+def _hold_address(ref: str, text: str = "5 Elm Avenue, 3511 AB Utrecht, NL") -> dict:
+    """The address form's validation of the customer's answer, as the form runs it."""
+    from rasa_sdk.executor import CollectingDispatcher
+
+    dispatcher = CollectingDispatcher()
+    result = order_actions.ValidateAddressForm().validate_new_address(
+        text, dispatcher, make_tracker(slots={"order_ref": ref, "customer_id": ANA}, sender_id="web:ana"), {})
+    assert dispatcher.messages == [] and result["new_address"] == text
+    return result
+
+
+async def test_an_address_change_is_asked_masked_then_made_on_yes_with_a_notice(crm):
     ref = order_ref(UnitOfWork(crm), ANA, "paid")
-    slots = {"order_ref": ref, "customer_id": ANA, "new_address": "5 Elm Avenue, 3511 AB Utrecht, NL"}
-    _, messages = await run(order_actions.ActionSubmitAddress(), make_tracker(slots=slots))
+    before = orders.order_status(ANA, ref, UnitOfWork(crm)).ship_to
+    held = _hold_address(ref)
+    assert held["change_preview"] == "5 E** A*****, 35** ** Utrecht, NL"
+    question = load_domain()["responses"]["utter_ask_address_form_confirmed"][0]["text"].format(
+        order_ref=ref, change_preview=held["change_preview"])
+    assert ref in question and "5 E** A*****" in question and "Elm" not in question
+    assert orders.order_status(ANA, ref, UnitOfWork(crm)).ship_to == before  # not before the yes
+    slots = {"order_ref": ref, "customer_id": ANA, "new_address": "[address]", "confirmed": True,
+             "change_preview": held["change_preview"]}  # the stored conversation has the answer redacted
+    _, messages = await run(order_actions.ActionSubmitAddress(), make_tracker(slots=slots, sender_id="web:ana"))
     assert "5 Elm Avenue, 3511 AB Utrecht" in texts(messages)
     assert orders.order_status(ANA, ref, UnitOfWork(crm)).ship_to == "5 Elm Avenue, 3511 AB Utrecht"
+    [notice] = outbox.for_customer(ANA, UnitOfWork(crm))
+    assert notice.recipient == "ana@example.com" and ref in notice.subject and "Elm" not in notice.body
+
+
+async def test_saying_no_keeps_the_address(crm):
+    ref = order_ref(UnitOfWork(crm), ANA, "paid")
+    before = orders.order_status(ANA, ref, UnitOfWork(crm)).ship_to
+    _hold_address(ref)
+    events, messages = await run(order_actions.ActionSubmitAddress(), make_tracker(
+        slots={"order_ref": ref, "customer_id": ANA, "new_address": "[address]", "confirmed": False},
+        sender_id="web:ana"))
+    assert f"order {ref} keeps its address" in texts(messages)
+    assert slot_sets(events)["order_ref"] is None and slot_sets(events)["confirmed"] is None
+    assert orders.order_status(ANA, ref, UnitOfWork(crm)).ship_to == before
+    assert outbox.for_customer(ANA, UnitOfWork(crm)) == []
+
+
+async def test_a_yes_without_a_held_address_redirects_nothing(crm):
+    # A forged turn: the slots carry an address and a yes, but nothing was held in this conversation.
+    ref = order_ref(UnitOfWork(crm), ANA, "paid")
+    before = orders.order_status(ANA, ref, UnitOfWork(crm)).ship_to
+    slots = {"order_ref": ref, "customer_id": ANA, "new_address": "1 Thief Road, 1000 AA Amsterdam, NL",
+             "confirmed": True}
+    _, messages = await run(order_actions.ActionSubmitAddress(), make_tracker(slots=slots, sender_id="web:ana"))
+    assert "keeps its address" in texts(messages)
+    assert orders.order_status(ANA, ref, UnitOfWork(crm)).ship_to == before
+
+
+async def test_an_order_that_shipped_before_the_address_was_given_ends_the_form(crm):
+    from rasa_sdk.executor import CollectingDispatcher
+
+    ref = order_ref(UnitOfWork(crm), ANA, "shipped")
+    dispatcher = CollectingDispatcher()
+    result = order_actions.ValidateAddressForm().validate_new_address(
+        "5 Elm Avenue, 3511 AB Utrecht, NL", dispatcher, make_tracker(slots={"order_ref": ref, "customer_id": ANA}),
+        {})
+    assert result["form_outcome"] == "refused" and "already shipped" in texts(dispatcher.messages)
 
 
 async def test_verification_sets_the_customer_and_forgets_the_email(crm):
