@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from datetime import datetime
@@ -83,7 +84,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from crm_store import migrate
     from crm_store.seed import is_empty
 
+    # Databases, logs and generated files hold customers' data: readable by this user only
+    # (the processes started below inherit the mask).
+    os.umask(0o077)
     settings = get_settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    settings.var_dir.chmod(0o700)  # an older install's files stay behind a closed folder
     if args.demo and settings.is_production:
         print("--demo seeds made-up customers and lets anyone log in at the shop as any of them: "
               "never in production (CAREDESK_ENV=production).", file=sys.stderr)

@@ -11,9 +11,12 @@ to Rasa's own command line. Changing ``sys.argv`` does not change ``/proc/self/c
 
 from __future__ import annotations
 
+import logging
 import sys
+import warnings
 
 from caredesk.settings import get_settings
+from crm_store.privacy import redact
 
 
 class TokenOnCommandLine(SystemExit):
@@ -29,7 +32,32 @@ def rasa_arguments(arguments: list[str], token: str) -> list[str]:
     return ["rasa", *arguments, f"--auth-token={token}"]
 
 
+def redact_logs_and_warnings() -> None:
+    """Whatever Rasa logs or warns about may quote the customer (it warns with the whole message
+    when a text starting with "/" is not a valid intent payload): personal data is redacted from
+    every record and warning of this process before any handler writes it."""
+    make_record = logging.getLogRecordFactory()
+
+    def redacted_record(*args, **kwargs) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record is logged as it is
+            return record
+        record.msg, record.args = redact(message), ()
+        return record
+
+    logging.setLogRecordFactory(redacted_record)
+    show = warnings.showwarning
+
+    def redacted_warning(message, category, filename, lineno, file=None, line=None) -> None:
+        show(redact(str(message)), category, filename, lineno, file, line)
+
+    warnings.showwarning = redacted_warning
+
+
 def main() -> None:
+    redact_logs_and_warnings()
     sys.argv = rasa_arguments(sys.argv[1:], get_settings().rasa_api_token)
     from rasa.__main__ import main as rasa_main
 

@@ -23,8 +23,10 @@ EMAIL, PHONE, CARD, NUMBER, ADDRESS = "[email]", "[phone]", "[card]", "[number]"
 _EMAIL = re.compile(r"(?<![\w.%+\-])[\w.%+\-]+@[\w\-][\w.\-]*(?<![.\-])")
 
 # Digits with the separators phones and cards are written with, starting at a digit (or "+", "(")
-# that does not continue a word, a reference (CD-7KQ2MX), a ticket (#12), a path or a decimal.
-_NUMBER_RUN = re.compile(r"(?<![\w/#\-.,+])[+(]?\d[\d ()./\-]*\d\)?")
+# that does not continue a word (a tracking number like DH1234567890 stays), a path or a list.
+# A run may follow ".", "#", ":" or "-" ("Tel.0151...", "card #4111...", "no.4111..."): short
+# pieces there (a ticket #12, a reference CD-7KQ2MX, a decimal) have too few digits to be hidden.
+_NUMBER_RUN = re.compile(r"(?<![\w/,+])[+(]?\d[\d ()./\-]*\d\)?")
 # Inside such a run, what is not personal: dates (2026-06-01, 01.06.2026, 1/6/26) and amounts (129.99).
 _NOT_PERSONAL = re.compile(r"(?<![\d./\-])(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}([./\-])\d{1,2}\1(?:\d{4}|\d{2})|"
                            r"\d{1,9}\.\d{2})(?![./\-]?\d)")
@@ -54,6 +56,18 @@ _COMPOUND_THEN_NUMBER = (
     r"gracht|kade|singel|dreef),?[ \t]*\d{1,4}[a-zA-Z]?\b")
 _NAME_THEN_STREET_THEN_NUMBER = (
     r"\b[A-ZÄÖÜ][\w\-]{1,30}[ \t]+(?:Straße|Strasse|Str\.|Gasse|Weg|Allee|Platz|Damm),?[ \t]*\d{1,4}[a-zA-Z]?\b")
+# "Baker Street 221b", "Main Street 5": an English street name, then the number.
+_STREET_NAME_THEN_NUMBER = (
+    r"\b[A-Z][a-z]{1,30}[ \t]+(?:Street|Road|Lane|Avenue|Drive|Boulevard|Place|Square|Terrace|Crescent)"
+    r"[ \t]+\d{1,5}[A-Za-z]?\b")
+# "Karl-Marx-Allee 90", "Max-Planck-Straße 1".
+_HYPHENATED_THEN_NUMBER = (
+    r"\b[A-ZÄÖÜ][\w\-]{1,30}-(?:Straße|Strasse|Str\.|Allee|Weg|Platz|Gasse|Damm|Ring),?[ \t]*\d{1,4}[a-zA-Z]?\b")
+# "Damrak 1, 1012 LG Amsterdam", "Markt 3, 28195 Bremen": a name and number are an address only
+# when a postcode and a city follow.
+_NAME_NUMBER_POSTCODE_CITY = (
+    r"\b[A-ZÄÖÜ][^\W\d_]{2,30}[ \t]+\d{1,4}[a-zA-Z]?,[ \t]*(?:\d{4}[ \t]?[A-Z]{2}|\d{5})[ \t]+"
+    r"[A-Z][^\W\d_]{1,30}(?!\w)")
 _UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}(?!\w)"
 _POSTCODE = r"(?:\d{4}[ \t]?[A-Z]{2}(?!\w)|\d{4,5}(?!\w)|" + _UK_POSTCODE + ")"
 _CITY = r"[A-Z][^\W\d_]{1,30}(?!\w)"
@@ -62,7 +76,8 @@ _POSTCODE_AND_CITY = (r"(?:,?[ \t]*" + _POSTCODE + r"(?:[ \t]+" + _CITY + r")?|,
                       + _UK_POSTCODE + r")?")
 _ADDRESS = re.compile(
     "(?:" + "|".join((_NUMBER_THEN_STREET_WORD, _NUMBER_THEN_NAME, _STREET_WORD_THEN_NUMBER,
-                      _COMPOUND_THEN_NUMBER, _NAME_THEN_STREET_THEN_NUMBER)) + ")" + _POSTCODE_AND_CITY)
+                      _COMPOUND_THEN_NUMBER, _NAME_THEN_STREET_THEN_NUMBER, _STREET_NAME_THEN_NUMBER,
+                      _HYPHENATED_THEN_NUMBER, _NAME_NUMBER_POSTCODE_CITY)) + ")" + _POSTCODE_AND_CITY)
 
 
 def redact(text: str | None) -> str | None:

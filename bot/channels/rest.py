@@ -67,6 +67,12 @@ def trusted_caller(request: Request, settings: Settings) -> bool:
     return any(hmac.compare_digest(supplied, key.encode()) for key in settings.rest_api_keys)
 
 
+def client_address(request: Request) -> str | None:
+    """The client's address: behind a proxy configured for Sanic (SANIC_PROXIES_COUNT or
+    SANIC_REAL_IP_HEADER) the forwarded one, else the socket's peer."""
+    return request.remote_addr or request.ip or None
+
+
 def read_message(request: Request) -> tuple[str, str]:
     """(sender, text) from a request body, or Refused with what is wrong with it."""
     try:
@@ -89,8 +95,9 @@ def client_metadata(request: Request, conversation: str, settings: Settings, tru
     """The only metadata a REST message carries: a pseudonym of the client address, and for a
     trusted integration that vouches for its customer, the channel's assertion."""
     metadata: dict[str, Any] = {}
-    if request.ip:
-        metadata["client"] = "ip:" + identity_token.keyed_hash(request.ip, settings.secret_key, "client", 20)
+    if client_address(request):
+        metadata["client"] = "ip:" + identity_token.keyed_hash(client_address(request), settings.secret_key,
+                                                               "client", 20)
     if trusted:
         body_metadata = request.json.get("metadata")
         token = body_metadata.get("identity_token") if isinstance(body_metadata, dict) else None
@@ -118,7 +125,7 @@ class RestChannel(RestInput):
             raise Refused(401, "unauthorized", "That API key is not valid.")
         sender, text = read_message(request)
         conversation = (TRUSTED if trusted else PUBLIC) + sender
-        if not trusted and not self.clients.allow(request.ip or "unknown"):
+        if not trusted and not self.clients.allow(client_address(request) or "unknown"):
             raise Refused(429, "too_fast", "Too many messages from this address: please wait a moment.")
         if not self.conversations.allow(conversation):
             raise Refused(429, "too_fast", "You're sending messages very fast: please wait a moment.")

@@ -56,6 +56,7 @@ MAX_MESSAGE = 2000
 MAX_DISPLAY = 200
 HISTORY_LIMIT = 200
 REDIS_CHANNEL = "caredesk_webchat"
+CLIENT_RATE_LIMIT = 120  # messages a minute from one address, whatever the sockets
 SESSION_KEY = re.compile(r"^[0-9a-f]{32}$")
 PREFIX = "web:"
 
@@ -201,6 +202,7 @@ class WebChatChannel(InputChannel):
         self.sio: AsyncServer | None = None
         self.visitors: dict[str, Visitor] = {}
         self.limiter = RateLimiter()
+        self.clients = RateLimiter(limit=CLIENT_RATE_LIMIT)
         self._app = None
 
     def get_output_channel(self) -> OutputChannel | None:
@@ -229,7 +231,9 @@ class WebChatChannel(InputChannel):
         @sio.on("connect")
         async def connect(sid: str, environ: dict, _auth: Any = None) -> bool:
             request = environ.get("sanic.request")
-            addresses[sid] = getattr(request, "ip", None) or environ.get("REMOTE_ADDR")
+            # remote_addr is the client behind a configured proxy (SANIC_PROXIES_COUNT / REAL_IP_HEADER)
+            addresses[sid] = (getattr(request, "remote_addr", None) or getattr(request, "ip", None)
+                              or environ.get("REMOTE_ADDR"))
             return True
 
         @sio.on("disconnect")
@@ -269,7 +273,10 @@ class WebChatChannel(InputChannel):
                 await _refuse(sid, "too_long", f"That message is too long: please keep it under "
                                                f"{MAX_MESSAGE} characters.")
                 return
-            if not channel.limiter.allow(visitor.conversation):
+            # Per conversation, per socket (a new session_request must not buy a fresh allowance)
+            # and per client address.
+            if not (channel.limiter.allow(visitor.conversation) and channel.limiter.allow(f"socket:{sid}")
+                    and channel.clients.allow(visitor.client or sid)):
                 await _refuse(sid, "too_fast", "You're sending messages very fast: please wait a moment.")
                 return
             await sio.emit("typing", {"on": True}, room=visitor.conversation)
