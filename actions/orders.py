@@ -336,6 +336,8 @@ class ActionSubmitAddress(Action):
         except errors.CareDeskError as exc:
             dispatcher.utter_message(text=replies.error_text(exc, reference))
             return events + ADDRESS_FORM_RESET
-        dispatcher.utter_message(text=f"Done: order {reference} will go to {status.ship_to}. We've sent a note "
-                                      "about it to your e-mail address.")
+        # The street is not repeated: the customer just typed it, and the reply is stored.
+        town = status.ship_to.rsplit(", ", 1)[-1]
+        dispatcher.utter_message(text=f"Done: order {reference} will go to the new address in {town}. We've "
+                                      "sent a note about it to your e-mail address.")
         return events + ADDRESS_FORM_RESET
