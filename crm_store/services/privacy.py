@@ -400,6 +400,8 @@ def _delete_links(session: Session, customer_id: int, email: str, conversations:
         "outbox_messages": session.execute(delete(models.OutboxMessage).where(or_(
             models.OutboxMessage.customer_id == customer_id,
             models.OutboxMessage.recipient == email))).rowcount,
+        "pending_changes": session.execute(delete(models.PendingChange).where(
+            models.PendingChange.customer_id == customer_id)).rowcount,
     }
 
 

@@ -170,3 +170,13 @@ def test_an_email_taken_while_the_change_waited_is_refused(uow_factory, as_of):
     with pytest.raises(errors.InvalidInput):
         accounts.confirm_contact_change(ANA, uow_factory(), conversation="web:a", now=as_of)
     assert accounts.get_account(ANA, uow_factory()).email == "ana@example.com"
+
+
+def test_forgetting_a_customer_drops_the_change_they_had_not_confirmed(uow_factory, as_of):
+    from crm_store.services import privacy
+
+    accounts.propose_contact_change(ANA, uow_factory(), conversation="web:a", email="ana.new@example.org", now=as_of)
+    privacy.forget_customer(ANA, uow_factory(), tracker_store_url=None, actor="admin", now=as_of)
+    assert count(uow_factory(), models.PendingChange) == 0
+    with pytest.raises(errors.NothingToConfirm):
+        accounts.confirm_contact_change(ANA, uow_factory(), conversation="web:a", now=as_of)
