@@ -114,3 +114,27 @@ def test_a_customer_still_verifies_while_someone_else_is_locked_out(uow_factory,
     cai_ref = order_ref(uow_factory(), CAI, "delivered")
     assert _try(uow_factory, cai_ref, customer_email(uow_factory(), CAI), "cai-chat", as_of, "cai-home") == CAI
     assert identity.refused_verifications(uow_factory(), as_of) == []
+
+
+def test_parallel_guesses_from_many_conversations_do_not_slip_under_the_limit(db_url, uow_factory, as_of):
+    import threading
+
+    from crm_store.unit_of_work import UnitOfWork
+
+    ref, tries = order_ref(uow_factory(), ANA, "shipped"), 12
+    barrier, outcomes = threading.Barrier(tries), []
+
+    def guess(i):
+        barrier.wait()
+        try:
+            identity.verify_by_order(ref, WRONG, UnitOfWork(db_url), conversation=f"parallel-{i}", now=as_of)
+        except errors.CareDeskError as exc:
+            outcomes.append(type(exc))
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(tries)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert outcomes.count(errors.VerificationFailed) == identity.FAILURE_LIMITS["order"]
+    assert outcomes.count(errors.TooManyAttempts) == tries - identity.FAILURE_LIMITS["order"]
