@@ -38,6 +38,14 @@ INTENT_LABELS = {
 }
 
 
+def wait_text(retry_after) -> str:
+    """How long a lock-out lasts, as a customer reads it ("15 minutes", "2 hours")."""
+    minutes = max(1, round(retry_after.total_seconds() / 60)) if retry_after is not None else 15
+    if minutes < 90:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{round(minutes / 60)} hours"
+
+
 class ValidateVerifyForm(FormValidationAction):
     """Order reference + the e-mail on that order prove who the customer is."""
 
@@ -65,9 +73,8 @@ class ValidateVerifyForm(FormValidationAction):
         try:
             customer_id = identity.verify_by_order(reference, str(value), uow(), conversation=tracker.sender_id,
                                                    client=client_of(tracker))
-        except errors.TooManyAttempts:
-            dispatcher.utter_message(text="That didn't match too many times, so I've paused checks for "
-                                          "15 minutes to protect the account. You can also ask for a person.")
+        except errors.TooManyAttempts as locked:
+            dispatcher.utter_message(response="utter_verification_paused", wait=wait_text(locked.retry_after))
             return {"email": None, "order_ref": None, "form_outcome": "locked"}
         except errors.VerificationFailed:
             dispatcher.utter_message(text="Sorry, that order reference and e-mail don't match our records. "

@@ -222,7 +222,8 @@ async def test_verification_is_locked_after_repeated_failures(crm):
     dispatcher = CollectingDispatcher()
     result = form.validate_email("ana@example.com", dispatcher, tracker, {})
     assert result["form_outcome"] == "locked" and "verified" not in result
-    assert "paused" in texts(dispatcher.messages)
+    [said] = dispatcher.messages
+    assert said["response"] == "utter_verification_paused" and said["wait"] == "15 minutes"
 
 
 async def test_when_the_crm_is_unreachable_the_customer_is_told_so(monkeypatch, tmp_path):

@@ -82,3 +82,14 @@ def test_product_cards_link_to_the_shop_and_say_whether_it_is_in_stock():
     kettle = dto.ProductInfo(sku="HK-1", name="Kettle", category="home", price_cents=3000, stock=0, description="")
     assert replies.product_cards([kettle]) == [
         {"title": "Kettle", "subtitle": "€30.00 · out of stock", "url": "/products/HK-1"}]
+
+
+def test_a_lock_out_says_how_long_it_really_lasts():
+    from datetime import timedelta
+
+    from actions.session import wait_text
+
+    assert wait_text(None) == "15 minutes"
+    assert wait_text(timedelta(minutes=30)) == "30 minutes"
+    assert wait_text(timedelta(seconds=20)) == "1 minute"
+    assert wait_text(timedelta(hours=4)) == "4 hours"
