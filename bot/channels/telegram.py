@@ -255,9 +255,9 @@ class TelegramChannel(InputChannel):
                                                              "can still ask me anything; for order details I'll "
                                                              "check it's you first.")
                 return
+        user = int(user_id) if user_id.isdigit() else None
         await on_new_message(UserMessage("/greet", output, conversation, input_channel=self.name(),
-                                         metadata=await self._metadata(conversation, int(user_id) if user_id.isdigit() else None,
-                                                                        private)))
+                                         metadata=await self._metadata(conversation, user, private)))
 
     async def _forget_verification(self, conversation: str) -> None:
         """End an in-chat verification of this chat now, not when the session expires."""

@@ -71,7 +71,8 @@ def client_pseudonym(address: str | None, settings: Settings) -> str | None:
     return "ip:" + identity_token.keyed_hash(address, settings.secret_key, "client", 20) if address else None
 
 
-def owner_of(events: Iterable[dict], conversation: str, settings: Settings, now: float | None = None) -> tuple[int | None, bool]:
+def owner_of(events: Iterable[dict], conversation: str, settings: Settings,
+             now: float | None = None) -> tuple[int | None, bool]:
     """(customer, by_chat_proof): who a stored conversation belongs to, and whether only an in-chat
     verification (still valid) says so."""
     owner, proof = None, None
@@ -284,7 +285,8 @@ class WebChatChannel(InputChannel):
             try:
                 await on_new_message(UserMessage(text.strip(), output, visitor.conversation,
                                                  input_channel=CHANNEL,
-                                                 metadata=channel._metadata(visitor, data, get_settings().signing_keys)))
+                                                 metadata=channel._metadata(visitor, data,
+                                                                            get_settings().signing_keys)))
                 if await owes_a_reply(channel._app, visitor.conversation, output.sent):
                     await _refuse(sid, "no_reply", NO_REPLY)
             except Exception:  # noqa: BLE001 - one failed turn must not close the socket

@@ -166,7 +166,8 @@ def test_a_forged_or_expired_token_gets_no_access(stack, page, kind):
 
 
 def test_a_forged_login_cookie_is_a_guest(stack, page):
-    page.context.add_cookies([{"name": "caredesk_shop", "value": identity_token.issue(1, "wrong-secret-0123456789abcdef0123456789", identity_token.LOGIN),
+    forged = identity_token.issue(1, "wrong-secret-0123456789abcdef0123456789", identity_token.LOGIN)
+    page.context.add_cookies([{"name": "caredesk_shop", "value": forged,
                                "url": stack.shop_url}])
     page.goto(stack.shop_url)
     assert "guest" in page.inner_text("#who")
@@ -289,7 +290,8 @@ def test_another_customers_session_is_not_reopened_and_bad_payloads_are_refused(
             await ana.turn(f"where is my order {ref}")  # verified by the token: the slot now names Ana
 
         async with _chat(stack) as ben:
-            bens, history = await ben.session(token=identity_token.issue(2, SECRET, identity_token.CHAT_IDENTITY), session_id=anas)
+            bens, history = await ben.session(token=identity_token.issue(2, SECRET, identity_token.CHAT_IDENTITY),
+                                              session_id=anas)
             assert bens != anas and history["messages"] == []
 
             for payload in ({"message": ""}, {"message": 42}, {"message": "x" * 2001}, "not even an object"):

@@ -194,7 +194,8 @@ def test_a_forged_login_cookie_is_a_guest_at_the_shop(stack):
 
     for cookie in (_old_format_token(ANA, PUBLISHED), identity_token.issue(ANA, PUBLISHED, identity_token.LOGIN),
                    identity_token.issue(ANA, SECRET, identity_token.CHAT_IDENTITY)):
-        request = urllib.request.Request(f"{stack.shop_url}/api/chat-token", headers={"Cookie": f"caredesk_shop={cookie}"})
+        request = urllib.request.Request(f"{stack.shop_url}/api/chat-token",
+                                         headers={"Cookie": f"caredesk_shop={cookie}"})
         with urllib.request.urlopen(request, timeout=10) as response:
             assert json.loads(response.read())["token"] is None
 

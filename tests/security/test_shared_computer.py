@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pytest
 
+from crm_store.services import orders
+from crm_store.unit_of_work import UnitOfWork
 from tests.e2e.conftest import start_stack, stop_stack
 from tests.e2e.test_web_widget import CHROMIUM_FLAGS, _chromium, _log_in, _open_chat, _order, _say
 from tests.integration.shop import customer_email
-from crm_store.services import orders
-from crm_store.unit_of_work import UnitOfWork
 
 pytestmark = pytest.mark.e2e
 SECRET = "shared-computer-test-secret-0123456789abc"
