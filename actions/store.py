@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-
 from caredesk.settings import Settings, get_settings
 from crm_store.unit_of_work import UnitOfWork
 
 
-@functools.lru_cache(maxsize=1)
 def settings() -> Settings:
+    """The process's settings: one cache, ``caredesk.settings.get_settings``'s."""
     return get_settings()
 
 

@@ -120,17 +120,14 @@ def uow(uow_factory) -> UnitOfWork:
 @pytest.fixture
 def crm(db_url, monkeypatch, tmp_path):
     """Point the action server's settings at this test's CRM."""
-    from actions import store
     from caredesk.settings import get_settings
 
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("CAREDESK_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("CAREDESK_SECRET_KEY", "test-secret-key-for-identity-tokens-0123")
     get_settings.cache_clear()
-    store.settings.cache_clear()
     yield db_url
     get_settings.cache_clear()
-    store.settings.cache_clear()
 
 
 def _policy_with(monkeypatch, tmp_path, **support) -> None:

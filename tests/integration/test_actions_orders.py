@@ -227,18 +227,15 @@ async def test_verification_is_locked_after_repeated_failures(crm):
 
 
 async def test_when_the_crm_is_unreachable_the_customer_is_told_so(monkeypatch, tmp_path):
-    from actions import store
     from actions.replies import STORE_DOWN
     from caredesk.settings import get_settings
 
     monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/caredesk")
     monkeypatch.setenv("CAREDESK_VAR_DIR", str(tmp_path))
     get_settings.cache_clear()
-    store.settings.cache_clear()
     try:
         events, messages = await run(order_actions.ActionTrackOrder(), make_tracker(
             slots={"order_ref": "CD-AAAAAA", "customer_id": ANA}, intent="track_order"))
     finally:
         get_settings.cache_clear()
-        store.settings.cache_clear()
     assert texts(messages) == STORE_DOWN and slot_sets(events)["next_step"] is None
