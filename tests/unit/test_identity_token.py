@@ -36,6 +36,7 @@ def test_a_rotated_key_still_verifies_old_tokens_and_signs_new_ones():
     assert it.verify(new, KEY, it.CHAT_IDENTITY) == 5
 
 
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")  # the published key is short
 def test_a_token_signed_with_the_once_published_development_secret_is_worthless():
     published = "dev-only-insecure-secret"
     payload = base64.urlsafe_b64encode(json.dumps({"cid": 7, "exp": 4102444800}).encode()).rstrip(b"=").decode()
