@@ -1,6 +1,6 @@
 """Latency of the CRM service calls the assistant makes on every order question.
 
-    python benchmarks/crm_services.py [--customers 2000] [--calls 2000] [--postgres]
+    python benchmarks/crm_services.py [--customers 2000] [--calls 1000] [--postgres]
 
 Seeds a fresh shop into a temporary SQLite file (and, with --postgres, a temporary PostgreSQL
 database), then times order_status, list_orders and verify_by_order for random customers and

@@ -86,10 +86,6 @@ class AddressInfo:
     postcode: str
     country: str
 
-    def one_line(self) -> str:
-        parts = [self.line1, self.line2, f"{self.postcode} {self.city}", self.country]
-        return ", ".join(p for p in parts if p)
-
 
 @dataclass(frozen=True)
 class InvoiceInfo:

@@ -39,12 +39,13 @@ def search_products(
     words = [w for w in (query or "")[:MAX_QUERY_LENGTH].lower().split() if len(w) > 1]
     statement = select(models.Product)
     for word in words:
-        pattern = f"%{word.replace('%', '').replace('_', '')}%"
+        literal = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{literal}%"
         statement = statement.where(
             or_(
-                func.lower(models.Product.name).like(pattern),
-                func.lower(models.Product.category).like(pattern),
-                func.lower(models.Product.description).like(pattern),
+                func.lower(models.Product.name).like(pattern, escape="\\"),
+                func.lower(models.Product.category).like(pattern, escape="\\"),
+                func.lower(models.Product.description).like(pattern, escape="\\"),
             )
         )
     if category:

@@ -18,11 +18,29 @@ def test_search_by_category(uow_factory):
     assert "garden" in catalog.categories(uow_factory())
 
 
-@pytest.mark.parametrize("query", ["%", "_", "' OR 1=1 --", "x" * 5000, "'; DELETE FROM products; --"])
+def test_the_limit_caps_the_results(uow_factory):
+    assert count(uow_factory(), models.Product) > 7
+    assert len(catalog.search_products(uow_factory(), limit=7)) == 7
+
+
+@pytest.mark.parametrize("query", ["%%", "__", "%_%", "%%%%%", "_____"])
+def test_like_wildcards_in_a_search_word_are_literal(uow_factory, query):
+    """Unescaped, these words would be LIKE patterns matching every product; no product has them."""
+    assert count(uow_factory(), models.Product) > 0
+    assert catalog.search_products(uow_factory(), query=query, limit=1000) == []
+
+
+@pytest.mark.parametrize("query", ["be_rd", "be%rd", "b%d"])
+def test_a_word_with_a_wildcard_matches_only_literally(uow_factory, query):
+    """As a LIKE pattern each of these would match "Beard Oil"; taken literally no product has it."""
+    assert catalog.search_products(uow_factory(), query="beard", limit=1000)
+    assert catalog.search_products(uow_factory(), query=query, limit=1000) == []
+
+
+@pytest.mark.parametrize("query", ["' OR 1=1 --", "x" * 5000, "'; DELETE FROM products; --"])
 def test_search_input_is_data_not_sql(uow_factory, query):
     before = count(uow_factory(), models.Product)
-    found = catalog.search_products(uow_factory(), query=query, limit=100)
-    assert len(found) <= 100
+    assert catalog.search_products(uow_factory(), query=query, limit=1000) == []
     assert count(uow_factory(), models.Product) == before
 
 
