@@ -173,3 +173,15 @@ class OutboxInfo:
     body: str
     created_at: datetime
     sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EscalationResult:
+    """The escalation use case's answer: whether a person takes over, why, and the ticket opened."""
+
+    escalate: bool
+    reasons: tuple[str, ...] = ()
+    priority: str = "normal"
+    retention: bool = False  # offer an apology and a goodwill gesture first
+    trend: float = 0.0
+    ticket_id: int | None = None

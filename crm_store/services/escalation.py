@@ -1,0 +1,128 @@
+"""Escalation as a use case: given what was said in a conversation (plain values, no tracker),
+decide whether a person should take over and, if so, open the ticket with the summary an agent
+reads, in one unit of work. The assistant's actions and the agent console call the same code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from crm_store import dto, models
+from crm_store.policy import load_policy
+from crm_store.scoring.escalation import Decision, EscalationRules, Signals, decide
+from crm_store.services._common import utcnow
+from crm_store.services.accounts import _account_info, _customer
+from crm_store.services.tickets import open_ticket
+from crm_store.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """What is known about a conversation at this turn, as plain values."""
+
+    conversation_id: str
+    customer_id: int | None = None
+    channel: str | None = None
+    intent: str = ""  # the latest message's intent
+    sentiments: Sequence[float] = ()  # every customer message's score, oldest first
+    intents: Sequence[str] = ()  # what was asked about, in order, without repeats
+    orders: Sequence[str] = ()  # order references mentioned
+    messages: Sequence[tuple[str, str | None]] = ()  # the last messages: (text, sentiment label)
+    fallbacks: int = 0  # misunderstandings in a row
+    asked_for_person: bool = False  # the customer explicitly asked for a person
+
+
+def _account(uow: UnitOfWork, customer_id: int) -> dto.AccountInfo:
+    """The account with lifetime spend, inside an open unit of work."""
+    spent = uow.session.execute(
+        select(func.coalesce(func.sum(models.Order.total_cents), 0)).where(
+            models.Order.customer_id == customer_id, models.Order.status != "cancelled")
+    ).scalar_one()
+    return _account_info(_customer(uow, customer_id), int(spent))
+
+
+def decide_for(conversation: Conversation, rules: EscalationRules,
+             account: dto.AccountInfo | None = None) -> Decision:
+    """The rules applied to the conversation (and the account's churn risk and spend, if given)."""
+    signals = Signals(intent=conversation.intent, sentiments=tuple(conversation.sentiments),
+                      fallbacks=conversation.fallbacks)
+    if account is not None:
+        signals = replace(signals, churn_score=account.churn_score,
+                          lifetime_value_cents=account.lifetime_value_cents)
+    return decide(signals, rules)
+
+
+def needs_account(conversation: Conversation, rules: EscalationRules, first: Decision) -> bool:
+    """The account (churn risk, lifetime spend) only matters for at-risk requests or once a rule
+    fires; most turns need no database query."""
+    return conversation.customer_id is not None and (conversation.intent in rules.at_risk_intents
+                                                     or first.escalate)
+
+
+def _assess(uow: UnitOfWork, conversation: Conversation,
+            rules: EscalationRules) -> tuple[Decision, dto.AccountInfo | None]:
+    """The rules' decision, inside an open unit of work."""
+    first = decide_for(conversation, rules)
+    if not needs_account(conversation, rules, first):
+        return first, None
+    account = _account(uow, conversation.customer_id)  # type: ignore[arg-type]  # checked above
+    return decide_for(conversation, rules, account), account
+
+
+def assess(uow: UnitOfWork, conversation: Conversation,
+           rules: EscalationRules | None = None) -> tuple[Decision, dto.AccountInfo | None]:
+    """The escalation rules applied to the conversation, and the account if it was read."""
+    rules = rules or load_policy().escalation
+    if conversation.customer_id is None:
+        return _assess(uow, conversation, rules)  # no database query needed
+    with uow:
+        return _assess(uow, conversation, rules)
+
+
+def summary(conversation: Conversation, why: str, decision: Decision, account: dto.AccountInfo | None) -> str:
+    """What an agent needs on one screen: why, who (no personal data), mood, and the last messages."""
+    reason = why if not decision.reasons else f"{why}; " + "; ".join(decision.reasons)
+    lines = [f"Why: {reason}", f"Conversation: {conversation.conversation_id}"]
+    if account is not None and account.churn_score is not None:
+        churn_why = f" ({'; '.join(account.churn_reasons)})" if account.churn_reasons else ""
+        lines.append(f"Churn risk: {account.churn_score:.2f}{churn_why}")
+    mood = f"Sentiment trend: {decision.trend:+.2f}"
+    if conversation.sentiments:
+        mood += f", last message {conversation.sentiments[-1]:+.2f}"
+    lines.append(mood)
+    if conversation.intents:
+        lines.append("Asked about: " + ", ".join(conversation.intents))
+    if conversation.orders:
+        lines.append("Orders: " + ", ".join(conversation.orders))
+    lines.append("Last messages:")
+    lines += [f"  > {text}" + (f"  [{label}]" if label else "") for text, label in conversation.messages]
+    return "\n".join(lines)
+
+
+def escalate(
+    uow: UnitOfWork,
+    conversation: Conversation,
+    *,
+    reason: str,
+    why: str,
+    rules: EscalationRules | None = None,
+    now: datetime | None = None,
+) -> dto.EscalationResult:
+    """Decide and, if a rule fires or the customer asked for a person, open the ticket (reason,
+    priority and summary from the decision), all in one unit of work."""
+    rules = rules or load_policy().escalation
+    with uow:
+        decision, account = _assess(uow, conversation, rules)
+        if not (decision.escalate or conversation.asked_for_person):
+            return dto.EscalationResult(escalate=False, reasons=decision.reasons, priority=decision.priority,
+                                        retention=decision.retention, trend=decision.trend)
+        ticket = open_ticket(
+            uow.session, customer_id=conversation.customer_id, reason=reason, priority=decision.priority,
+            summary=summary(conversation, why, decision, account), conversation_id=conversation.conversation_id,
+            channel=conversation.channel, now=now or utcnow())
+        uow.commit()
+        return dto.EscalationResult(escalate=True, reasons=decision.reasons, priority=decision.priority,
+                                    retention=decision.retention, trend=decision.trend, ticket_id=ticket.id)
