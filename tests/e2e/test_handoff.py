@@ -110,9 +110,11 @@ def test_an_angry_customer_is_handed_to_an_agent_and_back(setup):
     # Paused: the bot answers nothing, but the message is kept for the agent.
     mark = len(inbox.messages)
     _customer_says(stack, sender, "hello?? anyone there")
-    time.sleep(2)
+    deadline = time.monotonic() + 20  # a paused conversation stores the message and predicts nothing
+    while (transcript := _agent_call(stack, "GET", f"/api/conversations/{conversation}"))["messages"][-1].get(
+            "text") != "hello?? anyone there" and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert inbox.texts_since(mark) == []
-    transcript = _agent_call(stack, "GET", f"/api/conversations/{conversation}")
     assert transcript["paused"] is True
     assert transcript["messages"][-1] == {**transcript["messages"][-1], "from": "customer",
                                           "text": "hello?? anyone there"}
