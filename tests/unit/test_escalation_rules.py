@@ -51,8 +51,13 @@ def test_priority_rises_with_risk_value_and_anger():
     assert decide(Signals("contact_human_agent", sentiments=[0.0]), RULES).priority == "normal"
 
 
-def test_the_thresholds_come_from_the_policy_file():
-    from crm_store.policy import load_policy
+def test_the_thresholds_come_from_the_policy_file(tmp_path):
+    from crm_store.policy import DEFAULT_POLICY_FILE, load_policy
 
-    rules = load_policy().escalation
-    assert rules.very_negative_at == -0.6 and rules.at_risk_intents == ("complaint", "cancel_order", "delete_account")
+    message = Signals("greet", sentiments=[-0.7])
+    assert decide(message, load_policy().escalation).escalate
+    edited = tmp_path / "policy.yml"
+    edited.write_text(DEFAULT_POLICY_FILE.read_text(encoding="utf-8")
+                      .replace("very_negative_at: -0.6", "very_negative_at: -0.9"), encoding="utf-8")
+    rules = load_policy(str(edited)).escalation
+    assert rules.very_negative_at == -0.9 and not decide(message, rules).escalate
