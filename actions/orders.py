@@ -20,7 +20,6 @@ from crm_store.services import orders, tickets
 from crm_store.services.orders import normalise_reference
 
 ORDER_CHOICES = 5
-CANCELLABLE = ("placed", "paid", "packed")
 
 
 def pick_order(dispatcher: CollectingDispatcher, customer_id: int, intent: str, statuses=None) -> None:
@@ -100,7 +99,8 @@ class ActionAskOrderRef(Action):
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         customer_id, events = current_customer(tracker)
         form = (tracker.active_loop or {}).get("name")
-        statuses = {"cancel_form": CANCELLABLE, "address_form": CANCELLABLE,
+        statuses = {"cancel_form": orders.cancellable_statuses(),
+                    "address_form": orders.address_change_statuses(),
                     "return_form": ("delivered",)}.get(form)
         if customer_id is not None:
             recent = [o for o in orders.list_orders(customer_id, uow(), limit=10)
@@ -222,7 +222,7 @@ class ActionChangeOrder(Action):
             status = orders.order_status(customer_id, reference, uow())
         except errors.CareDeskError as exc:
             return events + refuse(dispatcher, exc, reference)
-        if status.status not in CANCELLABLE:
+        if not orders.can_cancel(status.status):
             dispatcher.utter_message(text=f"Order {reference} has already shipped, so it can't be changed. "
                                           "When it arrives you can return what you don't want.")
             return events
@@ -238,7 +238,7 @@ class ActionChangeOrder(Action):
 
 
 def _address_changeable(customer_id: int, reference: str) -> None:
-    if orders.order_status(customer_id, reference, uow()).status not in CANCELLABLE:
+    if not orders.can_change_address(orders.order_status(customer_id, reference, uow()).status):
         raise errors.AddressNotChangeable(reference)
 
 

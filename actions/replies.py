@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from crm_store import dto
 from crm_store.dto import format_money
+from crm_store.services import orders as order_rules
 
 STATUS_WORDS = {
     "placed": "placed and waiting for payment",
@@ -43,8 +44,13 @@ def order_status(status: dto.OrderStatus) -> str:
             text += f" Track it here: {status.tracking_url}"
     elif status.status == "delivered":
         text += f" It was delivered on {day(status.delivered_at)} by {status.carrier}."
-    elif status.status in ("paid", "packed", "placed"):
-        text += " It hasn't shipped yet, so you can still cancel it or change the address."
+    cancel, move = order_rules.can_cancel(status.status), order_rules.can_change_address(status.status)
+    if cancel and move:
+        text += " You can still cancel it or change the address."
+    elif cancel:
+        text += " You can still cancel it."
+    elif move:
+        text += " You can still change the address."
     return text
 
 

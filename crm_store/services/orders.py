@@ -22,6 +22,24 @@ from crm_store.services._locks import commit_once, lock_row
 from crm_store.unit_of_work import UnitOfWork
 
 
+def cancellable_statuses(policy: ShopPolicy | None = None) -> tuple[str, ...]:
+    """Order statuses the shop's policy lets a customer cancel in."""
+    return (policy or load_policy()).cancellable_statuses
+
+
+def address_change_statuses(policy: ShopPolicy | None = None) -> tuple[str, ...]:
+    """Order statuses the shop's policy lets a customer change the delivery address in."""
+    return (policy or load_policy()).address_change_statuses
+
+
+def can_cancel(status: str, policy: ShopPolicy | None = None) -> bool:
+    return status in cancellable_statuses(policy)
+
+
+def can_change_address(status: str, policy: ShopPolicy | None = None) -> bool:
+    return status in address_change_statuses(policy)
+
+
 def list_orders(customer_id: int, uow: UnitOfWork, limit: int = 5) -> list[dto.OrderSummary]:
     """The customer's most recent orders, newest first."""
     with uow:
