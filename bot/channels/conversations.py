@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from caredesk import identity_token
+
 log = logging.getLogger(__name__)
 
 NO_REPLY = ("Sorry, I couldn't finish that just now; your message is saved. "
@@ -17,6 +19,12 @@ def remember_app(blueprint, keep) -> None:
     @blueprint.listener("after_server_start")
     async def _remember(app, _loop) -> None:
         keep(app)
+
+
+def client_pseudonym(kind: str, value: str | None, secret: str) -> str | None:
+    """An opaque, stable name for a client (an address, a chat user) that lock-outs and limits can
+    count by without storing who it is: ``ip:<hash>`` or ``tg:<hash>``."""
+    return f"{kind}:{identity_token.keyed_hash(value, secret, 'client', 20)}" if value else None
 
 
 async def tracker_of(app, sender_id: str):

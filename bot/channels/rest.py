@@ -36,7 +36,7 @@ from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from bot.channels.conversations import NO_REPLY, owes_a_reply, remember_app
+from bot.channels.conversations import NO_REPLY, client_pseudonym, owes_a_reply, remember_app
 from bot.channels.limits import RateLimiter
 from caredesk import identity_token
 from caredesk.settings import Settings, get_settings
@@ -95,9 +95,9 @@ def client_metadata(request: Request, conversation: str, settings: Settings, tru
     """The only metadata a REST message carries: a pseudonym of the client address, and for a
     trusted integration that vouches for its customer, the channel's assertion."""
     metadata: dict[str, Any] = {}
-    if client_address(request):
-        metadata["client"] = "ip:" + identity_token.keyed_hash(client_address(request), settings.secret_key,
-                                                               "client", 20)
+    client = client_pseudonym("ip", client_address(request), settings.secret_key)
+    if client:
+        metadata["client"] = client
     if trusted:
         body_metadata = request.json.get("metadata")
         token = body_metadata.get("identity_token") if isinstance(body_metadata, dict) else None

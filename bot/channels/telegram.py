@@ -35,7 +35,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.channels.conversations import NO_REPLY, owes_a_reply, remember_app
+from bot.channels.conversations import NO_REPLY, client_pseudonym, owes_a_reply, remember_app
 from bot.channels.limits import RateLimiter
 from caredesk import identity_token
 from caredesk.settings import get_settings
@@ -222,7 +222,7 @@ class TelegramChannel(InputChannel):
         metadata: dict[str, Any] = {"chat_type": "private" if private else "group"}
         if user_id is None:
             return metadata
-        metadata["client"] = "tg:" + identity_token.keyed_hash(str(user_id), settings.secret_key, "client", 20)
+        metadata["client"] = client_pseudonym("tg", str(user_id), settings.secret_key)
         if private:
             customer_id = await asyncio.to_thread(
                 identity.customer_for_identity, CHANNEL, str(user_id), UnitOfWork(settings.database_url))

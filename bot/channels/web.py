@@ -45,7 +45,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from socketio import AsyncRedisManager, AsyncServer
 
-from bot.channels.conversations import NO_REPLY, owes_a_reply, remember_app, tracker_of
+from bot.channels.conversations import NO_REPLY, client_pseudonym, owes_a_reply, remember_app, tracker_of
 from bot.channels.limits import RateLimiter
 from caredesk import identity_token
 from caredesk.settings import Settings, get_settings
@@ -64,11 +64,6 @@ PREFIX = "web:"
 def conversation_id(session_key: str, settings: Settings) -> str:
     """The tracker's id for a web session: a keyed hash of the key only the browser holds."""
     return PREFIX + identity_token.keyed_hash(session_key, settings.secret_key, "web-session")
-
-
-def client_pseudonym(address: str | None, settings: Settings) -> str | None:
-    """An opaque, stable name for a client address (lock-outs count per client without storing the IP)."""
-    return "ip:" + identity_token.keyed_hash(address, settings.secret_key, "client", 20) if address else None
 
 
 def owner_of(events: Iterable[dict], conversation: str, settings: Settings,
@@ -255,7 +250,8 @@ class WebChatChannel(InputChannel):
                 if room != sid:
                     await sio.leave_room(sid, room)
             await sio.enter_room(sid, conversation)
-            channel.visitors[sid] = Visitor(conversation, customer_id, client_pseudonym(addresses.get(sid), settings))
+            channel.visitors[sid] = Visitor(conversation, customer_id,
+                                           client_pseudonym("ip", addresses.get(sid), settings.secret_key))
             await sio.emit("session_confirm", session_key, room=sid)
             await sio.emit("history", {"messages": history_of(events),
                                        "verified": customer_id is not None}, room=sid)

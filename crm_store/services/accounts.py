@@ -41,15 +41,21 @@ def _account_info(customer: models.Customer, lifetime_value_cents: int = 0) -> d
     )
 
 
+def account_in(uow: UnitOfWork, customer_id: int) -> dto.AccountInfo:
+    """The account with churn risk and lifetime spend (orders not cancelled), inside an open unit
+    of work (for use cases that need it beside their own reads and writes)."""
+    customer = _customer(uow, customer_id)
+    spent = uow.session.execute(
+        select(func.coalesce(func.sum(models.Order.total_cents), 0)).where(
+            models.Order.customer_id == customer_id, models.Order.status != "cancelled")
+    ).scalar_one()
+    return _account_info(customer, int(spent))
+
+
 def get_account(customer_id: int, uow: UnitOfWork) -> dto.AccountInfo:
     """The account, with churn risk and lifetime spend (orders not cancelled)."""
     with uow:
-        customer = _customer(uow, customer_id)
-        spent = uow.session.execute(
-            select(func.coalesce(func.sum(models.Order.total_cents), 0)).where(
-                models.Order.customer_id == customer_id, models.Order.status != "cancelled")
-        ).scalar_one()
-        return _account_info(customer, int(spent))
+        return account_in(uow, customer_id)
 
 
 def list_accounts(uow: UnitOfWork, *, limit: int = 10) -> list[dto.AccountInfo]:

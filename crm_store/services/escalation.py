@@ -8,13 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import func, select
-
-from crm_store import dto, models
+from crm_store import dto
 from crm_store.policy import load_policy
 from crm_store.scoring.escalation import Decision, EscalationRules, Signals, decide
 from crm_store.services._common import utcnow
-from crm_store.services.accounts import _account_info, _customer
+from crm_store.services.accounts import account_in
 from crm_store.services.tickets import open_ticket
 from crm_store.unit_of_work import UnitOfWork
 
@@ -34,14 +32,6 @@ class Conversation:
     fallbacks: int = 0  # misunderstandings in a row
     asked_for_person: bool = False  # the customer explicitly asked for a person
 
-
-def _account(uow: UnitOfWork, customer_id: int) -> dto.AccountInfo:
-    """The account with lifetime spend, inside an open unit of work."""
-    spent = uow.session.execute(
-        select(func.coalesce(func.sum(models.Order.total_cents), 0)).where(
-            models.Order.customer_id == customer_id, models.Order.status != "cancelled")
-    ).scalar_one()
-    return _account_info(_customer(uow, customer_id), int(spent))
 
 
 def decide_for(conversation: Conversation, rules: EscalationRules,
@@ -68,7 +58,7 @@ def _assess(uow: UnitOfWork, conversation: Conversation,
     first = decide_for(conversation, rules)
     if not needs_account(conversation, rules, first):
         return first, None
-    account = _account(uow, conversation.customer_id)  # type: ignore[arg-type]  # checked above
+    account = account_in(uow, conversation.customer_id)  # type: ignore[arg-type]  # checked above
     return decide_for(conversation, rules, account), account
 
 
