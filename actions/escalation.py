@@ -54,16 +54,10 @@ def conversation(tracker, customer_id: int | None, *, asked_for_person: bool = F
         asked_for_person=asked_for_person)
 
 
-def escalation_decision(tracker, customer_id: int | None):
-    """The escalation rules applied to this conversation: (decision, account or None)."""
-    return escalation.assess(uow(), conversation(tracker, customer_id))
-
-
-def conversation_summary(tracker, reason: str, customer_id: int | None = None, assessed=None) -> str:
-    """What a colleague needs: why, churn risk, mood, what was asked, orders, last messages.
-    ``assessed`` is an already computed (decision, account) pair, to save the look-ups."""
+def conversation_summary(tracker, reason: str, customer_id: int | None = None) -> str:
+    """What a colleague needs: why, churn risk, mood, what was asked, orders, last messages."""
     signals = conversation(tracker, customer_id)
-    decision, account = assessed or escalation.assess(uow(), signals)
+    decision, account = escalation.assess(uow(), signals)
     if account is None and customer_id is not None:
         account = accounts.get_account(customer_id, uow())
     return escalation.summary(signals, reason, decision, account)
@@ -93,13 +87,13 @@ def _tell(dispatcher, result: EscalationResult) -> list[EventType]:
     return events
 
 
-def hand_over(dispatcher, tracker, customer_id: int | None, *, reason: str, why: str, assessed=None) -> list[EventType]:
+def hand_over(dispatcher, tracker, customer_id: int | None, *, reason: str, why: str) -> list[EventType]:
     """The customer asked for a person: open the ticket and tell them what happens next.
 
     While agents are live the bot pauses (Rasa keeps storing every customer message for the
     agent) until an agent hands the conversation back; otherwise the customer gets a follow-up
-    by e-mail and the bot keeps helping. ``assessed`` is ignored: the use case decides (and reads
-    the account) in the same unit of work as the ticket."""
+    by e-mail and the bot keeps helping. The use case decides (and reads the account) in the same
+    unit of work as the ticket."""
     result = escalation.escalate(uow(), conversation(tracker, customer_id, asked_for_person=True),
                                  reason=reason, why=why)
     return _tell(dispatcher, result)

@@ -135,26 +135,3 @@ def error_text(error: Exception, reference: str | None = None) -> str:
         "store_unavailable": STORE_DOWN,
     }
     return messages.get(getattr(error, "code", ""), "Sorry, something went wrong on our side. Please try again.")
-
-
-def ticket_summary(
-    *, reason: str, conversation_id: str, intents: list[str], orders: list[str], trend: float,
-    latest: float | None, churn_score: float | None, churn_reasons: tuple[str, ...],
-    messages: list[tuple[str, str | None]],
-) -> str:
-    """What an agent needs on one screen: why, who (no personal data), mood, and the last messages."""
-    lines = [f"Why: {reason}", f"Conversation: {conversation_id}"]
-    if churn_score is not None:
-        why = f" ({'; '.join(churn_reasons)})" if churn_reasons else ""
-        lines.append(f"Churn risk: {churn_score:.2f}{why}")
-    mood = f"Sentiment trend: {trend:+.2f}"
-    if latest is not None:
-        mood += f", last message {latest:+.2f}"
-    lines.append(mood)
-    if intents:
-        lines.append("Asked about: " + ", ".join(intents))
-    if orders:
-        lines.append("Orders: " + ", ".join(orders))
-    lines.append("Last messages:")
-    lines += [f"  > {text}" + (f"  [{label}]" if label else "") for text, label in messages]
-    return "\n".join(lines)

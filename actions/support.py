@@ -6,7 +6,7 @@ from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import EventType, SlotSet
 
 from actions import replies
-from actions.escalation import conversation_summary, escalation_decision, hand_over
+from actions.escalation import conversation_summary, hand_over
 from actions.identity import current_customer
 from actions.store import uow
 from actions.turns import next_step, request_action
@@ -89,8 +89,7 @@ class ActionHandoff(Action):
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         customer_id, events = current_customer(tracker)
         return events + hand_over(dispatcher, tracker, customer_id, reason="human_requested",
-                                  why="customer asked for a person",
-                                  assessed=escalation_decision(tracker, customer_id))
+                                  why="customer asked for a person")
 
 
 class ActionOpenIssue(Action):
