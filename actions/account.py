@@ -42,8 +42,12 @@ class ActionEditAccount(Action):
         if customer_id is None:
             return events
         info = accounts.get_account(customer_id, uow())
-        dispatcher.utter_message(text=f"Your account has e-mail {replies.mask_email(info.email)}"
-                                      + (f" and phone ending {info.phone[-3:]}." if info.phone else "."))
+        email = replies.mask_email(info.email)
+        if info.phone:
+            dispatcher.utter_message(response="utter_account_contact_with_phone", email=email,
+                                     phone_end=info.phone[-3:])
+        else:
+            dispatcher.utter_message(response="utter_account_contact", email=email)
         return events + [*CONTACT_FORM_RESET, next_step("contact_form")]
 
 
@@ -67,15 +71,16 @@ class ValidateContactForm(FormValidationAction):
     def validate_new_contact(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         change = parse_contact(str(value))
         if not change:
-            dispatcher.utter_message(text="I couldn't find an e-mail address or a phone number in that.")
+            dispatcher.utter_message(response="utter_no_contact_found")
             return {"new_contact": None}
         customer_id, _ = current_customer(tracker)
         if customer_id is None:  # the proof expired meanwhile: the submit action verifies again
             return {"new_contact": str(value), "form_outcome": "refused"}
         try:
-            held = accounts.propose_contact_change(customer_id, uow(), conversation=tracker.sender_id, **change)
+            held = accounts.propose_contact_change(customer_id, uow(), conversation=tracker.sender_id,
+                                                   email=change.get("email"), phone=change.get("phone"))
         except errors.CareDeskError as exc:
-            dispatcher.utter_message(text=replies.error_text(exc))
+            dispatcher.utter_message(**replies.error_reply(exc))
             return {"new_contact": None}
         return {"new_contact": str(value), "change_preview": held.preview}
 
@@ -89,7 +94,7 @@ class ActionSubmitContact(Action):
             customer_id, events = current_customer(tracker)
             if customer_id is not None:
                 accounts.discard_contact_change(customer_id, uow(), conversation=tracker.sender_id)
-            dispatcher.utter_message(text="Okay, your contact details stay as they are.")
+            dispatcher.utter_message(response="utter_contact_kept")
             return events + CONTACT_FORM_RESET
         # The proof may have expired while the customer typed or decided: verify again, then start over.
         customer_id, events = require_customer(dispatcher, tracker, "action_edit_account")
@@ -99,15 +104,16 @@ class ActionSubmitContact(Action):
             accounts.confirm_contact_change(customer_id, uow(), conversation=tracker.sender_id,
                                             actor=f"chat:{tracker.sender_id}")
         except errors.NothingToConfirm:
-            dispatcher.utter_message(text="That change waited too long, so I haven't made it. "
-                                          "Tell me again if you'd still like to change your details.")
+            dispatcher.utter_message(response="utter_contact_change_expired")
             return events + CONTACT_FORM_RESET
         except errors.CareDeskError as exc:
-            dispatcher.utter_message(text=replies.error_text(exc))
+            dispatcher.utter_message(**replies.error_reply(exc))
             return events + CONTACT_FORM_RESET
-        what = tracker.get_slot("change_preview") or "contact details"
-        dispatcher.utter_message(text=f"Done: I've changed your {what}. We've sent a note about it to the "
-                                      "e-mail address you had until now.")
+        changed = tracker.get_slot("change_preview")
+        if changed:
+            dispatcher.utter_message(response="utter_contact_changed", changed=changed)
+        else:
+            dispatcher.utter_message(response="utter_contact_details_changed")
         return events + CONTACT_FORM_RESET
 
 
@@ -128,15 +134,14 @@ class ActionNewsletter(Action):
             elif SUBSCRIBE_RE.search(text):
                 choice = "on"
         if choice not in ("on", "off"):
-            dispatcher.utter_message(text="Would you like to get our newsletter, or stop it?", buttons=[
+            dispatcher.utter_message(response="utter_newsletter_question", buttons=[
                 {"title": "Subscribe", "payload": '/newsletter_subscription{"newsletter_choice": "on"}'},
                 {"title": "Unsubscribe", "payload": '/newsletter_subscription{"newsletter_choice": "off"}'},
             ])
             return events
         info = accounts.set_newsletter(customer_id, choice == "on", uow(), actor=f"chat:{tracker.sender_id}")
         dispatcher.utter_message(
-            text="You're subscribed to our newsletter." if info.newsletter_opt_in
-            else "Done: you won't get our newsletter any more.")
+            response="utter_newsletter_subscribed" if info.newsletter_opt_in else "utter_newsletter_unsubscribed")
         return events + [SlotSet("newsletter_choice", None)]
 
 
@@ -158,7 +163,7 @@ class ActionSubmitDeleteAccount(Action):
 
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         if not tracker.get_slot("confirmed"):
-            dispatcher.utter_message(text="Okay, your account stays as it is.")
+            dispatcher.utter_message(response="utter_account_kept")
             return [SlotSet("confirmed", None)]
         # The proof may have expired while the customer was deciding: verify again, then ask again.
         customer_id, events = require_customer(dispatcher, tracker, "action_delete_account")
@@ -168,8 +173,5 @@ class ActionSubmitDeleteAccount(Action):
         ticket = accounts.request_account_deletion(
             customer_id, uow(), conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel(),
             actor=f"chat:{tracker.sender_id}")
-        dispatcher.utter_message(text=f"I've recorded your request (ticket #{ticket.id}). An administrator "
-                                      "checks it and then erases your personal data, this conversation "
-                                      "included, within 30 days. Orders stay in our accounts without your "
-                                      "name or address.")
+        dispatcher.utter_message(response="utter_deletion_requested", ticket=ticket.id)
         return events

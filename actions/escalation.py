@@ -46,44 +46,48 @@ def conversation(tracker, customer_id: int | None, *, asked_for_person: bool = F
                 orders.append(reference)
     messages = tuple((e.get("text") or "", ((e.get("parse_data") or {}).get("sentiment") or {}).get("label"))
                      for e in events[-LAST_MESSAGES:])
+    failed = tuple(e.get("text") or "" for e in events
+                   if ((e.get("parse_data") or {}).get("intent") or {}).get("name") == "nlu_fallback")
     return escalation.Conversation(
         conversation_id=tracker.sender_id, customer_id=customer_id, channel=tracker.get_latest_input_channel(),
         intent=(tracker.latest_message.get("intent") or {}).get("name") or "",
         sentiments=tuple(sentiment_scores(tracker)), intents=tuple(intents), orders=tuple(orders),
         messages=messages, fallbacks=int(tracker.get_slot("fallback_count") or 0),
-        asked_for_person=asked_for_person)
+        asked_for_person=asked_for_person, failed_turns=failed)
 
 
 def conversation_summary(tracker, reason: str, customer_id: int | None = None) -> str:
     """What a colleague needs: why, churn risk, mood, what was asked, orders, last messages."""
     signals = conversation(tracker, customer_id)
-    decision, account = escalation.assess(uow(), signals)
+    decision, account = escalation.assess(signals, uow())
     if account is None and customer_id is not None:
         account = accounts.get_account(customer_id, uow())
     return escalation.summary(signals, reason, decision, account)
 
 
 def _tell(dispatcher, result: EscalationResult) -> list[EventType]:
-    """The customer hears what happens next; the events that record the hand-over."""
+    """The customer hears what happens next; the events that record the hand-over.
+
+    With an agent available in the console the bot pauses and says where the customer is in the
+    queue; with nobody available the customer gets a ticket and an e-mail follow-up (told apart
+    by the policy's support hours: busy colleagues, or a closed desk)."""
     policy = load_policy()
     if result.retention:
         voucher = format_money(policy.goodwill_voucher_max_cents, policy.currency)
-        dispatcher.utter_message(
-            text=f"I'm sorry this hasn't gone well. As a thank-you for staying with us we'd like to offer you "
-                 f"{policy.goodwill_voucher_percent}% off your next order (up to {voucher}); a colleague will "
-                 "add it to your account.")
+        dispatcher.utter_message(response="utter_retention_offer", percent=policy.goodwill_voucher_percent,
+                                 voucher=voucher)
     ticket_id = result.ticket_id
     events: list[EventType] = [SlotSet("escalated_ticket", str(ticket_id)), SlotSet("fallback_count", 0)]
-    if policy.agents_live(datetime.utcnow()):
-        dispatcher.utter_message(
-            text=f"I've asked a colleague to take over (ticket #{ticket_id}). They'll answer right here, "
-                 f"usually within {policy.live_reply_minutes} minutes; until then I'll keep quiet so nothing "
-                 "gets mixed up.")
+    if result.live:
+        if result.queue_position is None:  # a colleague already has the conversation
+            dispatcher.utter_message(response="utter_handed_over_owned", ticket=ticket_id)
+        else:
+            dispatcher.utter_message(response="utter_handed_over_live", ticket=ticket_id,
+                                     position=result.queue_position, reply_minutes=policy.live_reply_minutes)
         return events + [ConversationPaused()]
-    dispatcher.utter_message(
-        text=f"Our team isn't in the chat right now ({policy.support_hours}), so I've opened ticket #{ticket_id} "
-             f"and a colleague will e-mail you within {policy.first_reply_hours} hours. Meanwhile I'm happy to "
-             "keep helping.")
+    within_hours = policy.agents_live(datetime.utcnow())
+    dispatcher.utter_message(response="utter_handed_over_busy" if within_hours else "utter_handed_over_by_email",
+                             ticket=ticket_id, hours=policy.support_hours, reply_hours=policy.first_reply_hours)
     return events
 
 
@@ -94,7 +98,7 @@ def hand_over(dispatcher, tracker, customer_id: int | None, *, reason: str, why:
     agent) until an agent hands the conversation back; otherwise the customer gets a follow-up
     by e-mail and the bot keeps helping. The use case decides (and reads the account) in the same
     unit of work as the ticket."""
-    result = escalation.escalate(uow(), conversation(tracker, customer_id, asked_for_person=True),
+    result = escalation.escalate(conversation(tracker, customer_id, asked_for_person=True), uow(),
                                  reason=reason, why=why)
     return _tell(dispatcher, result)
 
@@ -106,6 +110,6 @@ def escalate_if_needed(dispatcher, tracker) -> list[EventType]:
     if tracker.get_slot("escalated_ticket") or intent == "contact_human_agent":
         return []
     customer_id, _ = current_customer(tracker)
-    result = escalation.escalate(uow(), conversation(tracker, customer_id),
+    result = escalation.escalate(conversation(tracker, customer_id), uow(),
                                  reason="escalated", why="automatic escalation")
     return _tell(dispatcher, result) if result.escalate else []

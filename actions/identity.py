@@ -21,7 +21,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.store import settings
-from caredesk import identity_token
+from common import identity_token
 
 PROOF_SLOT = "verified"
 # Conversations that must never hold a verified customer, and what the customer is told instead.

@@ -28,9 +28,9 @@ def pick_order(dispatcher: CollectingDispatcher, customer_id: int, intent: str, 
     if statuses:
         recent = [o for o in recent if o.status in statuses]
     if not recent:
-        dispatcher.utter_message(text="I can't find any orders on your account that this applies to.")
+        dispatcher.utter_message(response="utter_no_matching_orders")
         return
-    dispatcher.utter_message(text="Which order is it about?",
+    dispatcher.utter_message(response="utter_which_order",
                              buttons=replies.order_buttons(recent[:ORDER_CHOICES], intent))
 
 
@@ -50,10 +50,21 @@ def customer_and_order(dispatcher, tracker, action_name: str, intent: str):
     return customer_id, reference, events
 
 
-def refuse(dispatcher, error: errors.CareDeskError, reference: str) -> list[EventType]:
+def refuse(dispatcher, error: errors.CareDeskError, reference: str | None) -> list[EventType]:
     """Say why not, and forget the order so the next request asks again."""
-    dispatcher.utter_message(text=replies.error_text(error, reference))
+    dispatcher.utter_message(**replies.error_reply(error, reference))
     return [SlotSet("order_ref", None)]
+
+
+def named_order(customer_id: int | None, reference: str | None) -> tuple[int, str]:
+    """The verified customer and the order a form's last steps act on. The form checked both when
+    it filled its slots, but a proof can expire and a slot be cleared meanwhile: then refuse as the
+    services would (no usable reference; an order that is not this caller's)."""
+    if not reference:
+        raise errors.InvalidInput("that does not look like an order reference")
+    if customer_id is None:
+        raise errors.NotOrderOwner(reference)
+    return customer_id, reference
 
 
 class ActionTrackOrder(Action):
@@ -69,7 +80,8 @@ class ActionTrackOrder(Action):
             status = orders.order_status(customer_id, reference, uow())
         except errors.CareDeskError as exc:
             return events + refuse(dispatcher, exc, reference)
-        dispatcher.utter_message(text=replies.order_status(status))
+        for said in replies.order_status(status):
+            dispatcher.utter_message(**said)
         return events
 
 
@@ -101,15 +113,15 @@ class ActionAskOrderRef(Action):
         form = (tracker.active_loop or {}).get("name")
         statuses = {"cancel_form": orders.cancellable_statuses(),
                     "address_form": orders.address_change_statuses(),
-                    "return_form": ("delivered",)}.get(form)
+                    "return_form": ("delivered",)}.get(form or "")
         if customer_id is not None:
             recent = [o for o in orders.list_orders(customer_id, uow(), limit=10)
                       if not statuses or o.status in statuses][:ORDER_CHOICES]
             if recent:
-                dispatcher.utter_message(text="Which order? Pick one or type its reference.",
+                dispatcher.utter_message(response="utter_which_order_pick",
                                          buttons=replies.order_buttons(recent, "inform"))
                 return events
-        dispatcher.utter_message(text="Which order? Please type its reference (it looks like CD-7KQ2MX).")
+        dispatcher.utter_message(response="utter_which_order_type")
         return events
 
 
@@ -121,18 +133,16 @@ class ActionAskConfirmed(Action):
         form = (tracker.active_loop or {}).get("name")
         buttons = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
         if form == "delete_account_form":
-            dispatcher.utter_message(
-                text="Do you really want us to delete your account and personal data? Open orders are "
-                     "finished first and invoices are kept as the law requires.", buttons=buttons)
+            dispatcher.utter_message(response="utter_confirm_delete_account", buttons=buttons)
             return []
         customer_id, _ = current_customer(tracker)
         reference = slot_text(tracker, "order_ref")
         try:
-            status = orders.order_status(customer_id, reference, uow())
-            fee = orders.cancellation_fee(customer_id, reference, uow())
+            status = orders.order_status(*named_order(customer_id, reference), uow())
+            fee = orders.cancellation_fee(*named_order(customer_id, reference), uow())
         except errors.CareDeskError as exc:  # the form checked the order; it may have changed since
             return refuse(dispatcher, exc, reference)
-        dispatcher.utter_message(text=replies.cancel_question(status, fee), buttons=buttons)
+        dispatcher.utter_message(buttons=buttons, **replies.cancel_question(status, fee))
         return []
 
 
@@ -143,7 +153,7 @@ def _owned_order_slot(dispatcher, tracker, value, check) -> dict[str, Any]:
         reference = normalise_reference(str(value))
         check(customer_id, reference)
     except errors.CareDeskError as exc:
-        dispatcher.utter_message(text=replies.error_text(exc, str(value)))
+        dispatcher.utter_message(**replies.error_reply(exc, str(value)))
         if isinstance(exc, (errors.NotCancellable, errors.NotReturnable, errors.AddressNotChangeable)):
             return {"order_ref": reference, "form_outcome": "refused"}
         return {"order_ref": None}
@@ -196,14 +206,14 @@ class ActionSubmitCancel(Action):
         if tracker.get_slot("form_outcome") == "refused":
             return events + reset + [SlotSet("order_ref", None)]
         if not tracker.get_slot("confirmed"):
-            dispatcher.utter_message(text=f"Okay, I've left order {reference} as it is.")
+            dispatcher.utter_message(response="utter_cancel_kept", reference=reference)
             return events + reset
         try:
-            result = orders.cancel_order(customer_id, reference, uow(), actor=f"chat:{tracker.sender_id}")
+            result = orders.cancel_order(*named_order(customer_id, reference), uow(), actor=f"chat:{tracker.sender_id}")
         except errors.CareDeskError as exc:
-            dispatcher.utter_message(text=replies.error_text(exc, reference))
+            dispatcher.utter_message(**replies.error_reply(exc, reference))
             return events + reset
-        dispatcher.utter_message(text=replies.cancelled(result))
+        dispatcher.utter_message(**replies.cancelled(result))
         return events + reset
 
 
@@ -223,17 +233,13 @@ class ActionChangeOrder(Action):
         except errors.CareDeskError as exc:
             return events + refuse(dispatcher, exc, reference)
         if not orders.can_cancel(status.status):
-            dispatcher.utter_message(text=f"Order {reference} has already shipped, so it can't be changed. "
-                                          "When it arrives you can return what you don't want.")
+            dispatcher.utter_message(response="utter_change_order_shipped", reference=reference)
             return events
         ticket = tickets.create_ticket(
             uow(), customer_id=customer_id, reason="change_order", priority="normal",
             summary=f"Customer wants to change order {reference}: \"{tracker.latest_message.get('text', '')}\"",
             conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel())
-        dispatcher.utter_message(
-            text=f"I can't edit items myself, but order {reference} hasn't shipped, so I've asked our team to "
-                 f"change it (ticket #{ticket.id}); they'll confirm by e-mail within a day. If you prefer, I can "
-                 "cancel it instead and you order again.")
+        dispatcher.utter_message(response="utter_change_order_requested", reference=reference, ticket=ticket.id)
         return events
 
 
@@ -263,15 +269,23 @@ ADDRESS_FORM_START = [SlotSet("new_address", None), SlotSet("confirmed", None), 
 ADDRESS_FORM_RESET = [*ADDRESS_FORM_START, SlotSet("order_ref", None)]
 
 
+class UnreadableAddress(errors.InvalidInput):
+    """``parse_address`` could not read the address; ``response`` tells the customer what is missing."""
+
+    def __init__(self, message: str, response: str):
+        super().__init__(message)
+        self.response = response
+
+
 def parse_address(text: str) -> AddressInfo:
-    """'5 Elm Avenue, 3511 AB Utrecht, NL' -> AddressInfo; raises InvalidInput if it can't."""
+    """'5 Elm Avenue, 3511 AB Utrecht, NL' -> AddressInfo; raises UnreadableAddress if it can't."""
     parts = [p.strip() for p in (text or "").split(",") if p.strip()]
     if len(parts) < 3:
-        raise errors.InvalidInput("please give street, postcode and city, and a two-letter country code")
+        raise UnreadableAddress("fewer than three comma-separated parts", "utter_address_unreadable_parts")
     street, place, country = parts[0], parts[-2], parts[-1].upper()
     postcode, _, city = place.rpartition(" ")
     if not postcode or not any(ch.isdigit() for ch in postcode):
-        raise errors.InvalidInput("I couldn't find the postcode")
+        raise UnreadableAddress("no postcode before the city", "utter_address_unreadable_postcode")
     line2 = ", ".join(parts[1:-2]) or None
     return AddressInfo(line1=street, line2=line2, city=city, postcode=postcode, country=country)
 
@@ -288,21 +302,21 @@ class ValidateAddressForm(RefusedOrderEndsForm, FormValidationAction):
         the form then asks the customer to confirm it, masked."""
         try:
             address = parse_address(str(value))
-        except errors.InvalidInput as exc:
-            dispatcher.utter_message(text=f"Sorry, I couldn't read that address: {exc}.")
+        except UnreadableAddress as exc:
+            dispatcher.utter_message(response=exc.response)
             return {"new_address": None}
         customer_id, _ = current_customer(tracker)
         reference = slot_text(tracker, "order_ref")
         if customer_id is None:  # the proof expired meanwhile: the submit action verifies again
             return {"new_address": str(value), "form_outcome": "refused"}
         try:
-            held = orders.propose_address_change(customer_id, reference, address, uow(),
+            held = orders.propose_address_change(*named_order(customer_id, reference), address, uow(),
                                                  conversation=tracker.sender_id)
         except errors.InvalidInput as exc:
-            dispatcher.utter_message(text=f"Sorry, I couldn't use that address: {exc}.")
+            dispatcher.utter_message(response="utter_address_unusable", problem=str(exc))
             return {"new_address": None}
         except errors.CareDeskError as exc:  # the order shipped meanwhile, or the store is down
-            dispatcher.utter_message(text=replies.error_text(exc, reference))
+            dispatcher.utter_message(**replies.error_reply(exc, reference))
             return {"new_address": str(value), "form_outcome": "refused"}
         return {"new_address": str(value), "change_preview": held.preview}
 
@@ -320,24 +334,23 @@ class ActionSubmitAddress(Action):
         if outcome != "refused" and not tracker.get_slot("confirmed"):
             if customer_id is not None:
                 orders.discard_address_change(customer_id, uow(), conversation=tracker.sender_id)
-            dispatcher.utter_message(text=f"Okay, order {reference} keeps its address.")
+            dispatcher.utter_message(response="utter_address_kept", reference=reference)
             return events + ADDRESS_FORM_RESET
         # The proof may have expired while the customer typed or decided: verify again, then start over.
         customer_id, events = require_customer(dispatcher, tracker, "action_change_address")
         if customer_id is None:
             return events + ADDRESS_FORM_RESET
         try:
-            status = orders.confirm_address_change(customer_id, reference, uow(), conversation=tracker.sender_id,
+            status = orders.confirm_address_change(*named_order(customer_id, reference), uow(),
+                                                   conversation=tracker.sender_id,
                                                    actor=f"chat:{tracker.sender_id}")
         except errors.NothingToConfirm:
-            dispatcher.utter_message(text=f"That change waited too long, so order {reference} keeps its address. "
-                                          "Tell me again if you'd still like to change it.")
+            dispatcher.utter_message(response="utter_address_change_expired", reference=reference)
             return events + ADDRESS_FORM_RESET
         except errors.CareDeskError as exc:
-            dispatcher.utter_message(text=replies.error_text(exc, reference))
+            dispatcher.utter_message(**replies.error_reply(exc, reference))
             return events + ADDRESS_FORM_RESET
         # The street is not repeated: the customer just typed it, and the reply is stored.
         town = status.ship_to.rsplit(", ", 1)[-1]
-        dispatcher.utter_message(text=f"Done: order {reference} will go to the new address in {town}. We've "
-                                      "sent a note about it to your e-mail address.")
+        dispatcher.utter_message(response="utter_address_changed", reference=reference, town=town)
         return events + ADDRESS_FORM_RESET

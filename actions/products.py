@@ -46,12 +46,12 @@ class ActionProductSearch(Action):
                     break
         if found:
             # The text lists the products for text-only channels; the web widget shows the cards.
-            dispatcher.utter_message(text="Here's what I found:\n" + replies.product_lines(found),
+            dispatcher.utter_message(response="utter_products_found", products=replies.product_lines(found),
                                      elements=replies.product_cards(found))
             return []
         categories = catalog.categories(uow())
         dispatcher.utter_message(
-            text="What are you looking for? Tell me a product or pick a category.",
+            response="utter_which_products",
             buttons=[{"title": c.title(), "payload": f'/recommend_products{{"product_category": "{c}"}}'}
                      for c in categories])
         return []

@@ -9,7 +9,14 @@ from rasa_sdk.events import EventType, SlotSet
 
 from actions import replies
 from actions.identity import current_customer, require_customer
-from actions.orders import RefusedOrderEndsForm, _owned_order_slot, customer_and_order, precheck_order, refuse
+from actions.orders import (
+    RefusedOrderEndsForm,
+    _owned_order_slot,
+    customer_and_order,
+    named_order,
+    precheck_order,
+    refuse,
+)
 from actions.store import uow
 from actions.turns import next_step, request_action
 from actions.values import slot_text
@@ -38,7 +45,7 @@ class ActionStartReturn(Action):
                 return events + refuse(dispatcher, exc, reference)
             if status.status in ("cancelled", "returned"):
                 info = returns.refund_status(customer_id, reference, uow())
-                dispatcher.utter_message(text=replies.refund(info, reference))
+                dispatcher.utter_message(**replies.refund(info, reference))
                 return events
         start, checked = precheck_order(dispatcher, tracker, lambda cid, ref: returns.return_deadline(cid, ref, uow()))
         if not start:
@@ -72,19 +79,17 @@ class ActionSubmitReturn(Action):
         if tracker.get_slot("form_outcome") == "refused":
             return events + reset
         try:
-            info = returns.start_return(customer_id, reference, tracker.get_slot("return_reason"), uow(),
+            info = returns.start_return(*named_order(customer_id, reference), tracker.get_slot("return_reason"), uow(),
                                         actor=f"chat:{tracker.sender_id}")
-            status = orders.order_status(customer_id, reference, uow())
+            status = orders.order_status(*named_order(customer_id, reference), uow())
         except errors.CareDeskError as exc:
-            dispatcher.utter_message(text=replies.error_text(exc, reference))
+            dispatcher.utter_message(**replies.error_reply(exc, reference))
             return events + reset
         policy = load_policy()
-        label = "We've e-mailed you a free return label. " if policy.free_return_label else ""
         dispatcher.utter_message(
-            text=f"Your return for order {reference} is open. {label}Please send it back by "
-                 f"{replies.day(info.return_by)}. Once it reaches us we refund "
-                 f"{format_money(status.total_cents, status.currency)} to your original payment method "
-                 f"within {policy.refund_processing_days} days.")
+            response="utter_return_opened_free_label" if policy.free_return_label else "utter_return_opened",
+            reference=reference, return_by=replies.day(info.return_by),
+            amount=format_money(status.total_cents, status.currency), refund_days=policy.refund_processing_days)
         return events + reset
 
 
@@ -103,10 +108,9 @@ class ActionTrackRefund(Action):
         except errors.CareDeskError as exc:
             return events + refuse(dispatcher, exc, reference)
         if ret is not None and ret.status == "requested":
-            dispatcher.utter_message(text=f"We're waiting for your return of order {reference} to arrive; "
-                                          "the refund starts as soon as it does.")
+            dispatcher.utter_message(response="utter_return_awaited", reference=reference)
         else:
-            dispatcher.utter_message(text=replies.refund(info, reference))
+            dispatcher.utter_message(**replies.refund(info, reference))
         return events
 
 
@@ -124,10 +128,9 @@ class ActionInvoice(Action):
         try:
             info = invoices.get_invoice(customer_id, reference, uow())
         except errors.InvoiceNotIssued:
-            dispatcher.utter_message(text=f"Order {reference} has no invoice yet: it's issued once the "
-                                          "payment arrives.")
+            dispatcher.utter_message(response="utter_no_invoice_yet", reference=reference)
             return events
         except errors.CareDeskError as exc:
             return events + refuse(dispatcher, exc, reference)
-        dispatcher.utter_message(text=replies.invoice(info))
+        dispatcher.utter_message(**replies.invoice(info))
         return events

@@ -1,15 +1,24 @@
-"""Pure text and button building for replies. No I/O, no Rasa imports."""
+"""Which reply applies, and the values it needs. No I/O, no Rasa imports.
+
+The words the customer reads are responses in ``domain.yml`` (a shop edits or translates them
+there); this module picks the response and formats the values its text uses: references, dates,
+amounts, item lists. A reply is a dict ``{"response": name, **values}`` for
+``dispatcher.utter_message(**reply)``. Button titles are short labels and stay here."""
 
 from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from typing import Any
 
 from crm_store import dto
 from crm_store.dto import format_money
 from crm_store.services import orders as order_rules
 
-STATUS_WORDS = {
+Reply = dict[str, Any]
+
+# Short status labels for the order buttons (the status sentences are the utter_order_status_* responses).
+STATUS_LABELS = {
     "placed": "placed and waiting for payment",
     "paid": "paid and being prepared",
     "packed": "packed and about to be handed to the carrier",
@@ -18,6 +27,16 @@ STATUS_WORDS = {
     "cancelled": "cancelled",
     "returned": "returned",
 }
+# Error codes (crm_store/errors.py) with a response utter_error_<code>, and those that name an order.
+ERROR_CODES = {"order_not_found", "not_order_owner", "invalid_input", "not_cancellable", "address_not_changeable",
+               "return_window_closed", "not_returnable", "customer_not_found", "store_unavailable"}
+ORDER_ERROR_CODES = {"order_not_found", "not_order_owner", "not_cancellable", "address_not_changeable",
+                     "return_window_closed", "not_returnable"}
+
+
+def reply(response: str, **values: Any) -> Reply:
+    """The domain response ``response`` with the values its text uses."""
+    return {"response": response, **values}
 
 
 def day(value: date | datetime | None) -> str:
@@ -34,68 +53,75 @@ def mask_email(email: str) -> str:
     return f"{local[0]}***{local[-1]}@{domain}"
 
 
-def order_status(status: dto.OrderStatus) -> str:
-    items = ", ".join(f"{line.quantity}× {line.name}" for line in status.lines)
-    text = f"Order {status.reference} ({items}) is {STATUS_WORDS.get(status.status, status.status)}."
-    if status.status == "shipped":
-        text += (f" It's with {status.carrier}, tracking number {status.tracking_number}, "
-                 f"expected {day(status.eta)}.")
-        if status.tracking_url:
-            text += f" Track it here: {status.tracking_url}"
-    elif status.status == "delivered":
-        text += f" It was delivered on {day(status.delivered_at)} by {status.carrier}."
+def order_items(status: dto.OrderStatus) -> str:
+    return ", ".join(f"{line.quantity}× {line.name}" for line in status.lines)
+
+
+def order_status(status: dto.OrderStatus) -> list[Reply]:
+    """Where the order is (utter_order_status_<status>, each given every value it might use), then
+    what can still be done to it (if anything)."""
+    if status.status == "shipped" and status.tracking_url:
+        name = "utter_order_status_shipped_tracked"
+    else:
+        name = f"utter_order_status_{status.status}" if status.status in STATUS_LABELS else "utter_order_status_other"
+    said = [reply(name, reference=status.reference, items=order_items(status), status=status.status,
+                  carrier=status.carrier, tracking_number=status.tracking_number, eta=day(status.eta),
+                  tracking_url=status.tracking_url, delivered_on=day(status.delivered_at))]
     cancel, move = order_rules.can_cancel(status.status), order_rules.can_change_address(status.status)
     if cancel and move:
-        text += " You can still cancel it or change the address."
+        said.append(reply("utter_order_can_cancel_or_change_address"))
     elif cancel:
-        text += " You can still cancel it."
+        said.append(reply("utter_order_can_cancel"))
     elif move:
-        text += " You can still change the address."
-    return text
+        said.append(reply("utter_order_can_change_address"))
+    return said
 
 
 def order_buttons(orders: list[dto.OrderSummary], intent: str) -> list[dict]:
     """One button per order; pressing it repeats the request with that order."""
     return [
-        {"title": f"{o.reference} · {day(o.placed_at)} · {STATUS_WORDS.get(o.status, o.status)}",
+        {"title": f"{o.reference} · {day(o.placed_at)} · {STATUS_LABELS.get(o.status, o.status)}",
          "payload": f"/{intent}{json.dumps({'order_ref': o.reference})}"}
         for o in orders
     ]
 
 
-def cancel_question(status: dto.OrderStatus, fee_cents: int) -> str:
-    refund = max(status.total_cents - fee_cents, 0)
-    fee = "free of charge" if fee_cents == 0 else f"a fee of {format_money(fee_cents, status.currency)}"
-    text = f"Cancel order {status.reference} ({format_money(status.total_cents, status.currency)})? It's {fee}"
-    if status.status != "placed":
-        text += f", and {format_money(refund, status.currency)} goes back to you"
-    return text + "."
+def cancel_question(status: dto.OrderStatus, fee_cents: int) -> Reply:
+    """Cancel this order? With the fee, and (if it was paid) what goes back to the customer."""
+    ref, total = status.reference, format_money(status.total_cents, status.currency)
+    fee = format_money(fee_cents, status.currency)
+    refund = format_money(max(status.total_cents - fee_cents, 0), status.currency)
+    if status.status == "placed":
+        if fee_cents == 0:
+            return reply("utter_cancel_question_free", reference=ref, total=total)
+        return reply("utter_cancel_question_fee", reference=ref, total=total, fee=fee)
+    if fee_cents == 0:
+        return reply("utter_cancel_question_free_refund", reference=ref, total=total, refund=refund)
+    return reply("utter_cancel_question_fee_refund", reference=ref, total=total, fee=fee, refund=refund)
 
 
-def cancelled(result: dto.CancelResult) -> str:
-    text = f"Done: order {result.reference} is cancelled."
+def cancelled(result: dto.CancelResult) -> Reply:
     if result.refund:
-        text += (f" Your refund of {format_money(result.refund.amount_cents, result.refund.currency)} "
-                 f"should arrive by {day(result.refund.expected_by)}.")
-    return text
+        return reply("utter_cancelled_refund", reference=result.reference,
+                     amount=format_money(result.refund.amount_cents, result.refund.currency),
+                     expected_by=day(result.refund.expected_by))
+    return reply("utter_cancelled", reference=result.reference)
 
 
-def refund(info: dto.RefundInfo | None, reference: str) -> str:
+def refund(info: dto.RefundInfo | None, reference: str) -> Reply:
     if info is None:
-        return f"There's no refund for order {reference} yet."
+        return reply("utter_refund_none", reference=reference)
     amount = format_money(info.amount_cents, info.currency)
     if info.status == "processed":
-        return f"The refund of {amount} for order {reference} was paid out on {day(info.processed_at)}."
-    return (f"The refund of {amount} for order {reference} is being processed; "
-            f"it should reach you by {day(info.expected_by)}.")
+        return reply("utter_refund_paid", reference=reference, amount=amount, paid_on=day(info.processed_at))
+    return reply("utter_refund_processing", reference=reference, amount=amount, expected_by=day(info.expected_by))
 
 
-def invoice(info: dto.InvoiceInfo) -> str:
+def invoice(info: dto.InvoiceInfo) -> Reply:
     lines = "; ".join(f"{li.quantity}× {li.name} {format_money(li.unit_price_cents, info.currency)}"
                       for li in info.lines)
-    return (f"Invoice {info.number} for order {info.order_reference}, issued {day(info.issued_at)}: "
-            f"{lines}. Total {format_money(info.amount_cents, info.currency)} incl. VAT. You can download "
-            f"the PDF under \"My account\" > \"Orders\".")
+    return reply("utter_invoice", number=info.number, reference=info.order_reference, issued_on=day(info.issued_at),
+                 lines=lines, total=format_money(info.amount_cents, info.currency))
 
 
 def product_lines(products: list[dto.ProductInfo]) -> str:
@@ -103,10 +129,6 @@ def product_lines(products: list[dto.ProductInfo]) -> str:
         f"• {p.name} - {format_money(p.price_cents)}" + ("" if p.stock > 0 else " (out of stock)")
         for p in products
     )
-
-
-STORE_DOWN = ("Sorry, I can't reach our order system right now, so I can't look that up. "
-              "Please try again in a few minutes, or ask for a person.")
 
 
 def product_cards(products: list[dto.ProductInfo]) -> list[dict]:
@@ -117,21 +139,11 @@ def product_cards(products: list[dto.ProductInfo]) -> list[dict]:
             for p in products]
 
 
-def error_text(error: Exception, reference: str | None = None) -> str:
-    """The one place CRM errors become words for the customer. Another customer's order and an
-    unknown one get the same answer, so nothing leaks about who owns what."""
-    ref = f"order {reference}" if reference else "that order"
-    messages = {
-        "order_not_found": f"I can't find {ref} on your account. Please check the reference.",
-        "not_order_owner": f"I can't find {ref} on your account. Please check the reference.",
-        "invalid_input": f"Sorry, that doesn't look right: {error}.",
-        "not_cancellable": (f"Sorry, {ref} has already left our warehouse, so it can't be cancelled any more. "
-                            "Once it arrives you can return it for a full refund."),
-        "address_not_changeable": (f"Sorry, {ref} has already shipped, so the address can't be changed. "
-                                   "The carrier's tracking page may let you redirect it."),
-        "return_window_closed": f"Sorry, {ref} is outside our return window ({error}).",
-        "not_returnable": f"Sorry, {ref} can't be returned right now ({error}).",
-        "customer_not_found": "Sorry, I can't find your account.",
-        "store_unavailable": STORE_DOWN,
-    }
-    return messages.get(getattr(error, "code", ""), "Sorry, something went wrong on our side. Please try again.")
+def error_reply(error: Exception, reference: str | None = None) -> Reply:
+    """The one place CRM errors become replies: utter_error_<code>. Another customer's order and an
+    unknown one get the same answer (the two responses say the same), so nothing leaks about who
+    owns what. An order error with no reference to name (no caller does that) gets the generic one."""
+    code = getattr(error, "code", "")
+    if code not in ERROR_CODES or (code in ORDER_ERROR_CODES and not reference):
+        return reply("utter_error_unknown")
+    return reply(f"utter_error_{code}", reference=reference, problem=str(error))

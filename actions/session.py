@@ -63,8 +63,7 @@ class ValidateVerifyForm(FormValidationAction):
         try:
             return {"order_ref": normalise_reference(str(value))}
         except errors.InvalidInput:
-            dispatcher.utter_message(text="That doesn't look like an order reference. It's on your "
-                                          "order confirmation and looks like CD-7KQ2MX.")
+            dispatcher.utter_message(response="utter_not_a_reference")
             return {"order_ref": None}
 
     def validate_email(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -77,10 +76,9 @@ class ValidateVerifyForm(FormValidationAction):
             dispatcher.utter_message(response="utter_verification_paused", wait=wait_text(locked.retry_after))
             return {"email": None, "order_ref": None, "form_outcome": "locked"}
         except errors.VerificationFailed:
-            dispatcher.utter_message(text="Sorry, that order reference and e-mail don't match our records. "
-                                          "Let's try again.")
+            dispatcher.utter_message(response="utter_verification_failed")
             return {"email": None, "order_ref": None}
-        dispatcher.utter_message(text="Thanks, you're verified.")
+        dispatcher.utter_message(response="utter_verified")
         # The e-mail has done its job; it is not kept in the conversation. What is kept is a proof
         # bound to this conversation that expires (actions.identity).
         return {"email": None, PROOF_SLOT: chat_proof_for(tracker, customer_id)}
@@ -112,7 +110,7 @@ class ActionAfterVerification(Action):
         events += [SlotSet("pending_action", None), SlotSet("form_outcome", None)]
         if customer_id is None:
             if tracker.get_slot("form_outcome") != "locked":
-                dispatcher.utter_message(text="I couldn't verify you, so I can't show order details.")
+                dispatcher.utter_message(response="utter_not_verified")
             return events
         resumed = _action_named(pending) if pending else None
         if resumed is not None:
@@ -147,8 +145,7 @@ class ActionRephrase(Action):
         buttons = [{"title": INTENT_LABELS[name], "payload": f"/{name}"} for name in options]
         if count >= FALLBACKS_BEFORE_HUMAN:
             buttons.append({"title": "Talk to a person", "payload": "/contact_human_agent"})
-            text = "I'm still not sure I understand, sorry. Is it one of these, or shall I get a colleague?"
+            dispatcher.utter_message(response="utter_rephrase_again", buttons=buttons)
         else:
-            text = "Sorry, I'm not sure I understood. Did you mean one of these?"
-        dispatcher.utter_message(text=text, buttons=buttons)
+            dispatcher.utter_message(response="utter_rephrase", buttons=buttons)
         return [SlotSet("fallback_count", count)]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from caredesk.settings import Settings, get_settings
+from common.settings import Settings, get_settings
 from crm_store.unit_of_work import UnitOfWork
 
 
 def settings() -> Settings:
-    """The process's settings: one cache, ``caredesk.settings.get_settings``'s."""
+    """The process's settings: one cache, ``common.settings.get_settings``'s."""
     return get_settings()
 
 

@@ -19,13 +19,12 @@ from crm_store.services import feedback, orders, tickets
 ISSUE_PRIORITY = {"complaint": "high", "payment_issue": "high"}
 
 
-def policy_text(intent: str, policy: ShopPolicy) -> str:
-    """The answer to a policy question, built from the policy file (pure)."""
+def policy_reply(intent: str, policy: ShopPolicy) -> replies.Reply:
+    """The answer to a policy question, with its values from the policy file (pure)."""
     if intent == "check_refund_policy":
-        label = " with a free return label" if policy.free_return_label else ""
-        return (f"You can return delivered items within {policy.return_window_days} days{label}. Once the "
-                f"parcel reaches us we refund the full price to your original payment method within "
-                f"{policy.refund_processing_days} days. Cancelled orders that were paid are refunded too.")
+        return replies.reply(
+            "utter_refund_policy_free_label" if policy.free_return_label else "utter_refund_policy",
+            return_days=policy.return_window_days, refund_days=policy.refund_processing_days)
     if intent == "delivery_options":
         lines = []
         for o in policy.delivery_options:
@@ -33,26 +32,26 @@ def policy_text(intent: str, policy: ShopPolicy) -> str:
             free = (f", free from {format_money(o.free_from_cents, policy.currency)}"
                     if o.free_from_cents else "")
             lines.append(f"• {o.label}: {o.days_min}-{o.days_max} working days, {price}{free}")
-        return "We offer:\n" + "\n".join(lines)
+        return replies.reply("utter_delivery_options", options="\n".join(lines))
     if intent == "delivery_period":
-        parts = [f"{o.label.lower()} {o.days_min}-{o.days_max}" for o in policy.delivery_options]
-        return ("Orders ship within a working day. Delivery then takes (working days): " + ", ".join(parts)
-                + ". Once it ships you get a tracking link.")
+        periods = ", ".join(f"{o.label.lower()} {o.days_min}-{o.days_max}" for o in policy.delivery_options)
+        return replies.reply("utter_delivery_period", periods=periods)
     if intent == "check_payment_methods":
-        accepted = [m.label for m in policy.payment_methods if m.available]
-        notes = [m.note for m in policy.payment_methods if not m.available and m.note]
-        return "You can pay with: " + "; ".join(accepted) + "." + (" " + " ".join(notes) if notes else "")
+        methods = "; ".join(m.label for m in policy.payment_methods if m.available)
+        notes = " ".join(m.note for m in policy.payment_methods if not m.available and m.note)
+        if notes:
+            return replies.reply("utter_payment_methods_with_notes", methods=methods, notes=notes)
+        return replies.reply("utter_payment_methods", methods=methods)
     if intent == "check_cancellation_fee":
         fees = policy.cancellation_fee_cents
-        free = [s for s, fee in fees.items() if fee == 0]
-        paid = [f"{format_money(fee, policy.currency)} once it's {s}" for s, fee in fees.items() if fee]
-        return ("Cancelling is free while an order is " + " or ".join(free)
-                + (f"; it costs {', '.join(paid)}" if paid else "")
-                + ". Once an order has shipped it can't be cancelled, but you can return it.")
+        free_while = " or ".join(s for s, fee in fees.items() if fee == 0)
+        paid = ", ".join(f"{format_money(fee, policy.currency)} once it's {s}" for s, fee in fees.items() if fee)
+        if paid:
+            return replies.reply("utter_cancellation_fees_paid", free_while=free_while, fees=paid)
+        return replies.reply("utter_cancellation_fees", free_while=free_while)
     if intent == "contact_customer_service":
-        return (f"Our customer service is available {policy.support_hours}, at {policy.support_email}; we "
-                f"answer within {policy.first_reply_hours} hours. I can also get you a colleague here in the "
-                "chat - just say \"human\".")
+        return replies.reply("utter_contact_details", hours=policy.support_hours, email=policy.support_email,
+                             reply_hours=policy.first_reply_hours)
     raise KeyError(intent)
 
 
@@ -67,14 +66,14 @@ class ActionPolicyAnswer(Action):
         if intent == "check_cancellation_fee" and customer_id is not None and reference:
             try:
                 fee = orders.cancellation_fee(customer_id, reference, uow())
-                dispatcher.utter_message(text=f"Cancelling order {reference} now would cost "
-                                              f"{format_money(fee)}.")
+                dispatcher.utter_message(response="utter_cancellation_fee_for_order", reference=reference,
+                                         fee=format_money(fee))
                 return []
             except errors.CareDeskError as exc:
-                dispatcher.utter_message(text=replies.error_text(exc, reference))
+                dispatcher.utter_message(**replies.error_reply(exc, reference))
                 return []
         try:
-            dispatcher.utter_message(text=policy_text(intent, load_policy()))
+            dispatcher.utter_message(**policy_reply(intent, load_policy()))
         except KeyError:
             dispatcher.utter_message(response="utter_default")
         return []
@@ -90,6 +89,18 @@ class ActionHandoff(Action):
         customer_id, events = current_customer(tracker)
         return events + hand_over(dispatcher, tracker, customer_id, reason="human_requested",
                                   why="customer asked for a person")
+
+
+class ActionHandBack(Action):
+    """An agent resolved the conversation (the console triggers ``EXTERNAL_agent_resolved``): the
+    assistant says it is back; the rule then asks for a rating with the feedback form."""
+
+    def name(self) -> str:
+        return "action_hand_back"
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        dispatcher.utter_message(response="utter_back_to_bot")
+        return [SlotSet("escalated_ticket", None), SlotSet("fallback_count", 0)]
 
 
 class ActionOpenIssue(Action):
@@ -117,9 +128,8 @@ class ActionSubmitIssue(Action):
             summary=f"{details}\n\n{conversation_summary(tracker, kind, customer_id)}",
             conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel())
         policy = load_policy()
-        dispatcher.utter_message(
-            text=f"Thank you, I've passed this to our team as ticket #{ticket.id}. Someone will get back to you "
-                 f"within {policy.first_reply_hours} hours.")
+        dispatcher.utter_message(response="utter_issue_submitted", ticket=ticket.id,
+                                 reply_hours=policy.first_reply_hours)
         return events + [SlotSet("issue_details", None), SlotSet("issue_kind", None)]
 
 
@@ -151,7 +161,7 @@ class ValidateFeedbackForm(FormValidationAction):
     def validate_csat(self, value, dispatcher, tracker, domain) -> dict:
         score = parse_csat(str(value))
         if score is None:
-            dispatcher.utter_message(text="Please pick a number from 1 to 5.")
+            dispatcher.utter_message(response="utter_csat_invalid")
             return {"csat": None}
         return {"csat": str(score)}
 
@@ -170,5 +180,5 @@ class ActionSubmitFeedback(Action):
         feedback.record_feedback(uow(), customer_id=customer_id, csat=int(tracker.get_slot("csat")),
                                  comment=None if comment == "-" else comment,
                                  conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel())
-        dispatcher.utter_message(text="Thank you for your feedback - it really helps us get better.")
+        dispatcher.utter_message(response="utter_feedback_thanks")
         return events + [SlotSet("csat", None), SlotSet("feedback_comment", None)]

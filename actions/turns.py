@@ -8,7 +8,6 @@ import logging
 
 from rasa_sdk.events import EventType, SlotSet
 
-from actions import replies
 from actions.escalation import escalate_if_needed
 from crm_store.errors import StoreUnavailable
 
@@ -30,7 +29,7 @@ def request_action(run):
             events = await run(self, dispatcher, tracker, domain)
         except StoreUnavailable:
             log.exception("%s: the CRM is unreachable", self.name())
-            dispatcher.utter_message(text=replies.STORE_DOWN)
+            dispatcher.utter_message(response="utter_error_store_unavailable")
             return [next_step(None)]
         if not any(e.get("event") == "slot" and e.get("name") == "next_step" for e in events):
             events.append(next_step(None))

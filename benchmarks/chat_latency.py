@@ -20,13 +20,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from caredesk import identity_token  # noqa: E402
-from crm_store import models  # noqa: E402
-from crm_store.unit_of_work import UnitOfWork  # noqa: E402
-from tests.e2e.conftest import post_json, start_stack, stop_stack  # noqa: E402
-from tests.e2e.webchat_client import WebChat  # noqa: E402
+from caredesk.harness import post_json, start_stack, stop_stack
+from caredesk.webchat_client import WebChat
+from common import identity_token
+from crm_store import models
+from crm_store.unit_of_work import UnitOfWork
 
 SECRET = "benchmark-secret-0123456789abcdefghijkl"
 

@@ -1,3 +1,3 @@
-"""CareDesk operator tooling: settings, the ``caredesk`` command and the process runner."""
+"""CareDesk operator tooling: the ``caredesk`` command, the process runner and the test/benchmark harness."""
 
 __version__ = "0.1.0"

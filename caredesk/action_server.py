@@ -27,7 +27,7 @@ from sanic import Sanic, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
 
-from caredesk.settings import Settings, get_settings
+from common.settings import Settings, get_settings
 
 logger = logging.getLogger("caredesk.action_server")
 

@@ -3,7 +3,8 @@
     caredesk run [--demo]             prepare everything and start the assistant (--demo: demo
                                       shop data in an empty CRM and the shop's demo login)
     caredesk db upgrade | current     schema migrations
-    caredesk seed [--customers N] [--seed S] [--as-of YYYY-MM-DD] [--if-empty]
+    caredesk seed [--customers N] [--seed S] [--as-of YYYY-MM-DD] [--if-empty] [--conversations N]
+                                      (N conversations of history; default scales with customers, 0: none)
     caredesk train [--force]          train the Rasa model if its inputs changed
     caredesk sentiment evaluate --csv FILE [--text-col text] [--label-col label]
     caredesk churn train | score | evaluate --csv FILE --label COL [--id COL] [--folds 5]
@@ -20,7 +21,7 @@ import sys
 import time
 from datetime import datetime
 
-from caredesk.settings import SettingsError, get_settings
+from common.settings import SettingsError, get_settings
 
 
 def _cmd_db(args: argparse.Namespace) -> int:
@@ -52,6 +53,43 @@ def seed_with_progress(url: str, customers: int, seed: int, as_of: datetime | No
           f"{stats.feedback:,} feedback in {elapsed:.1f} s.")
 
 
+def seed_history_with_progress(settings, conversations: int | None, seed: int, as_of: datetime | None) -> None:
+    """Conversation history for the freshly seeded shop (None: as many as the shop's size suggests)."""
+    from tqdm import tqdm
+
+    from caredesk.history_seed import seed_history
+
+    if conversations == 0:
+        return
+    started = time.perf_counter()
+    with tqdm(unit="conversation", desc="Seeding conversation history") as bar:
+        def total(count: int) -> None:
+            bar.total = count
+            bar.refresh()
+
+        stats = seed_history(settings.database_url, settings.tracker_store_url, conversations, seed=seed,
+                             as_of=as_of, project_dir=settings.project_dir, on_progress=bar.update, on_total=total)
+    if stats.skipped:
+        print(f"No conversation history seeded: {stats.skipped}.")
+        return
+    print(f"Seeded {stats.conversations:,} conversations ({stats.sessions:,} sessions, {stats.user_messages:,} "
+          f"customer messages, {stats.events:,} events): {stats.escalations:,} escalations "
+          f"({stats.live_handovers:,} to a live agent, {stats.agent_replies:,} agent replies), "
+          f"{stats.tickets:,} tickets, {stats.feedback:,} CSAT ratings, {stats.recontacts:,} re-contacts "
+          f"in {time.perf_counter() - started:.1f} s.")
+
+
+def seed_history_apart(settings, conversations: int | None, seed: int, as_of: datetime | None) -> None:
+    """The same, in a child process: seeding the history imports Rasa, which the long-running
+    runner otherwise never loads (it trains and serves in child processes too)."""
+    import multiprocessing
+
+    child = multiprocessing.get_context("spawn").Process(
+        target=seed_history_with_progress, args=(settings, conversations, seed, as_of))
+    child.start()
+    child.join()
+
+
 def _cmd_seed(args: argparse.Namespace) -> int:
     from crm_store import migrate
     from crm_store.seed import is_empty
@@ -67,6 +105,7 @@ def _cmd_seed(args: argparse.Namespace) -> int:
         return 2
     as_of = datetime.strptime(args.as_of, "%Y-%m-%d") if args.as_of else None
     seed_with_progress(settings.database_url, args.customers, args.seed, as_of)
+    seed_history_with_progress(settings, args.conversations, args.seed, as_of)
     return 0
 
 
@@ -99,6 +138,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if is_empty(settings.database_url):
         if args.demo:
             seed_with_progress(settings.database_url, args.customers, 7, None)
+            seed_history_apart(settings, args.conversations, 7, None)
         else:
             print("The CRM is empty: not seeding it. For a demo shop with made-up customers run "
                   "`caredesk run --demo` (what `make run` does); for your shop, load its data.", flush=True)
@@ -110,7 +150,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"Could not start CareDesk: {exc}", file=sys.stderr)
         return 1
     print(runner.banner(settings, started), flush=True)
+    if args.demo:
+        _first_demo_admin(settings)
     return runner.serve_forever(settings, started)
+
+
+def _first_demo_admin(settings) -> None:
+    """A demo needs someone who can log in to the console: with no console users at all, make an
+    admin with a generated password, shown here once (never stored in clear)."""
+    from crm_store.services import users
+    from crm_store.unit_of_work import UnitOfWork
+
+    if users.list_users(UnitOfWork(settings.database_url)):
+        return
+    made = users.add_user("admin", "admin", UnitOfWork(settings.database_url), actor="caredesk run --demo")
+    print(f"Console log-in for this demo: admin / {made.password} (shown once; "
+          "`caredesk users add NAME --role agent` adds agents)", flush=True)
 
 
 def _cmd_sentiment_evaluate(args: argparse.Namespace) -> int:
@@ -287,6 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="seed an empty CRM with a demo shop and switch the shop's demo login on "
                           "(development only)")
     run.add_argument("--customers", type=int, default=200, help="demo shop size (with --demo)")
+    run.add_argument("--conversations", type=int, default=None,
+                     help="conversation history seeded with the demo shop (default scales with customers; 0: none)")
     run.set_defaults(func=_cmd_run)
 
     db = sub.add_parser("db", help="database schema migrations")
@@ -298,6 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--seed", type=int, default=7)
     seed.add_argument("--as-of", help="the shop's 'today' (YYYY-MM-DD); default today")
     seed.add_argument("--if-empty", action="store_true", help="do nothing if customers exist")
+    seed.add_argument("--conversations", type=int, default=None,
+                      help="conversations of history in the tracker store (default: about ten per "
+                           "customer-year, at most 20,000; 0: none)")
     seed.set_defaults(func=_cmd_seed)
 
     sentiment = sub.add_parser("sentiment", help="the sentiment scorer")

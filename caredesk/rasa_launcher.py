@@ -15,7 +15,7 @@ import logging
 import sys
 import warnings
 
-from caredesk.settings import get_settings
+from common.settings import get_settings
 from crm_store.privacy import redact
 
 

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import yaml
 from sqlalchemy.engine import make_url
 
-from caredesk.settings import Settings
 from caredesk.training import model_path
+from common.settings import Settings
 
 START_TIMEOUT_S = 240
 # Sanic reads SANIC_REQUEST_MAX_SIZE from the environment (its default is 100 MB). The channels'
@@ -119,6 +119,10 @@ class Service:
                                         stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         log.close()
 
+    def exit_code(self) -> int | None:
+        """None while the process runs (or before it is started), else the code it ended with."""
+        return None if self.process is None else self.process.poll()
+
     def healthy(self) -> bool:
         try:
             with urllib.request.urlopen(self.health_url, timeout=2) as response:
@@ -164,8 +168,8 @@ def services(settings: Settings, endpoints: Path, credentials: Path, demo: bool 
         env={"SANIC_REQUEST_MAX_SIZE": str(RASA_MAX_BODY_BYTES)},
     )
     agent_api = Service(
-        "Agent API",
-        [python, "-m", "bot.console.agent_api", "--port", str(settings.agent_api_port)],
+        "Agent console",
+        [python, "-m", "bot.console.app", "--port", str(settings.agent_api_port)],
         f"http://{settings.host}:{settings.agent_api_port}/health",
         logs / "agent_api.log",
     )
@@ -187,7 +191,6 @@ def child_environment(settings: Settings) -> dict:
         "DATABASE_URL": settings.database_url,
         "RASA_TELEMETRY_ENABLED": "false",
         "TF_CPP_MIN_LOG_LEVEL": "2",
-        "PYTHONWARNINGS": "ignore",
     }
 
 
@@ -208,7 +211,7 @@ def start_all(settings: Settings, demo: bool = False) -> list[Service]:
     pending = list(started)
     while pending:
         for service in list(pending):
-            if service.process.poll() is not None:
+            if service.exit_code() is not None:
                 stop_all(started)
                 raise StartupFailed(f"{service.name} exited during start-up "
                                     f"(log {service.log_path}):\n{service.log_tail()}")
@@ -261,7 +264,7 @@ def serve_forever(settings: Settings, started: list[Service]) -> int:
     try:
         while stopping["signal"] is None:
             for service in started:
-                code = service.process.poll()
+                code = service.exit_code()
                 if code is None:
                     continue
                 if not budget.take(service.name):
@@ -286,7 +289,8 @@ def banner(settings: Settings, started: list[Service]) -> str:
         ("Rasa server (REST)", f"{settings.rasa_url}/webhooks/rest/webhook"),
         ("Web chat (socket.io)", f"{settings.rasa_url}/socket.io"),
         ("Action server", f"http://{settings.host}:{settings.action_port}/webhook (the Rasa server's, with a token)"),
-        ("Agent API", f"http://{settings.host}:{settings.agent_api_port}/api/tickets (tokens: caredesk users)"),
+        ("Agent console", f"{settings.console_base_url}/ (people: caredesk users add NAME --role agent|admin)"),
+        ("Agent API", f"{settings.console_base_url}/api/queue (personal tokens: caredesk users)"),
         ("CRM database", make_url(settings.database_url).render_as_string(hide_password=True)),
         ("Conversations", make_url(settings.tracker_store_url).render_as_string(hide_password=True)),
         ("Logs", str(settings.var_dir / "logs")),

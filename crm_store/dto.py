@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 
@@ -134,6 +134,10 @@ class TicketInfo:
     conversation_id: str | None
     channel: str | None
     created_at: datetime
+    closed_at: datetime | None = None
+    claimed_at: datetime | None = None
+    first_response_at: datetime | None = None
+    card: dict = field(default_factory=dict, compare=False)  # the hand-over card (see services.escalation)
 
 
 @dataclass(frozen=True)
@@ -185,3 +189,6 @@ class EscalationResult:
     retention: bool = False  # offer an apology and a goodwill gesture first
     trend: float = 0.0
     ticket_id: int | None = None
+    already_open: bool = False  # the conversation was already waiting for (or with) a person
+    live: bool = False  # an agent is available: the bot pauses and a person answers in the chat
+    queue_position: int | None = None  # among the conversations waiting for an agent, when live

@@ -75,3 +75,15 @@ class StoreUnavailable(CareDeskError):
     """The CRM database cannot be reached (down, restarting, network gone). Nothing was changed."""
 
     code = "store_unavailable"
+
+
+class AlreadyClaimed(CareDeskError):
+    """Another agent owns the conversation; transfer it instead of claiming it."""
+
+    code = "already_claimed"
+
+
+class NotOwner(CareDeskError):
+    """Only the agent who owns a conversation (or an admin) may reply, transfer or resolve it."""
+
+    code = "not_owner"

@@ -6,6 +6,8 @@ Times are naive UTC.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -22,7 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import declarative_base, relationship
 
-Base = declarative_base()
+# Any: SQLAlchemy 1.4 ships no type hints (its mypy plugin needs separate stubs).
+Base: Any = declarative_base()
 
 ORDER_STATUSES = ("placed", "paid", "packed", "shipped", "delivered", "cancelled", "returned")
 
@@ -196,6 +199,11 @@ class Ticket(Base):
     channel = Column(String(20))
     created_at = Column(DateTime, nullable=False)
     closed_at = Column(DateTime)
+    # The hand-over card (JSON: why, intents, failed turns, orders, churn risk, lifetime value),
+    # and when an agent first claimed and first answered the conversation.
+    card = Column(JSON)
+    claimed_at = Column(DateTime)
+    first_response_at = Column(DateTime)
 
 
 class Feedback(Base):
@@ -345,3 +353,41 @@ class ForgetRequest(Base):
     decided_by = Column(String(120))
 
 # --- end of issue 9 (C2) section ---------------------------------------------------------------
+
+
+# --- issue 11: the agent console ---------------------------------------------------------------
+
+
+class ConsoleSession(Base):
+    """A logged-in console user. The cookie holds a random token; only its sha256 is kept here,
+    with the session's CSRF token, so logging out (or disabling the user) ends it at once."""
+
+    __tablename__ = "console_sessions"
+
+    token_hash = Column(String(64), primary_key=True)
+    user_id = Column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    expires_at = Column(DateTime, nullable=False)
+
+
+class AgentPresence(Base):
+    """Whether an agent is taking chats: available, and seen (a console page open) recently."""
+
+    __tablename__ = "agent_presence"
+
+    user_id = Column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    available = Column(Boolean, nullable=False, default=False)
+    seen_at = Column(DateTime, nullable=False)
+
+
+class ConversationNote(Base):
+    """An agent's internal note on a conversation: never sent to the customer."""
+
+    __tablename__ = "conversation_notes"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(160), nullable=False, index=True)
+    author = Column(String(64), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime, nullable=False)

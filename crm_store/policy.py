@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,12 @@ class PaymentMethod:
 
 
 @dataclass(frozen=True)
+class CannedReply:
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
 class ShopPolicy:
     shop_name: str
     currency: str
@@ -58,6 +64,12 @@ class ShopPolicy:
     live_until_hour: int = 18
     timezone: str = "Europe/Berlin"
     live_reply_minutes: int = 5
+    # The agent console: how the queue weighs what it knows, replies agents send with one click
+    # ({order.reference} and the like are filled in from the CRM), and where urgent escalations
+    # are announced.
+    queue_weights: dict[str, float] = field(default_factory=dict)
+    canned_replies: tuple[CannedReply, ...] = ()
+    presence_seconds: int = 90
 
     def agents_live(self, now_utc: datetime) -> bool:
         """Whether agents take chats over at this moment (naive UTC in, shop's time zone rules)."""
@@ -114,6 +126,10 @@ def _parse(raw: dict[str, Any]) -> ShopPolicy:
             live_until_hour=int(raw["support"].get("live_until_hour", 18)),
             timezone=raw["support"].get("timezone", "Europe/Berlin"),
             live_reply_minutes=int(raw["support"].get("live_reply_minutes", 5)),
+            queue_weights={k: float(v) for k, v in ((raw.get("console") or {}).get("queue_weights") or {}).items()},
+            canned_replies=tuple(CannedReply(title=str(c["title"]), text=str(c["text"]))
+                                 for c in (raw.get("console") or {}).get("canned_replies") or ()),
+            presence_seconds=int((raw.get("console") or {}).get("presence_seconds", 90)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"invalid shop policy file: {exc!r}") from exc

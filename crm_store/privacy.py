@@ -15,6 +15,7 @@ character is scanned a bounded number of times; every other window has a fixed b
 from __future__ import annotations
 
 import re
+from typing import overload
 
 EMAIL, PHONE, CARD, NUMBER, ADDRESS = "[email]", "[phone]", "[card]", "[number]", "[address]"
 
@@ -78,6 +79,14 @@ _ADDRESS = re.compile(
     "(?:" + "|".join((_NUMBER_THEN_STREET_WORD, _NUMBER_THEN_NAME, _STREET_WORD_THEN_NUMBER,
                       _COMPOUND_THEN_NUMBER, _NAME_THEN_STREET_THEN_NUMBER, _STREET_NAME_THEN_NUMBER,
                       _HYPHENATED_THEN_NUMBER, _NAME_NUMBER_POSTCODE_CITY)) + ")" + _POSTCODE_AND_CITY)
+
+
+@overload
+def redact(text: str) -> str: ...
+@overload
+def redact(text: None) -> None: ...
+@overload
+def redact(text: str | None) -> str | None: ...
 
 
 def redact(text: str | None) -> str | None:

@@ -260,7 +260,7 @@ class _ShopBuilder:
         delivered_at = None
         if status in ("shipped", "delivered", "returned"):
             delivered_at = self._add_shipment(rng, order_id, placed_at, delivery, status, delivered_days_ago)
-        if status == "returned" or (status == "delivered" and delivered_days_ago is None
+        if status == "returned" or (status == "delivered" and delivered_days_ago is None and delivered_at
                                     and rng.random() < (0.10 if unhappy else 0.02)
                                     and (self.as_of - delivered_at).days < 20):
             self._add_return(rng, order_id, status, delivered_at, subtotal + shipping)
@@ -397,6 +397,8 @@ def _insert_all(connection, rows: _Rows) -> None:
 
 def _reset_postgres_sequences(connection) -> None:
     for table in models.Base.metadata.sorted_tables:
+        if "id" not in table.columns:
+            continue  # keyed by something else (a token hash, a user), so no sequence
         connection.execute(text(
             f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
             f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"

@@ -4,21 +4,24 @@
 
 Deterministic: the same phrase lists give the same file. Frames are crossed with phrases and
 sampled; a share of the sentences is repeated with the noise customers add (typos, slang, no
-apostrophes, stray punctuation). ``--exclude`` takes a CSV with a ``text`` column (the Bitext
-evaluation set): any generated sentence that happens to equal one of those is dropped, so the
-benchmark stays held out.
+apostrophes, stray punctuation). ``--exclude`` takes the Bitext CSV (``split`` and ``text``
+columns): the generator first refuses to run if a phrase of ours occurs in a Bitext test or
+validation sentence but in no train sentence, then drops every generated sentence equal to a
+Bitext sentence (any split) once both are normalised: numbers, order numbers and our order
+references count as the same, and so do case, spacing and punctuation
+(see scripts/bitext_overlap.py). So the benchmark stays held out.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import random
 import re
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bitext_overlap import normalise, phrases_only_in_evaluation, read_bitext  # noqa: E402
 from nlu_phrases import GER_FRAMES, INTENTS, MESSY, NP_FRAMES, VP_FRAMES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -179,14 +182,27 @@ def entity_patterns() -> str:
     return "\n".join(lines) + "\n"
 
 
+def all_phrases() -> list[str]:
+    """Every phrase, message, template and frame the sentences are built from."""
+    phrases = [p for lists in INTENTS.values() for kind in ("vp", "np") for p in lists[kind]]
+    phrases += [p for messages in MESSY.values() for p in messages]
+    phrases += [t for templates in SHORT_WITH_REFERENCE.values() for t in templates]
+    return phrases + VP_FRAMES + NP_FRAMES + GER_FRAMES
+
+
 def excluded_texts(path: str | None) -> set[str]:
+    """The normalised Bitext sentences; exits if a phrase of ours came from its evaluation splits."""
     if not path:
         return set()
-    with open(path, encoding="utf-8") as handle:
-        return {normalise(row["text"]) for row in csv.DictReader(handle)}
+    rows = read_bitext(Path(path))
+    leaked = phrases_only_in_evaluation(all_phrases(), rows)
+    if leaked:
+        raise SystemExit("phrases that occur only in Bitext's test/val splits; remove them from "
+                         "scripts/nlu_phrases.py:\n  " + "\n  ".join(leaked))
+    return {normalise(row["text"]) for row in rows}
 
 
-def normalise(text: str) -> str:
+def dedupe_key(text: str) -> str:
     return re.sub(r"\s+", " ", text.strip().lower())
 
 
@@ -202,7 +218,7 @@ def render(blocks: dict[str, list[str]], header: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--exclude", help="CSV with a text column; equal sentences are dropped")
+    parser.add_argument("--exclude", help="the Bitext CSV; sentences equal to one of it once normalised are dropped")
     args = parser.parse_args()
     rng = random.Random(2026)
     exclude = excluded_texts(args.exclude)
@@ -210,18 +226,21 @@ def main() -> int:
     for intent in INTENTS:
         kept = []
         for sentence in sentences_for(intent, rng):
-            key = normalise(sentence)
+            key = dedupe_key(sentence)
             if key in seen:
                 continue
-            if key in exclude:
+            seen.add(key)
+            if normalise(sentence) in exclude:
                 dropped += 1
                 continue
-            seen.add(key)
             kept.append(annotate(sentence))
         blocks[intent] = kept
+    inform = inform_examples(rng)
+    kept_inform = [e for e in inform if normalise(e) not in exclude]
+    dropped += len(inform) - len(kept_inform)
     (ROOT / "data/nlu/requests.yml").write_text(render(blocks, "Customer requests."), encoding="utf-8")
     (ROOT / "data/nlu/inform.yml").write_text(
-        render({"inform": inform_examples(rng)}, "Answers that carry an order reference or an e-mail."),
+        render({"inform": kept_inform}, "Answers that carry an order reference or an e-mail."),
         encoding="utf-8")
     (ROOT / "data/nlu/entities.yml").write_text(entity_patterns(), encoding="utf-8")
     total = sum(len(v) for v in blocks.values())

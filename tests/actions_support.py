@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from rasa.core.nlg.interpolator import interpolate_text
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -33,7 +34,7 @@ def make_tracker(
     if "customer_id" in slots:
         # A customer verified in chat in this conversation, as the verify form leaves it.
         from actions.store import settings
-        from caredesk import identity_token
+        from common import identity_token
 
         customer_id = slots.pop("customer_id")
         slots["verified"] = identity_token.chat_proof(sender_id, customer_id, settings().signing_keys)
@@ -57,8 +58,17 @@ async def run(action, tracker: Tracker) -> tuple[list[dict], list[dict]]:
     return events, dispatcher.messages
 
 
+def rendered(message: dict) -> str:
+    """The text the customer reads: a message naming a response is filled in from ``domain.yml``
+    with the message's values, as the Rasa server does (its first variation, Rasa's interpolation)."""
+    if not message.get("response"):
+        return message.get("text") or ""
+    template = load_domain()["responses"][message["response"]][0]["text"]
+    return interpolate_text(template, message)
+
+
 def texts(messages: list[dict]) -> str:
-    return "\n".join(m.get("text") or "" for m in messages)
+    return "\n".join(rendered(m) for m in messages)
 
 
 def slot_sets(events: list[dict]) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from caredesk import identity_token
+from common import identity_token
 
 log = logging.getLogger(__name__)
 

@@ -38,8 +38,8 @@ from sanic.request import Request
 
 from bot.channels.conversations import NO_REPLY, client_pseudonym, owes_a_reply, remember_app
 from bot.channels.limits import RateLimiter
-from caredesk import identity_token
-from caredesk.settings import Settings, get_settings
+from common import identity_token
+from common.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE = 2000

@@ -37,8 +37,8 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.channels.conversations import NO_REPLY, client_pseudonym, owes_a_reply, remember_app
 from bot.channels.limits import RateLimiter
-from caredesk import identity_token
-from caredesk.settings import get_settings
+from common import identity_token
+from common.settings import get_settings
 from crm_store import errors
 from crm_store.services import identity
 from crm_store.unit_of_work import UnitOfWork
@@ -100,14 +100,18 @@ class TelegramOutput(OutputChannel):
     def name(cls) -> str:
         return "caredesk_telegram"
 
-    def __init__(self, bot: Bot, payloads: ButtonPayloads):
-        self.bot, self.payloads = bot, payloads
+    def __init__(self, bot: Bot, payloads: ButtonPayloads, ready: Callable[[], Awaitable[Bot]] | None = None):
+        self.bot, self.payloads, self._ready = bot, payloads, ready
         self.sent = 0
+
+    async def _send(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        bot = await self._ready() if self._ready is not None else self.bot
+        await bot.send_message(chat_id=chat_of(recipient_id), text=text, **kwargs)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         self.sent += 1
         for chunk in split_text(text):
-            await self.bot.send_message(chat_id=chat_of(recipient_id), text=chunk)
+            await self._send(recipient_id, chunk)
 
     async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict], **kwargs: Any) -> None:
         keyboard = [[InlineKeyboardButton(b["title"][:64], callback_data=self.payloads.pack(b["payload"]))]
@@ -115,9 +119,8 @@ class TelegramOutput(OutputChannel):
         self.sent += 1
         chunks = split_text(text)
         for chunk in chunks[:-1]:
-            await self.bot.send_message(chat_id=chat_of(recipient_id), text=chunk)
-        await self.bot.send_message(chat_id=chat_of(recipient_id), text=chunks[-1],
-                                    reply_markup=InlineKeyboardMarkup(keyboard))
+            await self._send(recipient_id, chunk)
+        await self._send(recipient_id, chunks[-1], reply_markup=InlineKeyboardMarkup(keyboard))
 
     async def send_elements(self, recipient_id: str, elements, **kwargs: Any) -> None:
         """Cards are for the web widget; the message's text already lists the items here."""
@@ -150,6 +153,11 @@ class TelegramChannel(InputChannel):
             await self.bot.initialize()
             self._ready = True
         return self.bot
+
+    def get_output_channel(self) -> OutputChannel | None:
+        """Used by Rasa's API to deliver messages added later (an agent's answer, the assistant's
+        hand-back), when no update from the customer is in hand."""
+        return TelegramOutput(self.bot, self.payloads, ready=self._bot)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("caredesk_telegram_webhook", __name__)

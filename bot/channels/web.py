@@ -17,7 +17,7 @@ Protocol (the event names of Rasa's own socket.io channel, so Rasa-aware widgets
   or the CRM went away); the message itself is kept in the conversation.
 
 Identity: the shop signs a short-lived ``chat-identity`` token naming the logged-in CRM customer
-(``caredesk.identity_token``). This channel verifies it once per socket; a valid one makes the channel
+(``common.identity_token``). This channel verifies it once per socket; a valid one makes the channel
 put its own assertion (customer id, signed for this conversation) in every message's metadata; the
 token itself is never passed on or stored. A forged, expired or missing token makes an anonymous
 visitor who must verify in chat. Metadata sent by the browser is never passed on.
@@ -47,8 +47,8 @@ from socketio import AsyncRedisManager, AsyncServer
 
 from bot.channels.conversations import NO_REPLY, client_pseudonym, owes_a_reply, remember_app, tracker_of
 from bot.channels.limits import RateLimiter
-from caredesk import identity_token
-from caredesk.settings import Settings, get_settings
+from common import identity_token
+from common.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 CHANNEL = "caredesk_web"

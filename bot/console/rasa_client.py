@@ -38,3 +38,9 @@ class RasaClient:
         params = {"output_channel": "latest", "execute_side_effects": "true"} if deliver else None
         return await self._call("POST", f"/conversations/{quote(conversation_id, safe='')}/tracker/events",
                                 params=params, json=events)
+
+    async def trigger_intent(self, conversation_id: str, intent: str) -> dict:
+        """Run the assistant as if the customer had expressed ``intent``; what it says goes out
+        through the customer's latest channel."""
+        return await self._call("POST", f"/conversations/{quote(conversation_id, safe='')}/trigger_intent",
+                                params={"output_channel": "latest"}, json={"name": intent, "entities": {}})

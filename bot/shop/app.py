@@ -5,7 +5,7 @@
 It plays the part of a real shop's website: it knows who is logged in (here: pick a demo customer,
 only when the demo login is switched on with CAREDESK_DEMO_LOGIN=1, as `caredesk run --demo` does)
 and hands the widget a short-lived signed ``chat-identity`` token for that customer. A real shop signs
-the same token with the shared CAREDESK_SECRET_KEY from its own login (caredesk.identity_token).
+the same token with the shared CAREDESK_SECRET_KEY from its own login (common.identity_token).
 
     GET  /                        the shop page with the widget
     GET  /products/{sku}          one product (where the widget's product cards link)
@@ -26,8 +26,8 @@ from string import Template
 
 from aiohttp import web
 
-from caredesk import identity_token
-from caredesk.settings import Settings, get_settings
+from common import identity_token
+from common.settings import Settings, get_settings
 from crm_store import errors
 from crm_store.dto import format_money
 from crm_store.services import accounts, catalog, identity

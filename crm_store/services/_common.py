@@ -84,4 +84,8 @@ def ticket_info(ticket: models.Ticket) -> dto.TicketInfo:
         conversation_id=ticket.conversation_id,
         channel=ticket.channel,
         created_at=ticket.created_at,
+        closed_at=ticket.closed_at,
+        claimed_at=ticket.claimed_at,
+        first_response_at=ticket.first_response_at,
+        card=dict(ticket.card or {}),
     )

@@ -41,7 +41,7 @@ def _account_info(customer: models.Customer, lifetime_value_cents: int = 0) -> d
     )
 
 
-def account_in(uow: UnitOfWork, customer_id: int) -> dto.AccountInfo:
+def account_in(customer_id: int, uow: UnitOfWork) -> dto.AccountInfo:
     """The account with churn risk and lifetime spend (orders not cancelled), inside an open unit
     of work (for use cases that need it beside their own reads and writes)."""
     customer = _customer(uow, customer_id)
@@ -55,7 +55,7 @@ def account_in(uow: UnitOfWork, customer_id: int) -> dto.AccountInfo:
 def get_account(customer_id: int, uow: UnitOfWork) -> dto.AccountInfo:
     """The account, with churn risk and lifetime spend (orders not cancelled)."""
     with uow:
-        return account_in(uow, customer_id)
+        return account_in(customer_id, uow)
 
 
 def list_accounts(uow: UnitOfWork, *, limit: int = 10) -> list[dto.AccountInfo]:

@@ -8,11 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from crm_store import dto
+from sqlalchemy import func, select
+
+from crm_store import dto, models
 from crm_store.policy import load_policy
 from crm_store.scoring.escalation import Decision, EscalationRules, Signals, decide
 from crm_store.services._common import utcnow
 from crm_store.services.accounts import account_in
+from crm_store.services.presence import available_agents_in
 from crm_store.services.tickets import open_ticket
 from crm_store.unit_of_work import UnitOfWork
 
@@ -31,6 +34,7 @@ class Conversation:
     messages: Sequence[tuple[str, str | None]] = ()  # the last messages: (text, sentiment label)
     fallbacks: int = 0  # misunderstandings in a row
     asked_for_person: bool = False  # the customer explicitly asked for a person
+    failed_turns: Sequence[str] = ()  # what the customer wrote when the assistant did not understand
 
 
 
@@ -52,24 +56,24 @@ def needs_account(conversation: Conversation, rules: EscalationRules, first: Dec
                                                      or first.escalate)
 
 
-def _assess(uow: UnitOfWork, conversation: Conversation,
+def _assess(conversation: Conversation, uow: UnitOfWork,
             rules: EscalationRules) -> tuple[Decision, dto.AccountInfo | None]:
     """The rules' decision, inside an open unit of work."""
     first = decide_for(conversation, rules)
     if not needs_account(conversation, rules, first):
         return first, None
-    account = account_in(uow, conversation.customer_id)  # type: ignore[arg-type]  # checked above
+    account = account_in(conversation.customer_id, uow)  # type: ignore[arg-type]  # checked above
     return decide_for(conversation, rules, account), account
 
 
-def assess(uow: UnitOfWork, conversation: Conversation,
+def assess(conversation: Conversation, uow: UnitOfWork,
            rules: EscalationRules | None = None) -> tuple[Decision, dto.AccountInfo | None]:
     """The escalation rules applied to the conversation, and the account if it was read."""
     rules = rules or load_policy().escalation
     if conversation.customer_id is None:
-        return _assess(uow, conversation, rules)  # no database query needed
+        return _assess(conversation, uow, rules)  # no database query needed
     with uow:
-        return _assess(uow, conversation, rules)
+        return _assess(conversation, uow, rules)
 
 
 def summary(conversation: Conversation, why: str, decision: Decision, account: dto.AccountInfo | None) -> str:
@@ -92,9 +96,42 @@ def summary(conversation: Conversation, why: str, decision: Decision, account: d
     return "\n".join(lines)
 
 
+def card(conversation: Conversation, why: str, decision: Decision, account: dto.AccountInfo | None) -> dict:
+    """The hand-over card the console shows, as plain JSON values (no personal data: the customer
+    is named by id; the console reads the profile itself)."""
+    return {
+        "why": why,
+        "reasons": list(decision.reasons),
+        "priority": decision.priority,
+        "intents": list(conversation.intents),
+        "failed_turns": list(conversation.failed_turns)[-5:],
+        "orders": list(conversation.orders),
+        "sentiment_trend": round(decision.trend, 3),
+        "last_sentiment": round(conversation.sentiments[-1], 3) if conversation.sentiments else None,
+        "churn_score": account.churn_score if account is not None else None,
+        "churn_reasons": list(account.churn_reasons) if account is not None else [],
+        "lifetime_value_cents": account.lifetime_value_cents if account is not None else None,
+    }
+
+
+def _active_ticket(uow: UnitOfWork, conversation_id: str) -> models.Ticket | None:
+    return uow.session.execute(
+        select(models.Ticket).where(models.Ticket.conversation_id == conversation_id,
+                                    models.Ticket.status.in_(("open", "assigned")))
+        .order_by(models.Ticket.id).limit(1)).scalar_one_or_none()
+
+
+def _queue_position(uow: UnitOfWork, ticket: models.Ticket) -> int:
+    """1 + the conversations waiting (unclaimed) that were escalated before this one."""
+    ahead = uow.session.execute(select(func.count(models.Ticket.id)).where(
+        models.Ticket.status == "open", models.Ticket.conversation_id.is_not(None),
+        models.Ticket.id < ticket.id)).scalar_one()
+    return int(ahead) + 1
+
+
 def escalate(
-    uow: UnitOfWork,
     conversation: Conversation,
+    uow: UnitOfWork,
     *,
     reason: str,
     why: str,
@@ -102,17 +139,31 @@ def escalate(
     now: datetime | None = None,
 ) -> dto.EscalationResult:
     """Decide and, if a rule fires or the customer asked for a person, open the ticket (reason,
-    priority and summary from the decision), all in one unit of work."""
+    priority, summary and hand-over card from the decision), all in one unit of work.
+
+    A conversation has at most one active ticket: escalating it again answers with the ticket it
+    already has. Whether a person answers in the chat now depends on agents being available in
+    the console; the result says so, with the queue position.
+    """
     rules = rules or load_policy().escalation
+    now = now or utcnow()
     with uow:
-        decision, account = _assess(uow, conversation, rules)
+        decision, account = _assess(conversation, uow, rules)
         if not (decision.escalate or conversation.asked_for_person):
             return dto.EscalationResult(escalate=False, reasons=decision.reasons, priority=decision.priority,
                                         retention=decision.retention, trend=decision.trend)
-        ticket = open_ticket(
-            uow.session, customer_id=conversation.customer_id, reason=reason, priority=decision.priority,
-            summary=summary(conversation, why, decision, account), conversation_id=conversation.conversation_id,
-            channel=conversation.channel, now=now or utcnow())
+        ticket = _active_ticket(uow, conversation.conversation_id)
+        already_open = ticket is not None
+        if ticket is None:
+            ticket = open_ticket(
+                uow.session, customer_id=conversation.customer_id, reason=reason, priority=decision.priority,
+                summary=summary(conversation, why, decision, account), conversation_id=conversation.conversation_id,
+                channel=conversation.channel, now=now)
+            ticket.card = card(conversation, why, decision, account)
+        live = ticket.status == "assigned" or bool(available_agents_in(uow, now))
+        position = _queue_position(uow, ticket) if live and ticket.status == "open" else None
         uow.commit()
         return dto.EscalationResult(escalate=True, reasons=decision.reasons, priority=decision.priority,
-                                    retention=decision.retention, trend=decision.trend, ticket_id=ticket.id)
+                                    retention=decision.retention and not already_open, trend=decision.trend,
+                                    ticket_id=ticket.id, already_open=already_open, live=live,
+                                    queue_position=position)

@@ -87,12 +87,13 @@ def verify_by_order(
             attempt.outcome, attempt.refused_by = "refused", refused_by
             session.add(attempt)
             uow.commit()
-            raise errors.TooManyAttempts("too many failed attempts; try again later", retry_after=until - now)
+            raise errors.TooManyAttempts("too many failed attempts; try again later",
+                                         retry_after=until - now if until else None)
         matched = owner is not None and owner.email.lower() == (email or "").strip().lower()
         attempt.outcome = "ok" if matched else "failed"
         session.add(attempt)
         uow.commit()
-    if not matched:
+    if owner is None or not matched:
         raise errors.VerificationFailed("order reference and e-mail do not match")
     return owner.id
 
@@ -122,7 +123,7 @@ def _lockout(session, subjects: dict, now: datetime) -> tuple[str | None, dateti
     return None, None
 
 
-def refused_verifications(uow: UnitOfWork, since: datetime) -> list[dto.RefusedAttempts]:
+def refused_verifications(since: datetime, uow: UnitOfWork) -> list[dto.RefusedAttempts]:
     """How many verification tries were refused since ``since``, by the kind of limit that refused
     them (conversation, order, customer, client), for the console's telemetry."""
     with uow:

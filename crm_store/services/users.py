@@ -113,7 +113,7 @@ def generate_password() -> str:
     return secrets.token_urlsafe(18)
 
 
-def _info(user: models.User) -> UserInfo:
+def user_info(user: models.User) -> UserInfo:
     return UserInfo(id=user.id, username=user.username, role=user.role, disabled=user.disabled,
                     created_at=user.created_at, has_token=user.token_hash is not None,
                     token_created_at=user.token_created_at)
@@ -157,12 +157,12 @@ def add_user(
         uow.session.flush()
         audit(uow.session, actor, "user", user.id, "add", now, username=username, role=role)
         uow.commit()
-        return NewUser(_info(user), password, token)
+        return NewUser(user_info(user), password, token)
 
 
 def list_users(uow: UnitOfWork) -> list[UserInfo]:
     with uow:
-        return [_info(u) for u in uow.session.execute(select(models.User).order_by(models.User.username)).scalars()]
+        return [user_info(u) for u in uow.session.execute(select(models.User).order_by(models.User.username)).scalars()]
 
 
 def disable_user(username: str, uow: UnitOfWork, *, actor: str = "cli", now: datetime | None = None) -> UserInfo:
@@ -174,7 +174,7 @@ def disable_user(username: str, uow: UnitOfWork, *, actor: str = "cli", now: dat
         user.token_hash = None
         audit(uow.session, actor, "user", user.id, "disable", now)
         uow.commit()
-        return _info(user)
+        return user_info(user)
 
 
 def issue_token(username: str, uow: UnitOfWork, *, actor: str = "cli", now: datetime | None = None) -> str:
@@ -198,7 +198,7 @@ def user_for_token(token: object, uow: UnitOfWork) -> UserInfo | None:
     with uow:
         user = uow.session.execute(
             select(models.User).where(models.User.token_hash == token_hash(token))).scalar_one_or_none()
-        return _info(user) if user is not None and not user.disabled else None
+        return user_info(user) if user is not None and not user.disabled else None
 
 
 def authenticate(username: str, password: str, uow: UnitOfWork) -> UserInfo | None:
@@ -210,4 +210,4 @@ def authenticate(username: str, password: str, uow: UnitOfWork) -> UserInfo | No
             models.User.username == (username or "").strip().lower())).scalar_one_or_none()
         stored = user.password_hash if user is not None else _dummy_hash()
         matches = password_matches(password, stored)
-        return _info(user) if matches and user is not None and not user.disabled else None
+        return user_info(user) if matches and user is not None and not user.disabled else None

@@ -8,7 +8,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
-from tests.e2e.conftest import free_port
+from caredesk.harness import free_port
 
 
 class FakeBotApi:

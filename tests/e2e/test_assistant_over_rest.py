@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from caredesk.harness import kill_action_server, start_stack, stop_stack, wait_for_action_server
 from crm_store import models
 from crm_store.services import orders
 from crm_store.unit_of_work import UnitOfWork
-from tests.e2e.conftest import kill_action_server, start_stack, stop_stack, wait_for_action_server
 
 pytestmark = pytest.mark.e2e
 

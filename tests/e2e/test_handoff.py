@@ -17,10 +17,11 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from sqlalchemy import select
 
+from caredesk.harness import free_port, start_stack, stop_stack
 from crm_store import models
 from crm_store.unit_of_work import UnitOfWork
 from tests.e2e.agents import agent_call, agent_token, refused_status
-from tests.e2e.conftest import always_live_policy, free_port, start_stack, stop_stack
+from tests.support.policy import always_live_policy
 
 pytestmark = pytest.mark.e2e
 
@@ -97,9 +98,10 @@ def test_an_angry_customer_is_handed_to_an_agent_and_back(setup):
     _customer_says(stack, sender, "ana@example.com")
     assert any("on its way" in t for t in inbox.wait_for(mark, "on its way"))
 
+    assert _agent_call(stack, "POST", "/api/presence", {"available": True}) == {"available": True}
     mark = len(inbox.messages)
     _customer_says(stack, sender, "WHERE IS MY PARCEL?! this is the third time i ask, ridiculous!!!")
-    inbox.wait_for(mark, "asked a colleague")
+    assert any("number 1 in the queue" in t for t in inbox.wait_for(mark, "asked a colleague"))
     with UnitOfWork(stack.database_url) as uow:
         ticket = uow.session.execute(select(models.Ticket).where(
             models.Ticket.conversation_id == conversation)).scalar_one()
@@ -132,15 +134,24 @@ def test_an_angry_customer_is_handed_to_an_agent_and_back(setup):
     transcript = _agent_call(stack, "GET", f"/api/conversations/{conversation}")
     assert transcript["messages"][-1] == {**transcript["messages"][-1], "from": "sam"}
 
-    # Resuming gives the bot back.
+    # Resolving gives the bot back, which asks for a rating; then it answers as usual.
     mark = len(inbox.messages)
     _agent_call(stack, "POST", f"/api/conversations/{conversation}/resume", {})
     inbox.wait_for(mark, "back with the CareDesk assistant")
+    inbox.wait_for(mark, "How happy are you")
+    mark = len(inbox.messages)
+    _customer_says(stack, sender, "4")
+    inbox.wait_for(mark, "Anything you'd like to add")
+    mark = len(inbox.messages)
+    _customer_says(stack, sender, "no")
+    inbox.wait_for(mark, "Thank you for your feedback")
     mark = len(inbox.messages)
     _customer_says(stack, sender, "thanks a lot")
     assert inbox.wait_for(mark, "You're welcome")
     with UnitOfWork(stack.database_url) as uow:
         assert uow.session.get(models.Ticket, ticket_id).status == "closed"
+        assert uow.session.execute(select(models.Feedback.csat).where(
+            models.Feedback.conversation_id == conversation)).scalars().all() == [4]
 
 
 def test_the_agent_api_needs_an_agent_token_and_valid_input(setup):

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.conftest import port_open, start_stack, stop_stack
+from caredesk.harness import port_open, start_stack, stop_stack
+from crm_store.services import users
+from crm_store.unit_of_work import UnitOfWork
 
 PROJECT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
@@ -25,6 +27,10 @@ def test_run_starts_everything_answers_over_rest_and_ctrl_c_stops_it(tmp_path):
         assert stack.rest_url in output
         greeting = yaml.safe_load((PROJECT / "domain.yml").read_text())["responses"]["utter_greet"][0]["text"]
         assert [m["text"] for m in stack.say("e2e-1", "hello")] == [greeting]
+        # A demo gets a first console admin whose generated password is shown once, and it works.
+        shown = _wait_for_line(stack, "Console log-in for this demo: admin / ")
+        password = shown.split("admin / ", 1)[1].split(" ", 1)[0]
+        assert users.authenticate("admin", password, UnitOfWork(stack.database_url)).role == "admin"
     finally:
         code = stop_stack(stack)
     assert code == 0
@@ -43,7 +49,18 @@ def test_run_starts_everything_answers_over_rest_and_ctrl_c_stops_it(tmp_path):
     try:
         output = "".join(stack.lines)
         assert "Seeding" not in output and "Training the Rasa model" not in output
+        assert "Console log-in for this demo" not in output  # made once, never shown again
         assert stack.say("e2e-2", "thanks")
     finally:
         assert stop_stack(stack) == 0
     print(f"\ncaredesk run: first start {first:.1f} s, second start {second:.1f} s")
+
+
+def _wait_for_line(stack, needle: str, timeout: float = 20) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in list(stack.lines):
+            if needle in line:
+                return line
+        time.sleep(0.2)
+    raise AssertionError(f"{needle!r} was never printed")

@@ -10,10 +10,10 @@ import urllib.request
 import pytest
 from sqlalchemy import select
 
+from caredesk.harness import kill_action_server, start_stack, stop_stack, wait_for_action_server
 from crm_store import models
 from crm_store.services import identity, orders
 from crm_store.unit_of_work import UnitOfWork
-from tests.e2e.conftest import kill_action_server, start_stack, stop_stack, wait_for_action_server
 from tests.e2e.fake_telegram import FakeBotApi
 
 pytestmark = pytest.mark.e2e

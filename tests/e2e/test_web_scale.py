@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from caredesk import identity_token
-from tests.e2e.conftest import free_port, start_stack, stop_stack
-from tests.e2e.webchat_client import WebChat
+from caredesk.harness import free_port, start_stack, stop_stack
+from caredesk.webchat_client import WebChat
+from common import identity_token
 
 pytestmark = pytest.mark.e2e
 PROJECT = Path(__file__).resolve().parents[2]
@@ -82,17 +82,17 @@ def postgres_databases():
     """Fresh PostgreSQL databases for the CRM and the tracker store."""
     import uuid
 
-    from tests.integration.conftest import _admin_execute, _pg_url, ensure_postgres
+    from tests.support.postgres import admin_execute, database_url, ensure_postgres
 
     reason = ensure_postgres()
     if reason:
         pytest.skip(reason)
     names = [f"caredesk_scale_{kind}_{uuid.uuid4().hex[:8]}" for kind in ("crm", "tracker")]
     for name in names:
-        _admin_execute(f"CREATE DATABASE {name}")
-    yield [_pg_url(name) for name in names]
+        admin_execute(f"CREATE DATABASE {name}")
+    yield [database_url(name) for name in names]
     for name in names:
-        _admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="module")

@@ -16,19 +16,14 @@ import urllib.request
 import pytest
 from sqlalchemy import select
 
-from caredesk import identity_token
+from caredesk.harness import kill_action_server, start_stack, stop_stack, wait_for_action_server
+from caredesk.webchat_client import WebChat
+from common import identity_token
 from crm_store import models
 from crm_store.services import identity, orders
 from crm_store.unit_of_work import UnitOfWork
 from tests.e2e.agents import agent_call, agent_token
-from tests.e2e.conftest import (
-    always_live_policy,
-    kill_action_server,
-    start_stack,
-    stop_stack,
-    wait_for_action_server,
-)
-from tests.e2e.webchat_client import WebChat
+from tests.support.policy import always_live_policy
 
 pytestmark = pytest.mark.e2e
 SECRET = "web-widget-test-secret-0123456789abcdef"

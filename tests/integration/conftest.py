@@ -6,59 +6,19 @@ its own copy (a file copy for SQLite, CREATE DATABASE ... TEMPLATE for PostgreSQ
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from crm_store.db import session_factory
 from crm_store.migrate import upgrade
 from crm_store.seed import seed_shop
 from crm_store.unit_of_work import UnitOfWork
 from tests.conftest import AS_OF, TEST_CUSTOMERS
-
-PG_ADMIN_URL = os.environ.get("CAREDESK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _pg_reachable() -> bool:
-    try:
-        engine = create_engine(PG_ADMIN_URL, future=True, connect_args={"connect_timeout": 3})
-        with engine.connect():
-            pass
-        engine.dispose()
-        return True
-    except Exception:
-        return False
-
-
-def ensure_postgres() -> str | None:
-    """None if PostgreSQL answers (starting the local cluster if it is down), else the reason."""
-    if _pg_reachable():
-        return None
-    versions = sorted(Path("/etc/postgresql").glob("*")) if Path("/etc/postgresql").exists() else []
-    if not versions or shutil.which("pg_ctlcluster") is None:
-        return "PostgreSQL is not reachable at 127.0.0.1:5432 and no local cluster is installed"
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1].name, "main", "start"],
-                   capture_output=True, timeout=60)
-    if _pg_reachable():
-        return None
-    return "PostgreSQL is not reachable at 127.0.0.1:5432 and could not be started"
-
-
-def _admin_execute(statement: str) -> None:
-    engine = create_engine(PG_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(statement))
-    engine.dispose()
-
-
-def _pg_url(database: str) -> str:
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
+from tests.support.postgres import admin_execute, database_url, ensure_postgres
 
 
 def _forget_engine(url: str) -> None:
@@ -82,11 +42,11 @@ def pg_template() -> Iterator[str]:
     if reason:
         pytest.skip(reason)
     name = f"caredesk_tpl_{uuid.uuid4().hex[:8]}"
-    _admin_execute(f"CREATE DATABASE {name}")
-    upgrade(_pg_url(name))
-    seed_shop(_pg_url(name), customers=TEST_CUSTOMERS, seed=7, as_of=AS_OF)
+    admin_execute(f"CREATE DATABASE {name}")
+    upgrade(database_url(name))
+    seed_shop(database_url(name), customers=TEST_CUSTOMERS, seed=7, as_of=AS_OF)
     yield name
-    _admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -100,10 +60,10 @@ def db_url(request, tmp_path) -> Iterator[str]:
         return
     template = request.getfixturevalue("pg_template")
     name = f"caredesk_t_{uuid.uuid4().hex[:10]}"
-    _admin_execute(f"CREATE DATABASE {name} TEMPLATE {template}")
-    yield _pg_url(name)
-    _forget_engine(_pg_url(name))
-    _admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin_execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    yield database_url(name)
+    _forget_engine(database_url(name))
+    admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture
@@ -120,7 +80,7 @@ def uow(uow_factory) -> UnitOfWork:
 @pytest.fixture
 def crm(db_url, monkeypatch, tmp_path):
     """Point the action server's settings at this test's CRM."""
-    from caredesk.settings import get_settings
+    from common.settings import get_settings
 
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("CAREDESK_VAR_DIR", str(tmp_path / "var"))
@@ -144,8 +104,22 @@ def _policy_with(monkeypatch, tmp_path, **support) -> None:
 
 
 @pytest.fixture
-def agents_live(monkeypatch, tmp_path):
-    """Agents are in the chat whatever the day and hour of the test run."""
+def agents_live(crm, monkeypatch, tmp_path):
+    """An agent is logged in to the console and available, within support hours."""
+    from crm_store.services import presence, users
+
+    _policy_with(monkeypatch, tmp_path, live_days=list(range(7)), live_from_hour=0, live_until_hour=24)
+    agent = users.add_user("maria", "agent", UnitOfWork(crm), password="correct horse battery").user
+    presence.set_available(agent.id, True, UnitOfWork(crm), actor="maria")
+    yield
+    from crm_store.policy import load_policy
+
+    load_policy.cache_clear()
+
+
+@pytest.fixture
+def agents_busy(monkeypatch, tmp_path):
+    """Within support hours, but no agent is available in the console."""
     _policy_with(monkeypatch, tmp_path, live_days=list(range(7)), live_from_hour=0, live_until_hour=24)
     yield
     from crm_store.policy import load_policy

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from actions import orders as order_actions
 from actions import session
 from actions.store import settings
-from caredesk import identity_token
+from common import identity_token
 from crm_store import models
 from crm_store.services import orders, outbox
 from crm_store.unit_of_work import UnitOfWork
@@ -227,8 +227,7 @@ async def test_verification_is_locked_after_repeated_failures(crm):
 
 
 async def test_when_the_crm_is_unreachable_the_customer_is_told_so(monkeypatch, tmp_path):
-    from actions.replies import STORE_DOWN
-    from caredesk.settings import get_settings
+    from common.settings import get_settings
 
     monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/caredesk")
     monkeypatch.setenv("CAREDESK_VAR_DIR", str(tmp_path))
@@ -238,4 +237,5 @@ async def test_when_the_crm_is_unreachable_the_customer_is_told_so(monkeypatch, 
             slots={"order_ref": "CD-AAAAAA", "customer_id": ANA}, intent="track_order"))
     finally:
         get_settings.cache_clear()
-    assert texts(messages) == STORE_DOWN and slot_sets(events)["next_step"] is None
+    assert [m["response"] for m in messages] == ["utter_error_store_unavailable"]
+    assert "can't reach our order system" in texts(messages) and slot_sets(events)["next_step"] is None

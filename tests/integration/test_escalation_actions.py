@@ -31,6 +31,7 @@ async def test_a_furious_message_is_answered_and_escalated_once(crm, agents_live
     tracker = make_tracker(slots={"customer_id": ANA, "order_ref": ref}, intent="track_order", events=events)
     result, messages = await run(order_actions.ActionTrackOrder(), tracker)
     assert "on its way" in texts(messages) and "asked a colleague" in texts(messages)
+    assert "you're number 1 in the queue" in texts(messages)
     assert {"event": "pause"} in [{"event": e["event"]} for e in result]  # the bot steps back
     ticket_id = slot_sets(result)["escalated_ticket"]
     assert [p for p, _ in _escalations(crm)] == ["high"]
@@ -75,3 +76,36 @@ async def test_when_no_agent_is_live_the_customer_gets_a_follow_up_and_the_bot_k
     assert "isn't in the chat right now" in texts(messages) and "e-mail you" in texts(messages)
     assert "pause" not in [e["event"] for e in result]
     assert len(_escalations(crm)) == 1
+
+
+async def test_within_support_hours_with_nobody_available_the_customer_gets_a_follow_up(crm, agents_busy):
+    ref = order_ref(UnitOfWork(crm), ANA, "shipped")
+    events = [said("this is a joke, third time i ask!!!", "track_order", -0.9)]
+    tracker = make_tracker(slots={"customer_id": ANA, "order_ref": ref}, intent="track_order", events=events)
+    result, messages = await run(order_actions.ActionTrackOrder(), tracker)
+    assert "colleagues are busy" in texts(messages) and "e-mail you" in texts(messages)
+    assert "pause" not in [e["event"] for e in result]
+
+
+async def test_a_conversation_escalated_twice_keeps_one_ticket(crm, agents_live):
+    ref = order_ref(UnitOfWork(crm), ANA, "shipped")
+    events = [said("WHERE IS MY ORDER, third time i ask!!!", "track_order", -0.85)]
+    tracker = make_tracker(slots={"customer_id": ANA, "order_ref": ref}, intent="track_order", events=events)
+    first, _ = await run(order_actions.ActionTrackOrder(), tracker)
+    from actions.support import ActionHandoff
+
+    handoff = make_tracker(slots={"customer_id": ANA}, intent="contact_human_agent", events=events)
+    second, messages = await run(ActionHandoff(), handoff)
+    assert slot_sets(second)["escalated_ticket"] == slot_sets(first)["escalated_ticket"]
+    with UnitOfWork(crm) as uow:
+        assert uow.session.execute(select(func.count()).select_from(models.Ticket).where(
+            models.Ticket.conversation_id == "test-conversation")).scalar_one() == 1
+
+
+async def test_the_hand_back_says_the_assistant_is_back_and_clears_the_escalation():
+    from actions.support import ActionHandBack
+
+    result, messages = await run(ActionHandBack(), make_tracker(intent="EXTERNAL_agent_resolved",
+                                                                slots={"escalated_ticket": "7"}))
+    assert "back with the CareDesk assistant" in texts(messages)
+    assert slot_sets(result)["escalated_ticket"] is None

@@ -21,7 +21,7 @@ def test_a_negative_streak_opens_a_ticket_even_for_low_churn(uow_factory):
     _set_churn(uow_factory, 1, 0.05)
     chat = escalation.Conversation(conversation_id="web:streak", customer_id=1, channel="web", intent="order_status",
                                    sentiments=(-0.4, -0.5, -0.45), messages=(("still nothing", "negative"),))
-    result = escalation.escalate(uow_factory(), chat, reason="escalated", why="automatic escalation", rules=RULES)
+    result = escalation.escalate(chat, uow_factory(), reason="escalated", why="automatic escalation", rules=RULES)
     assert result.escalate and result.ticket_id is not None
     assert result.reasons == ("negative sentiment trend",)
     [ticket] = tickets.active_tickets_for_conversation("web:streak", uow_factory())
@@ -32,7 +32,7 @@ def test_a_negative_streak_opens_a_ticket_even_for_low_churn(uow_factory):
 
 def test_a_calm_conversation_opens_no_ticket(uow_factory):
     chat = escalation.Conversation(conversation_id="web:calm", customer_id=1, intent="order_status", sentiments=(0.3,))
-    result = escalation.escalate(uow_factory(), chat, reason="escalated", why="automatic escalation", rules=RULES)
+    result = escalation.escalate(chat, uow_factory(), reason="escalated", why="automatic escalation", rules=RULES)
     assert not result.escalate and result.ticket_id is None
     with uow_factory() as uow:
         assert uow.session.execute(
@@ -41,7 +41,7 @@ def test_a_calm_conversation_opens_no_ticket(uow_factory):
 
 def test_asking_for_a_person_opens_a_ticket_without_any_rule_firing(uow_factory):
     chat = escalation.Conversation(conversation_id="web:ask", intent="contact_human_agent", asked_for_person=True)
-    result = escalation.escalate(uow_factory(), chat, reason="human_requested", why="customer asked for a person",
+    result = escalation.escalate(chat, uow_factory(), reason="human_requested", why="customer asked for a person",
                                  rules=RULES)
     assert result.ticket_id is not None and result.retention is False
     [ticket] = tickets.active_tickets_for_conversation("web:ask", uow_factory())
@@ -52,5 +52,5 @@ def test_a_high_churn_cancellation_is_escalated_with_a_retention_offer(uow_facto
     _set_churn(uow_factory, 1, 0.9)
     chat = escalation.Conversation(conversation_id="web:churn", customer_id=1, intent="cancel_order",
                                    sentiments=(0.0,))
-    result = escalation.escalate(uow_factory(), chat, reason="escalated", why="automatic escalation", rules=RULES)
+    result = escalation.escalate(chat, uow_factory(), reason="escalated", why="automatic escalation", rules=RULES)
     assert result.escalate and result.retention and result.ticket_id is not None

@@ -9,11 +9,11 @@ from datetime import datetime
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from caredesk import identity_token
+from common import identity_token
 from crm_store import errors, models
 from crm_store.models import Base
 from crm_store.services import accounts, identity, privacy, tickets
-from tests.integration.conftest import _admin_execute, _pg_url
+from tests.support.postgres import admin_execute, database_url
 
 ANA, BOB = 1, 2
 KEY = "test-signing-key-for-forget-tests-0123456789"
@@ -28,9 +28,9 @@ def tracker_url(db_url, tmp_path):
         yield f"sqlite:///{tmp_path / 'tracker.db'}"
         return
     name = f"caredesk_tr_{uuid.uuid4().hex[:10]}"
-    _admin_execute(f"CREATE DATABASE {name}")
-    yield _pg_url(name)
-    _admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin_execute(f"CREATE DATABASE {name}")
+    yield database_url(name)
+    admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 async def save_conversations(url: str, conversations: dict[str, list]) -> None:

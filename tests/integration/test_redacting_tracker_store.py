@@ -28,15 +28,15 @@ def tracker_store_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'tracker.db'}"
         return
-    from tests.integration.conftest import _admin_execute, _pg_url, ensure_postgres
+    from tests.support.postgres import admin_execute, database_url, ensure_postgres
 
     reason = ensure_postgres()
     if reason:
         pytest.skip(reason)
     name = f"caredesk_tracker_{uuid.uuid4().hex[:8]}"
-    _admin_execute(f"CREATE DATABASE {name}")
-    yield _pg_url(name)
-    _admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin_execute(f"CREATE DATABASE {name}")
+    yield database_url(name)
+    admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def store_and_broker(tracker_store_url, tmp_path, monkeypatch):
     from rasa.utils.endpoints import EndpointConfig
 
     from caredesk.runner import endpoints_config
-    from caredesk.settings import load_settings
+    from common.settings import load_settings
 
     monkeypatch.setenv("CAREDESK_VAR_DIR", str(tmp_path))
     settings = replace(load_settings(), tracker_store_url=tracker_store_url)

@@ -8,8 +8,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.shop.app import COOKIE, create_app
-from caredesk import identity_token
-from caredesk.settings import load_settings
+from common import identity_token
+from common.settings import load_settings
 from crm_store.services import identity
 from crm_store.unit_of_work import UnitOfWork
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import start_stack, stop_stack
+from caredesk.harness import start_stack, stop_stack
 
 
 @pytest.fixture(scope="session")

@@ -12,11 +12,11 @@ import socket
 import pytest
 from sqlalchemy import select
 
+from caredesk.harness import start_stack, stop_stack
 from crm_store import models
 from crm_store.services import tickets, users
 from crm_store.unit_of_work import UnitOfWork
 from tests.e2e.agents import agent_call, agent_token, refused_status
-from tests.e2e.conftest import start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
 OLD_SHARED_TOKEN = "the-shared-agent-token-from-before-0123456789"
@@ -71,7 +71,7 @@ def test_a_self_declared_agent_name_is_not_what_gets_recorded(stack):
         assert (row.assignee, row.status) == ("sam", "closed")
         actors = set(uow.session.execute(select(models.AuditLog.actor).where(
             models.AuditLog.entity == "ticket", models.AuditLog.entity_id == ticket.id,
-            models.AuditLog.action.in_(("assign", "close")))).scalars())
+            models.AuditLog.action.in_(("reply", "resolve")))).scalars())
     assert actors == {"sam"}
     # The name shown beside the message (to the customer and in the console) is sam's.
     transcript = agent_call(stack, "GET", "/api/conversations/api:victim", token=sam)

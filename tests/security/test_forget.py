@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from caredesk.harness import start_stack, stop_stack
 from crm_store import models
 from crm_store.services import privacy
 from crm_store.unit_of_work import UnitOfWork
 from tests.e2e.agents import agent_call, agent_token
-from tests.e2e.conftest import start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
 PROJECT = Path(__file__).resolve().parents[2]

@@ -18,14 +18,14 @@ import jwt
 import pytest
 from sqlalchemy import select
 
-from caredesk import identity_token
+from caredesk.harness import post_json, start_stack, stop_stack
+from caredesk.webchat_client import WebChat
+from common import identity_token
 from crm_store import models
 from crm_store.services import identity, orders
 from crm_store.unit_of_work import UnitOfWork
-from tests.e2e.conftest import post_json, start_stack, stop_stack
 from tests.e2e.fake_telegram import FakeBotApi
 from tests.e2e.test_telegram import button_update, text_update
-from tests.e2e.webchat_client import WebChat
 
 pytestmark = pytest.mark.e2e
 SECRET = "security-test-secret-0123456789abcdefghij"

@@ -47,7 +47,7 @@ def test_new_conversation_ids_do_not_buy_fresh_guesses_at_one_order(uow_factory,
     _fail_times(uow_factory, ref, identity.FAILURE_LIMITS["order"], as_of)
     with pytest.raises(errors.TooManyAttempts):  # the right e-mail, a brand-new conversation
         _try(uow_factory, ref, "ana@example.com", "conv-fresh", as_of)
-    refused = identity.refused_verifications(uow_factory(), as_of - timedelta(minutes=1))
+    refused = identity.refused_verifications(as_of - timedelta(minutes=1), uow_factory())
     assert [(r.kind, r.count) for r in refused] == [("order", 1)]
 
 
@@ -57,7 +57,7 @@ def test_other_orders_of_the_same_customer_are_locked_too(uow_factory, as_of):
     _fail_times(uow_factory, delivered, 2, as_of, prefix="b")
     with pytest.raises(errors.TooManyAttempts):
         _try(uow_factory, delivered, "ana@example.com", "conv-fresh", as_of)
-    assert [r.kind for r in identity.refused_verifications(uow_factory(), as_of)] == ["customer"]
+    assert [r.kind for r in identity.refused_verifications(as_of, uow_factory())] == ["customer"]
 
 
 def test_one_client_cannot_spread_guesses_over_many_orders_and_conversations(uow_factory, as_of):
@@ -70,7 +70,7 @@ def test_one_client_cannot_spread_guesses_over_many_orders_and_conversations(uow
         _try(uow_factory, ben_ref, customer_email(uow_factory(), BEN), "conv-new", as_of, client="client-x")
     # ...while another client (another customer on the same order) is not affected
     assert _try(uow_factory, ben_ref, customer_email(uow_factory(), BEN), "conv-other", as_of, "client-y") == BEN
-    assert [(r.kind, r.count) for r in identity.refused_verifications(uow_factory(), as_of)] == [("client", 1)]
+    assert [(r.kind, r.count) for r in identity.refused_verifications(as_of, uow_factory())] == [("client", 1)]
 
 
 def test_the_wait_doubles_with_each_further_burst_of_failures(uow_factory, as_of):
@@ -113,7 +113,7 @@ def test_a_customer_still_verifies_while_someone_else_is_locked_out(uow_factory,
     _fail_times(uow_factory, ana_ref, identity.FAILURE_LIMITS["order"], as_of, client="attacker")
     cai_ref = order_ref(uow_factory(), CAI, "delivered")
     assert _try(uow_factory, cai_ref, customer_email(uow_factory(), CAI), "cai-chat", as_of, "cai-home") == CAI
-    assert identity.refused_verifications(uow_factory(), as_of) == []
+    assert identity.refused_verifications(as_of, uow_factory()) == []
 
 
 def test_parallel_guesses_from_many_conversations_do_not_slip_under_the_limit(db_url, uow_factory, as_of):

@@ -20,13 +20,13 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from caredesk import identity_token
+from caredesk.harness import start_stack, stop_stack
+from caredesk.webchat_client import WebChat
+from common import identity_token
 from crm_store import models
 from crm_store.services import orders
 from crm_store.unit_of_work import UnitOfWork
-from tests.e2e.conftest import start_stack, stop_stack
 from tests.e2e.test_web_scale import RABBITMQ_URL, ensure_rabbitmq
-from tests.e2e.webchat_client import WebChat
 
 pytestmark = pytest.mark.e2e
 SECRET = "personal-data-test-secret-0123456789abcdef"

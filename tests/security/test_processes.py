@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from caredesk.harness import start_stack, stop_stack
 from crm_store.seed import is_empty
-from tests.e2e.conftest import start_stack, stop_stack
 from tests.security.conftest import command_line, descendants, listening_addresses
 
 pytestmark = pytest.mark.e2e
@@ -46,7 +46,7 @@ def test_no_secret_is_on_any_command_line(stack):
         assert not [pid for pid, line in lines.items() if secret in line], f"{name} is on a command line"
     assert not [pid for pid, line in lines.items() if "--auth-token" in line]
     started = " | ".join(lines.values())
-    for module in ("caredesk.action_server", "caredesk.rasa_launcher", "bot.console.agent_api", "bot.shop.app"):
+    for module in ("caredesk.action_server", "caredesk.rasa_launcher", "bot.console.app", "bot.shop.app"):
         assert module in started  # the check above saw every service
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
+from caredesk.harness import start_stack, stop_stack
 from crm_store.services import orders
 from crm_store.unit_of_work import UnitOfWork
-from tests.e2e.conftest import start_stack, stop_stack
 from tests.e2e.test_web_widget import CHROMIUM_FLAGS, _chromium, _log_in, _open_chat, _order, _say
 from tests.integration.shop import customer_email
 

@@ -8,7 +8,7 @@ import json
 import jwt
 import pytest
 
-from caredesk import identity_token as it
+from common import identity_token as it
 
 KEY = "k" * 48
 OLD_KEY = "o" * 48

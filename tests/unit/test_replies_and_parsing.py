@@ -6,9 +6,10 @@ from actions import replies
 from actions.account import parse_contact
 from actions.orders import parse_address
 from actions.products import search_terms
-from actions.support import parse_csat, policy_text
+from actions.support import parse_csat, policy_reply
 from crm_store import dto, errors
 from crm_store.policy import load_policy
+from tests.actions_support import rendered, texts
 
 
 def _status(**changes):
@@ -21,12 +22,12 @@ def _status(**changes):
 
 
 def test_a_shipped_order_reads_with_carrier_tracking_and_eta():
-    text = replies.order_status(_status())
+    text = texts(replies.order_status(_status()))
     assert "on its way" in text and "DHL" in text and "DH123" in text and "Fri 05 Jun 2026" in text
 
 
 def test_an_unshipped_order_says_it_can_still_be_cancelled():
-    assert "can still cancel" in replies.order_status(_status(status="paid", carrier=None))
+    assert "can still cancel" in texts(replies.order_status(_status(status="paid", carrier=None)))
 
 
 @pytest.mark.parametrize("email,masked", [("ana.lopez@example.com", "a***z@example.com"),
@@ -36,8 +37,8 @@ def test_emails_are_masked(email, masked):
 
 
 def test_unknown_and_foreign_orders_get_the_same_answer():
-    assert replies.error_text(errors.OrderNotFound("x"), "CD-1") == replies.error_text(
-        errors.NotOrderOwner("x"), "CD-1")
+    assert rendered(replies.error_reply(errors.OrderNotFound("x"), "CD-1")) == rendered(replies.error_reply(
+        errors.NotOrderOwner("x"), "CD-1"))
 
 
 def test_addresses_are_parsed_from_one_line():
@@ -65,11 +66,11 @@ def test_csat_is_read_from_numbers_and_words(text, score):
 
 def test_policy_answers_come_from_the_policy_file():
     policy = load_policy()
-    assert f"{policy.return_window_days} days" in policy_text("check_refund_policy", policy)
-    assert "Express delivery: 1-2 working days" in policy_text("delivery_options", policy)
-    assert "€2.50" in policy_text("check_cancellation_fee", policy)
+    assert f"{policy.return_window_days} days" in rendered(policy_reply("check_refund_policy", policy))
+    assert "Express delivery: 1-2 working days" in rendered(policy_reply("delivery_options", policy))
+    assert "€2.50" in rendered(policy_reply("check_cancellation_fee", policy))
     with pytest.raises(KeyError):
-        policy_text("greet", policy)
+        policy_reply("greet", policy)
 
 
 def test_search_terms_prefer_catalogue_entities():

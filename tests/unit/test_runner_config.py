@@ -3,7 +3,7 @@ from dataclasses import replace
 import pytest
 
 from caredesk.runner import endpoints_config
-from caredesk.settings import load_settings
+from common.settings import load_settings
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_the_demo_login_is_switched_on_for_the_shop_only_with_demo(settings, tmp
 
 
 def test_production_refuses_a_missing_or_short_action_server_token(monkeypatch, settings):
-    from caredesk.settings import SettingsError
+    from common.settings import SettingsError
 
     for name, value in (("CAREDESK_ENV", "production"), ("CAREDESK_SECRET_KEY", "s" * 40),
                         ("RASA_API_TOKEN", "t" * 30),
@@ -110,7 +110,7 @@ def test_the_web_chat_channel_owns_socket_io_and_admits_only_the_shops_origins(s
 
 
 def test_allowed_origins_come_from_the_environment_and_a_wildcard_is_refused(monkeypatch, settings):
-    from caredesk.settings import SettingsError
+    from common.settings import SettingsError
 
     monkeypatch.setenv("WEB_ALLOWED_ORIGINS", "https://shop.example.com/, https://www.shop.example.com")
     assert load_settings().web_allowed_origins == ("https://shop.example.com", "https://www.shop.example.com")

@@ -1,6 +1,6 @@
 import pytest
 
-from caredesk.settings import SettingsError, load_settings
+from common.settings import SettingsError, load_settings
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 from bot.channels.web import SESSION_KEY, Visitor, WebChatChannel, history_of, owner_of, widget_message
-from caredesk import identity_token
+from common import identity_token
 
 KEYS = ("k" * 48,)
 

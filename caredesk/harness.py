@@ -1,10 +1,25 @@
-"""Helpers for end-to-end tests: real processes on free loopback ports."""
+"""A whole CareDesk on one machine for the e2e tests and the benchmarks: `caredesk run` on free
+loopback ports with its own var/ and CRM, and the small HTTP helpers that talk to it.
+
+Not used by the running assistant; it lives here (not under tests/) so the benchmarks need not
+import the test suite.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
+import threading
+import time
 import urllib.request
+from pathlib import Path
+from typing import Any
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -13,7 +28,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def post_json(url: str, payload: dict, timeout: float = 30, headers: dict | None = None):
+def post_json(url: str, payload: dict[str, Any], timeout: float = 30, headers: dict[str, str] | None = None) -> Any:
+    """POST ``payload`` as JSON and return the decoded answer (None for an empty body)."""
     request = urllib.request.Request(
         url, data=json.dumps(payload).encode(), method="POST",
         headers={"Content-Type": "application/json", **(headers or {})},
@@ -31,11 +47,13 @@ def port_open(port: int) -> bool:
 class Stack:
     """A running `caredesk run` (Rasa + action server) on free ports with its own CRM."""
 
-    def __init__(self, process, var_dir, rasa_port, action_port, agent_port, lines, shop_port=None):
+    def __init__(self, process: subprocess.Popen[str], var_dir: Path, rasa_port: int, action_port: int,
+                 agent_port: int, lines: list[str], shop_port: int | None = None):
         self.process, self.var_dir, self.lines = process, var_dir, lines
         self.rasa_port, self.action_port, self.agent_port = rasa_port, action_port, agent_port
         self.shop_port = shop_port
         self.database_url = f"sqlite:///{var_dir / 'crm.db'}"
+        self.secret: str | None = None  # CAREDESK_SECRET_KEY when the caller set one
 
     @property
     def shop_url(self) -> str:
@@ -45,16 +63,16 @@ class Stack:
     def rest_url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
 
-    def say(self, sender: str, message: str, metadata: dict | None = None) -> list[dict]:
+    def say(self, sender: str, message: str, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """A message from a trusted integration (the REST key): its conversation may verify in chat."""
-        payload = {"sender": sender, "message": message}
+        payload: dict[str, Any] = {"sender": sender, "message": message}
         if metadata is not None:
             payload["metadata"] = metadata
         return post_json(self.rest_url, payload, timeout=60, headers={"Authorization": f"Bearer {self.rest_key()}"})
 
-    def say_public(self, sender: str, message: str, metadata: dict | None = None) -> list[dict]:
+    def say_public(self, sender: str, message: str, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """A message from anyone over public REST (no key): general answers only."""
-        payload = {"sender": sender, "message": message}
+        payload: dict[str, Any] = {"sender": sender, "message": message}
         if metadata is not None:
             payload["metadata"] = metadata
         return post_json(self.rest_url, payload, timeout=60)
@@ -64,23 +82,19 @@ class Stack:
 
     def secret_key(self) -> str:
         """The key the stack signs with (set for it, or made at its first start under var/)."""
-        return getattr(self, "secret", None) or (self.var_dir / "secret_key").read_text().strip()
+        return self.secret or (self.var_dir / "secret_key").read_text().strip()
 
     def api_token(self) -> str:
         return (self.var_dir / "rasa_api_token").read_text().strip()
 
 
-def kill_action_server(stack) -> None:
+def kill_action_server(stack: Stack) -> None:
     """The action server goes away mid-conversation (SIGKILL, as a crash would)."""
-    import subprocess
-
     subprocess.run(["pkill", "-KILL", "-f", f"caredesk.action_server --port {stack.action_port}"], check=True)
 
 
-def wait_for_action_server(stack, timeout: float = 90) -> None:
+def wait_for_action_server(stack: Stack, timeout: float = 90) -> None:
     """Until `caredesk run` has started the action server again and it answers its health check."""
-    import time
-
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -92,30 +106,10 @@ def wait_for_action_server(stack, timeout: float = 90) -> None:
             time.sleep(0.5)
 
 
-def always_live_policy(folder):
-    """A copy of the shop's policy with agents at work around the clock, so escalations pause the bot."""
-    import yaml
-
-    from crm_store.policy import DEFAULT_POLICY_FILE
-
-    policy = yaml.safe_load(DEFAULT_POLICY_FILE.read_text())
-    policy["support"].update(live_days=list(range(7)), live_from_hour=0, live_until_hour=24)
-    path = folder / "policy.yml"
-    path.write_text(yaml.safe_dump(policy))
-    return path
-
-
-def start_stack(var_dir, customers: int = 30, extra_env: dict | None = None, timeout: float = 900,
+def start_stack(var_dir: Path, customers: int = 30, extra_env: dict[str, str] | None = None, timeout: float = 900,
                 demo: bool = True) -> Stack:
     """`caredesk run` (with ``--demo`` unless told otherwise: demo data and the shop's demo login)."""
-    import os
-    import subprocess
-    import sys
-    import threading
-    import time
-    from pathlib import Path
-
-    project = Path(__file__).resolve().parents[2]
+    project = PROJECT_DIR
     rasa_port, action_port, agent_port, shop_port = free_port(), free_port(), free_port(), free_port()
     inherited = {k: v for k, v in os.environ.items() if k not in (
         "DATABASE_URL", "TRACKER_STORE_URL", "CAREDESK_POLICY_FILE", "CAREDESK_CALLBACK_URL")}
@@ -129,7 +123,8 @@ def start_stack(var_dir, customers: int = 30, extra_env: dict | None = None, tim
     lines: list[str] = []
     ready = threading.Event()
 
-    def _read():
+    def _read() -> None:
+        assert process.stdout is not None  # stdout=PIPE
         for line in process.stdout:
             lines.append(line)
             if "Press Ctrl-C to stop." in line:
@@ -148,7 +143,6 @@ def start_stack(var_dir, customers: int = 30, extra_env: dict | None = None, tim
 
 
 def stop_stack(stack: Stack) -> int:
-    import signal
-
+    """Ctrl-C, as an operator would; the exit code of `caredesk run`."""
     stack.process.send_signal(signal.SIGINT)
     return stack.process.wait(60)

@@ -72,6 +72,13 @@ class Settings:
     demo_login: bool
     redis_url: str | None
     rabbitmq_url: str | None
+    agent_alert_chat_id: str | None = None  # Telegram chat told about urgent escalations
+    console_url: str | None = None  # how agents reach the console (links in alerts); default local
+    console_secure_cookies: bool = False  # Secure cookies: on whenever the console is served over HTTPS
+
+    @property
+    def console_base_url(self) -> str:
+        return (self.console_url or f"http://{self.host}:{self.agent_api_port}").rstrip("/")
 
     @property
     def is_production(self) -> bool:
@@ -182,6 +189,10 @@ def load_settings() -> Settings:
         demo_login=demo_login,
         redis_url=os.environ.get("REDIS_URL") or None,
         rabbitmq_url=os.environ.get("RABBITMQ_URL") or None,
+        agent_alert_chat_id=os.environ.get("AGENT_ALERT_CHAT_ID") or None,
+        console_url=os.environ.get("CONSOLE_URL") or None,
+        console_secure_cookies=(environment == "production"
+                                or (os.environ.get("CONSOLE_URL") or "").startswith("https://")),
     )
 
 

@@ -2,7 +2,7 @@
 
 python-socketio's own client cannot use its WebSocket transport with this aiohttp, and its
 long-polling transport takes a ping interval to disconnect; this speaks just enough Engine.IO 4.
-Used by the e2e tests and by benchmarks/chat_latency.py.
+Used by the e2e and security tests and by benchmarks/chat_latency.py.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import asyncio
 import json
 import time
 
-import websockets
+from websockets.legacy.client import WebSocketClientProtocol, connect
 
 
 class WebChat:
@@ -25,7 +25,7 @@ class WebChat:
         self.events: list[tuple[str, object]] = []
 
     async def __aenter__(self):
-        self.ws = await websockets.connect(f"{self.url}/socket.io/?EIO=4&transport=websocket",
+        self.ws: WebSocketClientProtocol = await connect(f"{self.url}/socket.io/?EIO=4&transport=websocket",
                                            extra_headers={"Origin": self.origin}, max_size=2**22)
         await self.ws.recv()  # Engine.IO open packet
         await self.ws.send("40")
@@ -38,6 +38,8 @@ class WebChat:
     async def _next_event_or_connect(self):
         while True:
             packet = await self.ws.recv()
+            if isinstance(packet, bytes):
+                continue  # binary attachments: the chat channel sends none
             if packet == "2":  # ping
                 await self.ws.send("3")
             elif packet.startswith("40"):

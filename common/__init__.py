@@ -1,0 +1,1 @@
+"""Pieces every process shares: the settings object and identity-token signing (imports no project package)."""

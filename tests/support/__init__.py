@@ -1,0 +1,1 @@
+"""Helpers several test levels share (plain functions, no fixtures): fixtures stay in the conftests."""
