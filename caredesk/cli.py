@@ -401,7 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     users_sub = users.add_subparsers(dest="users_command", required=True)
     users_add = users_sub.add_parser("add", help="a new user; prints their personal API token once")
     users_add.add_argument("name")
-    users_add.add_argument("--role", choices=("agent", "admin"), required=True)
+    users_add.add_argument("--role", choices=("agent", "admin", "analyst"), required=True)
     users_add.add_argument("--password-stdin", action="store_true",
                            help="read the password from the first line of stdin (else one is generated)")
     users_sub.add_parser("list", help="every user, their role and whether they are enabled")

@@ -27,7 +27,7 @@ from crm_store import errors, models
 from crm_store.services._common import audit, utcnow
 from crm_store.unit_of_work import UnitOfWork
 
-ROLES = ("agent", "admin")
+ROLES = ("agent", "admin", "analyst")  # analysts read the reports only, without personal data
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
