@@ -391,3 +391,73 @@ class ConversationNote(Base):
     author = Column(String(64), nullable=False)
     text = Column(Text, nullable=False)
     created_at = Column(DateTime, nullable=False)
+
+
+# --- issue 12: the admins' reports (rebuilt from the tracker store by `caredesk report rebuild`) ---
+
+
+class ReportEpisode(Base):
+    """One conversation episode (crm_store.scoring.episodes.Episode), derived, never edited: the
+    whole table is replaced by each rebuild."""
+
+    __tablename__ = "report_episodes"
+    __table_args__ = (UniqueConstraint("conversation_id", "number", name="uq_report_episodes_session"),)
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False)
+    number = Column(Integer, nullable=False)
+    channel = Column(String(20), nullable=False, index=True)
+    customer_id = Column(Integer, index=True)  # no FK: the table is derived and rebuilt wholesale
+    started_at = Column(DateTime, nullable=False, index=True)
+    ended_at = Column(DateTime, nullable=False)
+    user_messages = Column(Integer, nullable=False)
+    intents = Column(JSON, nullable=False)
+    topic_intent = Column(String(80), index=True)
+    sentiment_start = Column(Float)
+    sentiment_end = Column(Float)
+    sentiment_min = Column(Float)
+    negative_messages = Column(Integer, nullable=False)
+    escalated = Column(Boolean, nullable=False)
+    live_handover = Column(Boolean, nullable=False)
+    escalation_reason = Column(String(60))
+    ticket_id = Column(Integer)
+    agent = Column(String(120))
+    first_response_seconds = Column(Float)
+    resolution_seconds = Column(Float)
+    resolved_by = Column(String(10), nullable=False)  # bot | agent | open
+    csat = Column(Integer)
+    csat_asked = Column(Boolean, nullable=False)
+    recontact_24h = Column(Boolean, nullable=False)
+    contained = Column(Boolean, nullable=False)
+
+
+class ReportNegativeMessage(Base):
+    """A customer message labelled negative (text as the tracker store keeps it: redacted), with its
+    episode's topic so the reports filter it as they filter episodes."""
+
+    __tablename__ = "report_negative_messages"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    number = Column(Integer, nullable=False)
+    at = Column(DateTime, nullable=False, index=True)
+    text = Column(Text, nullable=False)
+    intent = Column(String(80))
+    score = Column(Float, nullable=False)
+    channel = Column(String(20), nullable=False)
+    topic_intent = Column(String(80))
+
+
+class ReportBuild(Base):
+    """The last rebuild of the report tables (one row): when, and from how many events; the console
+    keys its caches on it."""
+
+    __tablename__ = "report_builds"
+
+    id = Column(Integer, primary_key=True)
+    built_at = Column(DateTime, nullable=False)
+    events_read = Column(Integer, nullable=False)
+    episodes = Column(Integer, nullable=False)
+    negative_messages = Column(Integer, nullable=False)
+
+# --- end of issue 12 section -------------------------------------------------------------------

@@ -1,0 +1,115 @@
+"""Rebuilding the admins' report tables from the stored conversations (``caredesk report rebuild``).
+
+The tracker store's ``events`` table (Rasa's SQL tracker store, SQLite or PostgreSQL) is read with
+SQLAlchemy Core, ordered by conversation and event id and streamed in chunks, so memory holds one
+conversation's events at a time plus the episodes derived so far (never every event). Each
+conversation goes through the pure :func:`crm_store.scoring.episodes.derive` with its CRM tickets
+and ratings; re-contacts across conversations are marked once all are known; the tables are then
+replaced in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import column, create_engine, func, inspect, select, table
+from sqlalchemy.engine import Engine
+
+from crm_store.policy import load_policy
+from crm_store.scoring.episodes import Episode, NegativeMessage, SupportHours, derive, mark_recontacts
+from crm_store.services import reports
+from crm_store.unit_of_work import UnitOfWork
+
+EVENTS = table("events", column("id"), column("sender_id"), column("data"))
+CHUNK = 5_000
+
+
+@dataclass(frozen=True)
+class RebuildStats:
+    conversations: int
+    events_read: int
+    episodes: int
+    negative_messages: int
+    seconds: float
+    built_at: datetime
+
+
+def _tracker_engine(url: str) -> Engine:
+    """A plain engine: the tracker store is Rasa's database, so no pragmas of ours are set on it."""
+    if url.startswith("sqlite"):
+        return create_engine(url, future=True, connect_args={"check_same_thread": False})
+    return create_engine(url, future=True)
+
+
+def count_events(engine: Engine) -> int:
+    if not inspect(engine).has_table("events"):
+        return 0
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(EVENTS)).scalar_one())
+
+
+def stream_conversations(engine: Engine, on_progress: Callable[[int], None] | None = None,
+                         chunk: int = CHUNK) -> Iterator[tuple[str, list[dict]]]:
+    """Each conversation's events in stored order, one conversation at a time."""
+    if not inspect(engine).has_table("events"):
+        return
+    query = select(EVENTS.c.sender_id, EVENTS.c.data).order_by(EVENTS.c.sender_id, EVENTS.c.id)
+    current: str | None = None
+    events: list[dict] = []
+    with engine.connect() as connection:
+        result = connection.execution_options(stream_results=True, max_row_buffer=chunk).execute(query)
+        for rows in result.partitions(chunk):
+            for sender_id, data in rows:
+                if sender_id != current:
+                    if current is not None and events:
+                        yield current, events
+                    current, events = sender_id, []
+                if data:
+                    events.append(json.loads(data))
+            if on_progress:
+                on_progress(len(rows))
+    if current is not None and events:
+        yield current, events
+
+
+def rebuild(settings, *, on_progress: Callable[[int], None] | None = None,
+            on_total: Callable[[int], None] | None = None, hours: SupportHours | None = None) -> RebuildStats:
+    """Derive every episode from the tracker store and replace the report tables with them.
+
+    ``on_total`` hears the number of events to read, ``on_progress`` each chunk read (a tqdm bar's
+    ``update``); ``hours`` defaults to the shop policy's support hours."""
+    started = time.perf_counter()
+    hours = hours or SupportHours.from_policy(load_policy())
+    uow = UnitOfWork(settings.database_url)
+    tickets, feedback = reports.tickets_and_feedback(uow)
+    engine = _tracker_engine(settings.tracker_store_url)
+    episodes: list[Episode] = []
+    negatives: list[NegativeMessage] = []
+    conversations = events_read = 0
+    try:
+        if on_total:
+            on_total(count_events(engine))
+
+        def progress(count: int) -> None:
+            nonlocal events_read
+            events_read += count
+            if on_progress:
+                on_progress(count)
+
+        for sender_id, events in stream_conversations(engine, progress):
+            conversations += 1
+            found, negative = derive(sender_id, events, tickets.get(sender_id, ()), feedback.get(sender_id, ()),
+                                     hours)
+            episodes += found
+            negatives += negative
+    finally:
+        engine.dispose()
+    episodes = mark_recontacts(episodes)
+    built_at = datetime.utcnow().replace(microsecond=0)
+    reports.replace_all(episodes, negatives, uow, built_at=built_at, events_read=events_read)
+    return RebuildStats(conversations, events_read, len(episodes), len(negatives),
+                        time.perf_counter() - started, built_at)

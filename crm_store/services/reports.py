@@ -1,0 +1,291 @@
+"""The admins' reports' tables: conversation episodes, negative messages, the last rebuild, and the
+CRM facts the derivation and the at-risk list need.
+
+The episode table is derived (``caredesk report rebuild``, caredesk/reports.py) and replaced
+wholesale; the reports read it back as :class:`~crm_store.scoring.episodes.Episode` values. Reads
+are Core selects of plain columns turned straight into the frozen dataclasses (no ORM objects): a
+year of a busy shop is a few hundred thousand rows and a report page must not wait for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import String, delete, func, insert, select, type_coerce
+
+from crm_store import models
+from crm_store.scoring.episodes import (
+    EPISODE_FIELDS,
+    NEGATIVE_FIELDS,
+    Episode,
+    FeedbackFacts,
+    NegativeMessage,
+    TicketFacts,
+)
+from crm_store.unit_of_work import UnitOfWork
+
+INSERT_BATCH = 5_000
+BUILD_ROW = 1
+_DATETIME_FIELDS = {"started_at", "ended_at", "at"}
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    """When the report tables were last rebuilt, and from what."""
+
+    built_at: datetime
+    events_read: int
+    episodes: int
+    negative_messages: int
+
+
+@dataclass(frozen=True)
+class PersonalDetails:
+    """Who an at-risk customer is: shown to admins only, dropped for everyone else."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    """A customer the churn model worries about, with their value and their recent contact."""
+
+    customer_id: int
+    churn_score: float
+    churn_reasons: tuple[str, ...]
+    lifetime_value_cents: int
+    last_contact: datetime | None  # start of their latest episode
+    episodes: int
+    personal: PersonalDetails | None = None
+
+    def without_personal_data(self) -> AtRisk:
+        return replace(self, personal=None)
+
+
+# ---- writing ------------------------------------------------------------------------------------
+
+
+def _batches(rows: Iterable[dict], size: int = INSERT_BATCH) -> Iterable[list[dict]]:
+    batch: list[dict] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _episode_rows(episodes: Iterable[Episode]) -> Iterable[dict]:
+    for episode in episodes:
+        row = dict(episode.__dict__)
+        row["intents"] = list(episode.intents)
+        yield row
+
+
+def _negative_rows(negatives: Iterable[NegativeMessage], topics: dict[tuple[str, int], str | None]) -> Iterable[dict]:
+    for message in negatives:
+        row = dict(message.__dict__)
+        row["topic_intent"] = topics.get((message.conversation_id, message.number))
+        yield row
+
+
+def replace_all(episodes: Sequence[Episode], negatives: Sequence[NegativeMessage], uow: UnitOfWork, *,
+                built_at: datetime, events_read: int) -> BuildInfo:
+    """Replace the report tables' contents with these rows in one transaction (readers see the old
+    table or the new one, never half of each) and record the build."""
+    episode_table = models.ReportEpisode.__table__
+    negative_table = models.ReportNegativeMessage.__table__
+    topics = {(e.conversation_id, e.number): e.topic_intent for e in episodes}
+    info = BuildInfo(built_at, events_read, len(episodes), len(negatives))
+    with uow:
+        session = uow.session
+        session.execute(delete(negative_table))
+        session.execute(delete(episode_table))
+        for batch in _batches(_episode_rows(episodes)):
+            session.execute(insert(episode_table), batch)
+        for batch in _batches(_negative_rows(negatives, topics)):
+            session.execute(insert(negative_table), batch)
+        session.execute(delete(models.ReportBuild.__table__))
+        session.execute(insert(models.ReportBuild.__table__), [{"id": BUILD_ROW, **info.__dict__}])
+        uow.commit()
+    return info
+
+
+# ---- reading ------------------------------------------------------------------------------------
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min)
+
+
+def _fast_columns(table, names: Sequence[str], sqlite: bool) -> list[Any]:
+    """The columns to select. On SQLite, date-times come back as their ISO text and are parsed with
+    ``datetime.fromisoformat`` (C code, several times faster than SQLAlchemy's string processor)."""
+    columns = []
+    for name in names:
+        column = table.c[name]
+        columns.append(type_coerce(column, String).label(name) if sqlite and name in _DATETIME_FIELDS else column)
+    return columns
+
+
+def _filtered(query, table, when_column: str, since: date | None, until: date | None, channel: str | None,
+              intent: str | None):
+    if since is not None:
+        query = query.where(table.c[when_column] >= _day_start(since))
+    if until is not None:
+        query = query.where(table.c[when_column] < _day_start(until + timedelta(days=1)))
+    if channel:
+        query = query.where(table.c.channel == channel)
+    if intent:
+        query = query.where(table.c.topic_intent == intent)
+    return query
+
+
+def _is_sqlite(uow: UnitOfWork) -> bool:
+    return uow.session.get_bind().dialect.name == "sqlite"
+
+
+def _parse_times(rows, positions: Sequence[int]) -> Iterable[list]:
+    parse = datetime.fromisoformat
+    for row in rows:
+        values = list(row)
+        for position in positions:
+            if values[position] is not None and not isinstance(values[position], datetime):
+                values[position] = parse(values[position])
+        yield values
+
+
+def _build(cls, names: Sequence[str], rows: Iterable[Sequence]) -> list:
+    """Frozen dataclasses from rows without running the generated ``__init__`` (which sets each of
+    26 fields through ``object.__setattr__``): the rows are the table's own, already typed."""
+    made = []
+    new = object.__new__
+    for values in rows:
+        item = new(cls)
+        item.__dict__.update(zip(names, values, strict=True))
+        made.append(item)
+    return made
+
+
+def load_episodes(uow: UnitOfWork, *, since: date | None = None, until: date | None = None,
+                  channel: str | None = None, intent: str | None = None) -> list[Episode]:
+    """Episodes that started between ``since`` and ``until`` (whole days, both included), of one
+    channel and one topic intent if given, in order of their start."""
+    table = models.ReportEpisode.__table__
+    with uow:
+        sqlite = _is_sqlite(uow)
+        query = select(*_fast_columns(table, EPISODE_FIELDS, sqlite))
+        query = _filtered(query, table, "started_at", since, until, channel, intent).order_by(
+            table.c.started_at, table.c.id)
+        rows = uow.session.execute(query)
+        positions = [EPISODE_FIELDS.index(name) for name in ("started_at", "ended_at")]
+        intents_at = EPISODE_FIELDS.index("intents")
+        bools_at = [EPISODE_FIELDS.index(name) for name in ("escalated", "live_handover", "csat_asked",
+                                                            "recontact_24h", "contained")]
+        prepared = _episode_values(_parse_times(rows, positions), intents_at, bools_at)
+        return _build(Episode, EPISODE_FIELDS, prepared)
+
+
+def _episode_values(rows: Iterable[list], intents_at: int, bools_at: Sequence[int]) -> Iterable[list]:
+    for values in rows:
+        values[intents_at] = tuple(values[intents_at] or ())
+        for position in bools_at:
+            values[position] = bool(values[position])
+        yield values
+
+
+def load_negative_messages(uow: UnitOfWork, *, since: date | None = None, until: date | None = None,
+                           channel: str | None = None, intent: str | None = None) -> list[NegativeMessage]:
+    """Negative customer messages written between ``since`` and ``until`` (whole days), on one
+    channel, in episodes of one topic intent (the episode's, as :func:`load_episodes` filters)."""
+    table = models.ReportNegativeMessage.__table__
+    with uow:
+        sqlite = _is_sqlite(uow)
+        query = select(*_fast_columns(table, NEGATIVE_FIELDS, sqlite))
+        query = _filtered(query, table, "at", since, until, channel, intent).order_by(table.c.at, table.c.id)
+        rows = uow.session.execute(query)
+        return _build(NegativeMessage, NEGATIVE_FIELDS, _parse_times(rows, [NEGATIVE_FIELDS.index("at")]))
+
+
+def last_build(uow: UnitOfWork) -> BuildInfo | None:
+    """The last rebuild, or None if the tables were never built."""
+    table = models.ReportBuild.__table__
+    with uow:
+        row = uow.session.execute(select(table.c.built_at, table.c.events_read, table.c.episodes,
+                                         table.c.negative_messages).where(table.c.id == BUILD_ROW)).first()
+        return BuildInfo(*row) if row else None
+
+
+def tickets_and_feedback(uow: UnitOfWork) -> tuple[dict[str, list[TicketFacts]], dict[str, list[FeedbackFacts]]]:
+    """The CRM's tickets and ratings that belong to a conversation, by conversation id, oldest first."""
+    t, f = models.Ticket.__table__, models.Feedback.__table__
+    tickets: dict[str, list[TicketFacts]] = {}
+    feedback: dict[str, list[FeedbackFacts]] = {}
+    with uow:
+        for row in uow.session.execute(
+                select(t.c.conversation_id, t.c.id, t.c.created_at, t.c.reason, t.c.assignee,
+                       t.c.first_response_at, t.c.closed_at, t.c.customer_id)
+                .where(t.c.conversation_id.is_not(None)).order_by(t.c.created_at, t.c.id)):
+            tickets.setdefault(row[0], []).append(TicketFacts(*row[1:]))
+        for row in uow.session.execute(
+                select(f.c.conversation_id, f.c.csat, f.c.created_at, f.c.customer_id)
+                .where(f.c.conversation_id.is_not(None)).order_by(f.c.created_at, f.c.id)):
+            feedback.setdefault(row[0], []).append(FeedbackFacts(*row[1:]))
+    return tickets, feedback
+
+
+def at_risk_customers(uow: UnitOfWork, *, limit: int = 50, min_score: float | None = None) -> list[AtRisk]:
+    """Customers with the highest churn score first (those who asked to be forgotten left out),
+    with lifetime spend (orders not cancelled, as accounts.account_in counts it) and their latest
+    contact by the episode table. Personal details are in ``personal``; callers that may not show
+    them use :meth:`AtRisk.without_personal_data`."""
+    c, o, e = models.Customer.__table__, models.Order.__table__, models.ReportEpisode.__table__
+    spend = (select(o.c.customer_id, func.sum(o.c.total_cents).label("spent"))
+             .where(o.c.status != "cancelled").group_by(o.c.customer_id).subquery())
+    contact = (select(e.c.customer_id, func.max(e.c.started_at).label("last_contact"),
+                      func.count().label("episodes"))
+               .where(e.c.customer_id.is_not(None)).group_by(e.c.customer_id).subquery())
+    query = (select(c.c.id, c.c.churn_score, c.c.churn_reasons, func.coalesce(spend.c.spent, 0),
+                    contact.c.last_contact, func.coalesce(contact.c.episodes, 0), c.c.name, c.c.email)
+             .outerjoin(spend, spend.c.customer_id == c.c.id)
+             .outerjoin(contact, contact.c.customer_id == c.c.id)
+             .where(c.c.churn_score.is_not(None), c.c.deletion_requested_at.is_(None))
+             .order_by(c.c.churn_score.desc(), c.c.id).limit(max(1, limit)))
+    if min_score is not None:
+        query = query.where(c.c.churn_score >= min_score)
+    with uow:
+        rows = uow.session.execute(query).all()
+    return [AtRisk(customer_id=row[0], churn_score=float(row[1]), churn_reasons=tuple(row[2] or ()),
+                   lifetime_value_cents=int(row[3]), last_contact=_as_datetime(row[4]), episodes=int(row[5]),
+                   personal=PersonalDetails(name=row[6], email=row[7])) for row in rows]
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    """``max()`` over a DateTime column comes back as text on SQLite (the aggregate loses the type)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def forget_conversations(uow: UnitOfWork, conversation_ids: Iterable[str], customer_id: int | None = None) -> int:
+    """Drop the report rows of erased conversations (and of a forgotten customer), so a customer
+    forgotten between two rebuilds is gone from the reports at once. Returns the episodes removed."""
+    ids = list(dict.fromkeys(conversation_ids))
+    e, n = models.ReportEpisode.__table__, models.ReportNegativeMessage.__table__
+    removed = 0
+    with uow:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            uow.session.execute(delete(n).where(n.c.conversation_id.in_(chunk)))
+            removed += uow.session.execute(delete(e).where(e.c.conversation_id.in_(chunk))).rowcount or 0
+        if customer_id is not None:
+            own = select(e.c.conversation_id).where(e.c.customer_id == customer_id)
+            uow.session.execute(delete(n).where(n.c.conversation_id.in_(own)))
+            removed += uow.session.execute(delete(e).where(e.c.customer_id == customer_id)).rowcount or 0
+        uow.commit()
+    return removed
