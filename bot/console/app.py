@@ -19,7 +19,7 @@ from pathlib import Path
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from bot.console import agent_api, views
+from bot.console import agent_api, reports, views
 from bot.console.alerts import TelegramAlerts
 from bot.console.auth import authenticate, security_headers
 from bot.console.http import DATABASE_URL, LOGIN_THROTTLE, RASA, SECURE_COOKIES, TEMPLATES
@@ -52,9 +52,10 @@ def create_app(*, rasa_url: str, rasa_token: str, database_url: str, tracker_sto
     app[SECURE_COOKIES] = secure_cookies
     app[LOGIN_THROTTLE] = LoginThrottle()
     app[FEED] = Feed(database_url, tracker_store_url, interval=poll_interval, on_new_ticket=alerts)
-    app.add_routes([web.get("/health", health), web.get("/live", stream),
+    app.add_routes([web.get("/health", health), web.get("/live", stream), *reports.vendor_routes(),
                     web.static("/static", HERE / "static")])
     views.add_routes(app)
+    reports.add_routes(app)
     agent_api.add_routes(app)
 
     async def run_feed(app: web.Application) -> AsyncIterator[None]:

@@ -7,7 +7,9 @@ Two kinds of caller, never mixed:
 - integrations call ``/api/...`` with a personal bearer token and no cookie is looked at there.
 
 Nothing but ``/health``, ``/login`` and ``/static`` answers without one of them; ``admin_only``
-routes refuse agents with 403.
+routes refuse agents with 403. Analysts read the reports and nothing else (no inbox, no
+conversations, no agent API: those show customers' personal data); ``reports_access`` routes take
+admins and analysts and refuse agents.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from crm_store.unit_of_work import UnitOfWork
 COOKIE = "caredesk_session"
 LOGIN_COOKIE = "caredesk_login_csrf"
 PUBLIC = ("/health", "/login", "/static/")
+REPORT_READERS = ("admin", "analyst")
+ANALYST_PATHS = ("/reports", "/logout")
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -65,6 +69,8 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
             response = _json_error(401, "unauthorised", "a valid personal API token of an enabled user is required")
             response.headers["WWW-Authenticate"] = 'Bearer realm="caredesk-agent-api"'
             return response
+        if user.role == "analyst":
+            return _json_error(403, "forbidden", "the agent API is for agents and admins")
         request["user"] = user
         return await handler(request)
     session = await asyncio.to_thread(sessions.session_for, request.cookies.get(COOKIE),
@@ -74,6 +80,10 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
             raise web.HTTPSeeOther("/login")
         return _json_error(401, "unauthorised", "log in first")
     request["session"], request["user"] = session, session.user
+    if session.user.role == "analyst" and not _analyst_may(path):
+        if path == "/" and _wants_page(request):
+            raise web.HTTPSeeOther("/reports")
+        return _forbidden(request, "analysts read the reports only")
     if request.method in UNSAFE:
         supplied: object = request.headers.get("X-CSRF-Token")
         if supplied is None and request.content_type == "application/x-www-form-urlencoded":
@@ -83,17 +93,32 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     return await handler(request)
 
 
-def admin_only(handler: Handler) -> Handler:
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        if request["user"].role != "admin":
-            if _wants_page(request):
-                raise web.HTTPForbidden(text="Admins only.")
-            return _json_error(403, "forbidden", "admins only")
-        return await handler(request)
+def _analyst_may(path: str) -> bool:
+    return any(path == allowed or path.startswith(allowed + "/") for allowed in ANALYST_PATHS)
 
-    wrapped.__name__ = handler.__name__
-    wrapped.__doc__ = handler.__doc__
-    return wrapped
+
+def _forbidden(request: web.Request, message: str) -> web.Response:
+    if _wants_page(request):
+        raise web.HTTPForbidden(text=message[0].upper() + message[1:] + ".")
+    return _json_error(403, "forbidden", message)
+
+
+def _only(roles: tuple[str, ...], message: str) -> Callable[[Handler], Handler]:
+    def decorate(handler: Handler) -> Handler:
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            if request["user"].role not in roles:
+                return _forbidden(request, message)
+            return await handler(request)
+
+        wrapped.__name__ = handler.__name__
+        wrapped.__doc__ = handler.__doc__
+        return wrapped
+
+    return decorate
+
+
+admin_only = _only(("admin",), "admins only")
+reports_access = _only(REPORT_READERS, "reports are for admins and analysts")
 
 
 @web.middleware
