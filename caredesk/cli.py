@@ -11,6 +11,9 @@
     caredesk customer forget ID [--yes]            erase a customer's personal data and conversations
     caredesk customer forget-requests [--all] [--reject REQUEST]
     caredesk users add NAME --role agent|admin [--password-stdin] | list | disable NAME | token NAME
+    caredesk report rebuild                        derive the report tables from the stored conversations
+    caredesk report summary [--since D] [--until D]
+    caredesk report --since D --until D --out FILE [--with-personal-data]   self-contained HTML report
 """
 
 from __future__ import annotations
@@ -77,6 +80,23 @@ def seed_history_with_progress(settings, conversations: int | None, seed: int, a
           f"({stats.live_handovers:,} to a live agent, {stats.agent_replies:,} agent replies), "
           f"{stats.tickets:,} tickets, {stats.feedback:,} CSAT ratings, {stats.recontacts:,} re-contacts "
           f"in {time.perf_counter() - started:.1f} s.")
+    rebuild_reports_with_progress(settings)
+
+
+def rebuild_reports_with_progress(settings) -> None:
+    """Derive the admins' report tables from the tracker store (after seeding history, or on demand)."""
+    from tqdm import tqdm
+
+    from caredesk.reports import rebuild
+
+    with tqdm(unit="event", unit_scale=True, desc="Building the report tables") as bar:
+        def total(count: int) -> None:
+            bar.total = count
+            bar.refresh()
+
+        stats = rebuild(settings, on_progress=bar.update, on_total=total)
+    print(f"Built {stats.episodes:,} episodes ({stats.negative_messages:,} negative messages) from "
+          f"{stats.conversations:,} conversations, {stats.events_read:,} events, in {stats.seconds:.1f} s.")
 
 
 def seed_history_apart(settings, conversations: int | None, seed: int, as_of: datetime | None) -> None:
@@ -333,6 +353,62 @@ def _cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
+def _day(value: str):
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from exc
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from crm_store import migrate
+
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+    if args.since and args.until and args.since > args.until:
+        print("--since is after --until.", file=sys.stderr)
+        return 2
+    if args.report_command == "rebuild":
+        rebuild_reports_with_progress(settings)
+        return 0
+    if args.report_command is None and args.out:
+        from caredesk.report_html import write_report  # helper module of the HTML report
+
+        out = Path(args.out)
+        write_report(settings, since=args.since, until=args.until, out=out,
+                     with_personal_data=args.with_personal_data)
+        print(f"Wrote {out}.")
+        return 0
+    from caredesk.reports import summary_lines
+    from crm_store.services import reports
+    from crm_store.unit_of_work import UnitOfWork
+
+    episodes = reports.load_episodes(UnitOfWork(settings.database_url), since=args.since, until=args.until)
+    for line in summary_lines(episodes, reports.last_build(UnitOfWork(settings.database_url))):
+        print(line)
+    return 0
+
+
+def _report_parser(sub) -> None:
+    report = sub.add_parser("report", help="the admins' reports: rebuild the tables, a summary, an HTML file",
+                            description="With --out: write a self-contained HTML report of the period. "
+                                        "Without a command or --out: print the summary.")
+    report.add_argument("--since", type=_day, help="first day (YYYY-MM-DD, UTC)")
+    report.add_argument("--until", type=_day, help="last day, included (YYYY-MM-DD, UTC)")
+    report.add_argument("--out", help="write the HTML report to this file")
+    report.add_argument("--with-personal-data", action="store_true",
+                        help="name at-risk customers in the HTML report (otherwise ids only)")
+    report_sub = report.add_subparsers(dest="report_command")
+    report_sub.add_parser("rebuild", help="derive the episode tables from the stored conversations")
+    summary = report_sub.add_parser("summary", help="headline figures of a period")
+    # SUPPRESS: a date given before the command (report --since D summary) is not reset to None.
+    summary.add_argument("--since", type=_day, default=argparse.SUPPRESS, help="first day (YYYY-MM-DD, UTC)")
+    summary.add_argument("--until", type=_day, default=argparse.SUPPRESS, help="last day, included (YYYY-MM-DD, UTC)")
+    report.set_defaults(func=_cmd_report)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="caredesk", description="CareDesk operator command.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -410,6 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
     users_token = users_sub.add_parser("token", help="a new personal API token; the old one stops working")
     users_token.add_argument("name")
     users.set_defaults(func=_cmd_users)
+    _report_parser(sub)
     return parser
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -113,3 +114,56 @@ def rebuild(settings, *, on_progress: Callable[[int], None] | None = None,
     reports.replace_all(episodes, negatives, uow, built_at=built_at, events_read=events_read)
     return RebuildStats(conversations, events_read, len(episodes), len(negatives),
                         time.perf_counter() - started, built_at)
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{share:.1%}"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes = seconds / 60
+    return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+
+
+def _rating(mean: float | None) -> str:
+    return "-" if mean is None else f"{mean:.2f}"
+
+
+def summary_lines(episodes: list[Episode], build: reports.BuildInfo | None) -> list[str]:
+    """The headline figures of these episodes, as ``caredesk report summary`` prints them."""
+    from crm_store.scoring import report_metrics
+
+    if build is None:
+        return ["The report tables were never built: run `caredesk report rebuild`."]
+    lines = [f"Report tables built {build.built_at:%Y-%m-%d %H:%M} UTC from {build.events_read:,} events "
+             f"({build.episodes:,} episodes in all)."]
+    if not episodes:
+        return [*lines, "No episodes in this period."]
+    table = report_metrics.episode_table(episodes)
+    top = report_metrics.overview(table)
+    contain = report_metrics.containment(table)
+    ratings = report_metrics.csat(table)
+    channels = Counter(e.channel for e in episodes)
+    negatives = sum(e.negative_messages for e in episodes)
+    lines += [
+        f"Period:            {top.first_day} to {top.last_day}",
+        f"Episodes:          {top.episodes:,} in {top.conversations:,} conversations of {top.customers:,} known "
+        f"customers ({', '.join(f'{name} {count:,}' for name, count in channels.most_common())})",
+        f"Contained:         {contain.contained:,} ({_percent(contain.contained_share)}) resolved by the bot "
+        f"with no re-contact within 24 h",
+        f"Escalations:       {contain.escalated:,} ({_percent(contain.escalation_rate)}), "
+        f"{sum(e.live_handover for e in episodes):,} answered live in the chat; reasons: "
+        + (", ".join(f"{reason} {count:,}" for reason, count in contain.reasons.items()) or "-"),
+        f"Re-contacts (24 h): {contain.recontact:,} ({_percent(contain.recontact_share)})",
+        f"Agent times:       first response median {_duration(top.first_response_median)}, "
+        f"p90 {_duration(top.first_response_p90)}; resolution median {_duration(top.resolution_median)}, "
+        f"p90 {_duration(top.resolution_p90)} (support hours)",
+        f"CSAT:              bot-resolved {_rating(ratings.bot.mean)} ({ratings.bot.answered:,} ratings), "
+        f"agent-resolved {_rating(ratings.agent.mean)} ({ratings.agent.answered:,}); "
+        f"response rate {_percent(top.csat_response_rate)}",
+        f"Sentiment:         {_percent(top.share_negative)} of episodes negative, {negatives:,} negative messages; "
+        f"mean start->end change {top.mean_sentiment_change if top.mean_sentiment_change is not None else '-'}",
+    ]
+    return lines
