@@ -123,21 +123,29 @@ class DrillRow:
 # --- caches -------------------------------------------------------------------------------------
 
 class _Lru:
-    """A small thread-safe LRU map: reports are built in worker threads."""
+    """A small thread-safe LRU map: reports are built in worker threads. Callers asking for the same
+    key at once wait for one build instead of each making their own."""
 
     def __init__(self, size: int):
         self.size, self.items, self.lock = size, OrderedDict[Hashable, Any](), threading.Lock()
+        self.building: dict[Hashable, threading.Lock] = {}
 
     def get_or_make(self, key: Hashable, make: Callable[[], Any]) -> Any:
         with self.lock:
             if key in self.items:
                 self.items.move_to_end(key)
                 return self.items[key]
-        value = make()
-        with self.lock:
-            self.items[key] = value
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
+            building = self.building.setdefault(key, threading.Lock())
+        with building:
+            with self.lock:
+                if key in self.items:
+                    return self.items[key]
+            value = make()
+            with self.lock:
+                self.items[key] = value
+                self.building.pop(key, None)
+                while len(self.items) > self.size:
+                    self.items.popitem(last=False)
         return value
 
     def clear(self) -> None:
@@ -197,6 +205,13 @@ def _build(database_url: str, filters: Filters, personal: bool, stamp: str) -> R
     return Report(filters=filters, personal=personal, built_at=_built_at(last), episodes=computed.summary["episodes"],
                   summary=computed.summary, figures=computed.figures, tables=tables,
                   notes=computed.notes, intents=computed.intents)
+
+
+def warm(database_url: str) -> None:
+    """Build the default report (every date, channel and intent) for both kinds of viewer, so the
+    first admin to open ``/reports`` after a start or a rebuild does not wait for it."""
+    for personal in (True, False):
+        build_report(database_url, Filters(), personal=personal)
 
 
 def _built_at(last: reports.BuildInfo | None) -> str | None:

@@ -9,10 +9,13 @@ browser for a year under a versioned URL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import hashlib
 import importlib.metadata
 import importlib.util
+import logging
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +29,8 @@ from bot.console.auth import reports_access
 from bot.console.http import DATABASE_URL, TEMPLATES, render
 from bot.console.report_data import BadFilters, Filters
 
+log = logging.getLogger(__name__)
+WARM_SECONDS = 30.0
 PLOTLY_PATH = "/static/vendor/plotly.min.js"
 # plotly.js draws with inline style attributes and <style> rules it inserts; report pages only
 # allow inline styles (never inline scripts).
@@ -153,9 +158,30 @@ async def export_csv(request: web.Request) -> web.Response:
                         headers={"Content-Disposition": f'attachment; filename="caredesk-{name}.csv"'})
 
 
-def add_routes(app: web.Application) -> None:
+async def keep_warm(app: web.Application) -> AsyncIterator[None]:
+    """Builds the default report at start-up and again after each rebuild (the build stamp is
+    checked every :data:`WARM_SECONDS`; an unchanged stamp costs one small query)."""
+
+    async def loop() -> None:
+        while True:
+            try:
+                await asyncio.to_thread(report_data.warm, app[DATABASE_URL])
+            except Exception:  # noqa: BLE001 - a report that cannot be built now is built on demand later
+                log.warning("warming the default report failed", exc_info=True)
+            await asyncio.sleep(WARM_SECONDS)
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def add_routes(app: web.Application, *, warm: bool = True) -> None:
     """The vendor script must be routed before ``/static`` (the static route owns that prefix)."""
     register_filters(app[TEMPLATES])
+    if warm:
+        app.cleanup_ctx.append(keep_warm)
     app.add_routes([
         web.get("/reports", reports_page), web.get("/reports/conversations", drill_page),
         web.get("/reports/export/{table:[a-z_]+}.csv", export_csv),
