@@ -83,6 +83,11 @@ def test_terms_are_lemmas_and_adjacent_pairs_without_stop_words():
     assert terms == ["late", "delivery", "parcel", "delay", "arrive", "damage", "late delivery", "arrive damage"]
 
 
+def test_order_references_and_numbers_are_neither_terms_nor_glue_between_words():
+    [terms] = terms_of(["Order CD-7KQ2XM late 3 days, ref CD-ABCDEF"])
+    assert terms == ["order", "late", "day", "ref"]
+
+
 def test_each_topic_has_three_distinct_examples_weekly_counts_and_sizes_that_add_up():
     messages = complaints()
     found = topics(messages)
