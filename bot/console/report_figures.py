@@ -67,7 +67,8 @@ def compute(episodes: Sequence[Any], negatives: Sequence[Any], *, until: date | 
     figures = (
         sentiment_daily_figure(daily),
         sentiment_by_figure("sentiment-channel", "Sentiment by channel", by["channel"], "channel"),
-        sentiment_by_figure("sentiment-intent", "Sentiment by topic intent", by["topic_intent"], "intent"),
+        sentiment_by_figure("sentiment-intent", "Sentiment by topic intent", by["topic_intent"], "intent",
+                            height=420, margin={"l": 50, "r": 50, "t": 64, "b": 130}),
         sentiment_by_figure("sentiment-agent", "Sentiment by agent", by["agent"], "agent"),
         shift_figure(shift),
         reasons_figure(contain),
@@ -117,8 +118,10 @@ def _forecast(series: dict[date, float], until: date | None):
 
 
 def _layout(title: str, **extra: Any) -> dict[str, Any]:
-    layout = {"title": {"text": title, "font": {"size": 15}}, "margin": {"l": 50, "r": 50, "t": 40, "b": 40},
-              "height": 320, "legend": {"orientation": "h", "y": -0.2}, "hovermode": "closest"}
+    layout = {"title": {"text": title, "font": {"size": 15}, "x": 0, "xanchor": "left", "y": 0.98, "yanchor": "top"},
+              "margin": {"l": 50, "r": 50, "t": 64, "b": 40}, "height": 340, "hovermode": "closest",
+              "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom"},
+              "xaxis": {"automargin": True}}
     layout.update(extra)
     return layout
 
@@ -137,10 +140,11 @@ def sentiment_daily_figure(rows: Sequence[rm.SentimentRow]) -> dict[str, Any]:
     return _figure("sentiment-daily", "Sentiment per day", [share, *lines], drill="day",
                    yaxis={"title": {"text": "compound score"}, "range": [-1, 1]},
                    yaxis2={"title": {"text": "share negative"}, "overlaying": "y", "side": "right",
-                           "range": [0, 1], "tickformat": ".0%"})
+                           "range": [0, 1.05], "tickformat": ".0%"})
 
 
-def sentiment_by_figure(fid: str, title: str, rows: Sequence[rm.SentimentRow], drill: str) -> dict[str, Any]:
+def sentiment_by_figure(fid: str, title: str, rows: Sequence[rm.SentimentRow], drill: str,
+                        **layout: Any) -> dict[str, Any]:
     groups = [r.group for r in rows]
     bars = [{"type": "bar", "name": f"mean {part}", "x": groups, "customdata": groups,
              "y": [getattr(r, f"mean_{part}") for r in rows], "marker": {"color": COLOURS[part]}}
@@ -148,10 +152,10 @@ def sentiment_by_figure(fid: str, title: str, rows: Sequence[rm.SentimentRow], d
     share = {"type": "scatter", "mode": "markers", "name": "share negative", "x": groups, "customdata": groups,
              "yaxis": "y2", "y": [r.share_negative for r in rows],
              "marker": {"color": COLOURS["negative"], "size": 10, "symbol": "diamond"}}
-    return _figure(fid, title, [*bars, share], drill=drill, barmode="group",
+    return _figure(fid, title, [*bars, share], drill=drill, barmode="group", **layout,
                    yaxis={"title": {"text": "compound score"}, "range": [-1, 1]},
                    yaxis2={"title": {"text": "share negative"}, "overlaying": "y", "side": "right",
-                           "range": [0, 1], "tickformat": ".0%"})
+                           "range": [0, 1.05], "tickformat": ".0%"})
 
 
 def shift_figure(shift: rm.SentimentShift) -> dict[str, Any]:
@@ -219,7 +223,7 @@ def topics_figure(topics: Sequence[topic_model.Topic]) -> dict[str, Any]:
                        "y": [counts.get(week, 0) for week in weeks], "customdata": [_topic_key(topic)] * len(weeks)})
     return _figure("topics", "Complaint topics over time (negative messages per ISO week)", traces, drill="topic",
                    yaxis={"title": {"text": "negative messages"}, "rangemode": "tozero"},
-                   xaxis={"type": "category"})
+                   xaxis={"type": "category", "automargin": True})
 
 
 def forecast_figure(series: dict[date, float], planned: Sequence[forecasting.ForecastDay],

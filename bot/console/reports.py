@@ -93,7 +93,7 @@ def minutes(seconds: float | None) -> str:
 
 def register_filters(env: Environment) -> None:
     """The report templates' formatting, for the console and for the HTML file alike."""
-    env.filters.update(cell=cell, pct=pct, minutes=minutes)
+    env.filters.update(cell=cell, pct=pct, minutes=minutes, score=lambda v: "-" if v is None else f"{v:.2f}")
 
 
 def _filters(request: web.Request) -> Filters:
