@@ -4,7 +4,10 @@ reads filter as the reports need."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -180,3 +183,25 @@ def test_times_are_within_the_history(seeded):
     settings, _, _, _ = seeded
     for episode in reports.load_episodes(_uow(settings)):
         assert AS_OF - timedelta(days=366) <= episode.started_at <= episode.ended_at < AS_OF
+
+
+def _caredesk(settings: _Settings, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "TRACKER_STORE_URL": settings.tracker_store_url,
+           "CAREDESK_VAR_DIR": str(tmp_path / "var"), "CAREDESK_PROJECT_DIR": str(PROJECT)}
+    env.pop("CAREDESK_ENV", None)
+    return subprocess.run([sys.executable, "-m", "caredesk.cli", *args], capture_output=True, text=True, env=env,
+                          cwd=PROJECT, timeout=300)
+
+
+def test_the_operator_rebuilds_and_reads_the_summary_from_the_command_line(seeded, tmp_path):
+    settings, _, _, stats = seeded
+    rebuilt = _caredesk(settings, tmp_path, "report", "rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert f"Built {stats.episodes:,} episodes" in rebuilt.stdout
+    summary = _caredesk(settings, tmp_path, "report", "summary", "--since", "2026-01-01", "--until", "2026-01-31")
+    assert summary.returncode == 0, summary.stderr
+    january = reports.load_episodes(_uow(settings), since=date(2026, 1, 1), until=date(2026, 1, 31))
+    assert f"Episodes:          {len(january):,} in" in summary.stdout
+    assert "Period:            2026-01" in summary.stdout and "Contained:" in summary.stdout
+    backwards = _caredesk(settings, tmp_path, "report", "summary", "--since", "2026-02-01", "--until", "2026-01-01")
+    assert backwards.returncode == 2
