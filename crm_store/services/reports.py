@@ -182,10 +182,13 @@ def _typed(cls, names: Sequence[str], rows: Iterable[Sequence], *, times: Sequen
             values[position] = bool(values[position])
         if intents_at >= 0:
             stored = values[intents_at]
-            found = decoded.get(stored)
-            if found is None:
-                found = decoded[stored] = _intents(stored)
-            values[intents_at] = found
+            if isinstance(stored, list):  # PostgreSQL's driver decodes JSON itself
+                values[intents_at] = tuple(stored)
+            else:
+                found = decoded.get(stored)
+                if found is None:
+                    found = decoded[stored] = _intents(stored)
+                values[intents_at] = found
         item = new(cls)
         item.__dict__.update(zip(names, values, strict=True))
         made.append(item)

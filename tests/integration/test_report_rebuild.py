@@ -8,6 +8,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -205,3 +206,31 @@ def test_the_operator_rebuilds_and_reads_the_summary_from_the_command_line(seede
     assert "Period:            2026-01" in summary.stdout and "Contained:" in summary.stdout
     backwards = _caredesk(settings, tmp_path, "report", "summary", "--since", "2026-02-01", "--until", "2026-01-01")
     assert backwards.returncode == 2
+
+
+@pytest.mark.postgres
+def test_the_same_history_on_postgresql_gives_the_same_episodes(seeded):
+    from tests.support.postgres import admin_execute, database_url, ensure_postgres
+
+    reason = ensure_postgres()
+    if reason:
+        pytest.skip(reason)
+    settings, _, _, _ = seeded
+    names = [f"caredesk_rep_{uuid.uuid4().hex[:8]}", f"caredesk_trk_{uuid.uuid4().hex[:8]}"]
+    for name in names:
+        admin_execute(f"CREATE DATABASE {name}")
+    postgres = _Settings(database_url(names[0]), database_url(names[1]))
+    try:
+        upgrade(postgres.database_url)
+        seed_shop(postgres.database_url, customers=CUSTOMERS, seed=7, as_of=AS_OF)
+        seed_history(postgres.database_url, postgres.tracker_store_url, seed=7, as_of=AS_OF, project_dir=PROJECT)
+        stats = rebuild(postgres, hours=HOURS)
+        assert stats.episodes > 100
+        assert reports.load_episodes(UnitOfWork(postgres.database_url)) == reports.load_episodes(_uow(settings))
+        assert (reports.load_negative_messages(UnitOfWork(postgres.database_url))
+                == reports.load_negative_messages(_uow(settings)))
+    finally:
+        session_factory(postgres.database_url).kw["bind"].dispose()
+        session_factory.cache_clear()
+        for name in names:
+            admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
