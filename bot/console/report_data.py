@@ -5,9 +5,11 @@ One function, :func:`build_report`, turns filters into the whole report, so the 
 show the same numbers. It reads the rebuilt episodes through ``crm_store.services.reports`` and
 computes with the pure metrics of ``crm_store.scoring``; nothing here touches a database session.
 
-Reports are cached in this process, keyed by the filters, the viewer's kind (with or without
-personal data) and the stamp of the last ``caredesk report rebuild``: a rebuild changes the stamp,
-so nothing stale is served, and a repeated page load (or an export after viewing) costs nothing.
+The computed figures are cached in this process, keyed by the filters and the stamp of the last
+``caredesk report rebuild`` (a rebuild changes the stamp, so nothing stale is served) and kept for
+at most :data:`CACHE_SECONDS` (a customer forgotten between rebuilds leaves the episode table at
+once, from another process). A repeated page load or an export after viewing costs one small
+query for the stamp and the at-risk list, which is always read live.
 
 Personal data (names, e-mail addresses, phones, postal addresses) appears only for admins. For
 analysts the at-risk rows carry the customer id and the churn and value figures only, and every
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -36,6 +39,9 @@ INTENT_RE = re.compile(r"^[a-z0-9_]{1,64}$")
 NO_VALUE = "(none)"  # how a missing intent, agent or reason is shown and selected
 MAX_CACHED_REPORTS = 16
 MAX_CACHED_EPISODE_SETS = 2  # 100,000 episodes are ~100 MB of objects: keep few
+# A customer forgotten between two rebuilds leaves the episode table at once (another process, the
+# stamp unchanged): no cached figure outlives this. The at-risk list is never cached.
+CACHE_SECONDS = 300.0
 DRILL_LIMIT = 500
 AT_RISK_ROWS = 50
 
@@ -123,26 +129,36 @@ class DrillRow:
 # --- caches -------------------------------------------------------------------------------------
 
 class _Lru:
-    """A small thread-safe LRU map: reports are built in worker threads. Callers asking for the same
-    key at once wait for one build instead of each making their own."""
+    """A small thread-safe LRU map whose entries expire: reports are built in worker threads.
+    Callers asking for the same key at once wait for one build instead of each making their own."""
 
-    def __init__(self, size: int):
-        self.size, self.items, self.lock = size, OrderedDict[Hashable, Any](), threading.Lock()
+    def __init__(self, size: int, seconds: float = CACHE_SECONDS):
+        self.size, self.seconds, self.lock = size, seconds, threading.Lock()
+        self.items: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self.building: dict[Hashable, threading.Lock] = {}
+
+    def _fresh(self, key: Hashable) -> tuple[bool, Any]:
+        found = self.items.get(key)
+        if found is None or time.monotonic() - found[0] > self.seconds:
+            return False, None
+        self.items.move_to_end(key)
+        return True, found[1]
 
     def get_or_make(self, key: Hashable, make: Callable[[], Any]) -> Any:
         with self.lock:
-            if key in self.items:
-                self.items.move_to_end(key)
-                return self.items[key]
+            hit, value = self._fresh(key)
+            if hit:
+                return value
             building = self.building.setdefault(key, threading.Lock())
         with building:
             with self.lock:
-                if key in self.items:
-                    return self.items[key]
+                hit, value = self._fresh(key)
+                if hit:
+                    return value
             value = make()
             with self.lock:
-                self.items[key] = value
+                self.items[key] = (time.monotonic(), value)
+                self.items.move_to_end(key)
                 self.building.pop(key, None)
                 while len(self.items) > self.size:
                     self.items.popitem(last=False)
@@ -153,13 +169,12 @@ class _Lru:
             self.items.clear()
 
 
-_REPORTS = _Lru(MAX_CACHED_REPORTS)
 _COMPUTED = _Lru(MAX_CACHED_REPORTS)
 _EPISODES = _Lru(MAX_CACHED_EPISODE_SETS)
 
 
 def clear_caches() -> None:
-    for cache in (_REPORTS, _COMPUTED, _EPISODES):
+    for cache in (_COMPUTED, _EPISODES):
         cache.clear()
 
 
@@ -190,17 +205,12 @@ def _computed(database_url: str, filters: Filters, stamp: str) -> Computed:
 def build_report(database_url: str, filters: Filters, *, personal: bool) -> Report:
     """The whole report for ``filters``; personal data only when ``personal`` (admins)."""
     stamp = _stamp(database_url)
-    return _REPORTS.get_or_make((database_url, filters, personal, stamp),
-                                lambda: _build(database_url, filters, personal, stamp))
-
-
-def _build(database_url: str, filters: Filters, personal: bool, stamp: str) -> Report:
     computed = _computed(database_url, filters, stamp)
     at_risk = reports.at_risk_customers(UnitOfWork(database_url), limit=AT_RISK_ROWS)
     if not personal:
         at_risk = [row.without_personal_data() for row in at_risk]
-    latest = _latest_conversations(_episodes(database_url, filters, stamp)[0])
-    tables = {table.name: table for table in _tables(computed, _at_risk_table(at_risk, latest, personal), personal)}
+    tables = {table.name: table for table in _tables(computed, _at_risk_table(at_risk, computed.latest_conversation,
+                                                                              personal), personal)}
     last = reports.last_build(UnitOfWork(database_url))
     return Report(filters=filters, personal=personal, built_at=_built_at(last), episodes=computed.summary["episodes"],
                   summary=computed.summary, figures=computed.figures, tables=tables,
@@ -210,8 +220,7 @@ def _build(database_url: str, filters: Filters, personal: bool, stamp: str) -> R
 def warm(database_url: str) -> None:
     """Build the default report (every date, channel and intent) for both kinds of viewer, so the
     first admin to open ``/reports`` after a start or a rebuild does not wait for it."""
-    for personal in (True, False):
-        build_report(database_url, Filters(), personal=personal)
+    _computed(database_url, Filters(), _stamp(database_url))
 
 
 def _built_at(last: reports.BuildInfo | None) -> str | None:
@@ -243,11 +252,6 @@ def _at_risk_table(rows: Sequence[reports.AtRisk], latest: Mapping[int, str], pe
                              round(row.lifetime_value_cents / 100, 2), row.last_contact, row.episodes,
                              latest.get(row.customer_id)))
     return Table("at_risk", "At-risk customers", columns, tuple(out), link="latest_conversation")
-
-
-def _latest_conversations(episodes: Sequence[Any]) -> dict[int, str]:
-    """Each customer's most recent conversation among the episodes (they come oldest first)."""
-    return {e.customer_id: e.conversation_id for e in episodes if e.customer_id is not None}
 
 
 # --- drill-down ---------------------------------------------------------------------------------

@@ -52,6 +52,7 @@ class Computed:
     notes: dict[str, str]
     intents: tuple[str, ...]
     topic_members: dict[str, frozenset[tuple[str, int]]]
+    latest_conversation: dict[int, str]  # customer id -> their most recent conversation in the period
 
 
 def compute(episodes: Sequence[Any], negatives: Sequence[Any], *, until: date | None = None) -> Computed:
@@ -95,7 +96,9 @@ def compute(episodes: Sequence[Any], negatives: Sequence[Any], *, until: date | 
     intents = tuple(sorted(row.group for row in by["topic_intent"] if row.group != rm.NO_VALUE))
     return Computed(summary=rm.overview(table).as_dict(), figures=figures, tables=tables,
                     notes={"forecast": note} if note else {}, intents=intents,
-                    topic_members={_topic_key(t): _members(t, negatives) for t in topics})
+                    topic_members={_topic_key(t): _members(t, negatives) for t in topics},
+                    latest_conversation={e.customer_id: e.conversation_id for e in episodes
+                                         if e.customer_id is not None})  # episodes come oldest first
 
 
 # --- shaping helpers ------------------------------------------------------------------------------
