@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import pandas as pd
+
 from crm_store.scoring import forecast as forecasting
 from crm_store.scoring import report_metrics as rm
 from crm_store.scoring import topics as topic_model
 
 FORECAST_DAYS = 14
+TREND_DAYS = 7
 HISTORY_SHOWN_DAYS = 56
 COLOURS = {"start": "#2f6fed", "end": "#067647", "min": "#c4320a", "negative": "#f79009", "naive": "#667085"}
 
@@ -66,7 +69,7 @@ def compute(episodes: Sequence[Any], negatives: Sequence[Any], *, until: date | 
     series = escalations_per_day(table)
     planned, tested, note = _forecast(series, until)
     figures = (
-        sentiment_daily_figure(daily),
+        sentiment_daily_figure(daily, rolling_end(table)),
         sentiment_by_figure("sentiment-channel", "Sentiment by channel", by["channel"], "channel"),
         sentiment_by_figure("sentiment-intent", "Sentiment by topic intent", by["topic_intent"], "intent",
                             height=420, margin={"l": 50, "r": 50, "t": 64, "b": 130}),
@@ -133,11 +136,28 @@ def _figure(fid: str, title: str, data: list[dict], drill: str | None = None, **
     return {"id": fid, "title": title, "drill": drill, "data": data, "layout": _layout(title, **layout)}
 
 
-def sentiment_daily_figure(rows: Sequence[rm.SentimentRow]) -> dict[str, Any]:
+def rolling_end(table: rm.EpisodeTable, days: int = TREND_DAYS) -> tuple[list[str], list[float | None]]:
+    """The mean end score over the last ``days`` calendar days at each day: the trend a day's few
+    episodes hide (days without episodes count as none, not as zero)."""
+    frame = table.frame
+    if frame.empty:
+        return [], []
+    daily = frame.groupby("day")["sentiment_end"].agg(["sum", "count"])
+    full = daily.reindex(pd.date_range(daily.index.min(), daily.index.max(), freq="D"), fill_value=0)
+    rolled = full.rolling(days, min_periods=1).sum()
+    means = rolled["sum"] / rolled["count"].where(rolled["count"] > 0)
+    return ([day.strftime("%Y-%m-%d") for day in full.index],
+            [None if pd.isna(v) else round(float(v), 4) for v in means])
+
+
+def sentiment_daily_figure(rows: Sequence[rm.SentimentRow], trend: tuple[list[str], list[float | None]]
+                           ) -> dict[str, Any]:
     days = [r.group for r in rows]
     lines = [{"type": "scatter", "mode": "lines", "name": f"mean {part}", "x": days, "customdata": days,
-              "y": [getattr(r, f"mean_{part}") for r in rows], "line": {"color": COLOURS[part]}}
-             for part in ("start", "end", "min")]
+              "y": [getattr(r, f"mean_{part}") for r in rows], "line": {"color": COLOURS[part], "width": 1},
+              "opacity": 0.6} for part in ("start", "end", "min")]
+    lines.append({"type": "scatter", "mode": "lines", "name": f"mean end, {TREND_DAYS}-day", "x": trend[0],
+                  "customdata": trend[0], "y": trend[1], "line": {"color": "#101828", "width": 3}})
     share = {"type": "bar", "name": "share negative", "x": days, "customdata": days, "yaxis": "y2",
              "y": [r.share_negative for r in rows], "marker": {"color": COLOURS["negative"]}, "opacity": 0.35}
     return _figure("sentiment-daily", "Sentiment per day", [share, *lines], drill="day",

@@ -17,12 +17,12 @@ from crm_store.scoring.episodes import Episode
 
 def _episode(conversation: str, *, day: int = 1, channel: str = "web", intent: str | None = "track_order",
              agent: str | None = None, reason: str | None = None, customer: int | None = 7,
-             escalated: bool = False, number: int = 1) -> Episode:
+             escalated: bool = False, number: int = 1, end: float | None = 0.2) -> Episode:
     started = datetime(2026, 5, day, 10, 0)
     return Episode(
         conversation_id=conversation, number=number, channel=channel, customer_id=customer, started_at=started,
         ended_at=started, user_messages=2, intents=(intent,) if intent else (), topic_intent=intent,
-        sentiment_start=-0.5, sentiment_end=0.2, sentiment_min=-0.5, negative_messages=1, escalated=escalated,
+        sentiment_start=-0.5, sentiment_end=end, sentiment_min=-0.5, negative_messages=1, escalated=escalated,
         live_handover=False, escalation_reason=reason, ticket_id=1 if escalated else None, agent=agent,
         first_response_seconds=600.0 if agent else None, resolution_seconds=3600.0 if agent else None,
         resolved_by="agent" if escalated else "bot", csat=5, csat_asked=True, recontact_24h=False,
@@ -81,3 +81,12 @@ def test_tables_read_as_csv_and_cells_read_plainly():
     assert (cell(None), cell(("a", "b")), cell(datetime(2026, 5, 1, 9, 30, 12)), cell(0.123456)) == \
         ("-", "a; b", "2026-05-01 09:30", "0.1235")
     assert (pct(0.256), pct(None), minutes(600.0), minutes(36000.0)) == ("26%", "-", "10 min", "10.0 h")
+
+
+def test_the_daily_trend_averages_the_last_seven_calendar_days_of_scored_episodes():
+    episodes = [_episode("web:a", day=1, end=0.6), _episode("web:b", day=1, end=None),
+                _episode("web:c", day=3, end=0.0), _episode("web:d", day=9, end=-0.4)]
+    days, means = report_figures.rolling_end(report_figures.rm.episode_table(episodes))
+    trend = dict(zip(days, means, strict=True))
+    assert len(days) == 9 and trend["2026-05-01"] == 0.6 and trend["2026-05-05"] == 0.3
+    assert trend["2026-05-08"] == 0.0 and trend["2026-05-09"] == -0.2
