@@ -4,9 +4,12 @@
 
 Builds one row per customer from the transactions before the last 90 days of the data
 (recency, frequency, spend, tenure, cancellations, basket size, distinct products, country) and
-labels them churned if they bought nothing in those last 90 days; then cross-validates the same
-pipeline `caredesk churn evaluate` uses, and prints its JSON. A recency-only score is printed
-beside it as the baseline.
+labels them churned if they bought nothing in those last 90 days; then cross-validates both
+models exactly as `caredesk churn evaluate` does (logistic regression and gradient boosting on the
+same folds, the choice and why), and prints its JSON. A recency-only score is printed beside it as
+the baseline. Last, the leak screen on the same table with one column added that is recorded after
+the cutoff (the customer's invoices in the label window), which an unscreened model would read as an
+almost perfect predictor.
 """
 
 from __future__ import annotations
@@ -47,7 +50,16 @@ def customer_table(path: Path) -> pd.DataFrame:
     table["cancellations"] = before[cancelled].groupby("CustomerID").InvoiceNo.nunique()
     table["cancellations"] = table["cancellations"].fillna(0)
     table["churned"] = (~table.index.isin(after.CustomerID.unique())).astype(int)
+    table["invoices_in_window"] = after.groupby("CustomerID").InvoiceNo.nunique().reindex(table.index).fillna(0)
     return table.reset_index().rename(columns={"CustomerID": "customer_id"})
+
+
+def evaluate_csv(table: pd.DataFrame, folds: int, keep_leaky: bool = False) -> dict:
+    """Through a CSV, exactly as `caredesk churn evaluate` reads it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        csv_path = Path(tmp) / "customers.csv"
+        table.to_csv(csv_path, index=False)
+        return cross_validate(pd.read_csv(csv_path), "churned", "customer_id", folds, keep_leaky).to_dict()
 
 
 def main() -> int:
@@ -58,11 +70,13 @@ def main() -> int:
         print(f"Online Retail data not found at {DATA}", file=sys.stderr)
         return 2
     table = customer_table(DATA)
-    with tempfile.TemporaryDirectory() as tmp:  # through a CSV, exactly as `caredesk churn evaluate` reads it
-        csv_path = Path(tmp) / "customers.csv"
-        table.to_csv(csv_path, index=False)
-        report = cross_validate(pd.read_csv(csv_path), "churned", "customer_id", args.folds)
+    report = evaluate_csv(table.drop(columns="invoices_in_window"), args.folds)
     report["baseline_recency_only_roc_auc"] = round(float(roc_auc_score(table.churned, table.recency_days)), 4)
+    screened = evaluate_csv(table, args.folds)
+    kept = evaluate_csv(table, args.folds, keep_leaky=True)
+    report["leak_check"] = {"added_column": "invoices_in_window", "warnings": screened["warnings"],
+                            "screened": {m: s["roc_auc"] for m, s in screened["models"].items()},
+                            "kept_with_keep_leaky": {m: s["roc_auc"] for m, s in kept["models"].items()}}
     print(json.dumps(report, indent=2))
     return 0
 

@@ -1,5 +1,6 @@
-"""Churn risk from the CRM's own history: features at a cutoff, a time-based label, training,
-and writing every customer's score and top reasons.
+"""Churn risk from the CRM's own history: features at a cutoff, a time-based label, training
+(logistic regression or gradient boosting, whichever cross-validates better), and writing every
+customer's score and top reasons.
 
 Label: a customer churned at a cutoff if they placed no order in the 90 days after it. Training
 uses the cutoff 180 days before "today" and is checked on the cutoff 90 days before it (a
@@ -88,8 +89,12 @@ def labels_at(frames: dict[str, pd.DataFrame], cutoff: datetime, customer_ids) -
     return pd.Series([0 if c in active else 1 for c in customer_ids], index=customer_ids, name="churned")
 
 
-def train_model(url: str, model_dir: Path, as_of: datetime | None = None) -> dict:
-    """Train, check on the later cutoff, refit on it, and save model and metrics under ``model_dir``."""
+def train_model(url: str, model_dir: Path, as_of: datetime | None = None, folds: int = 5) -> dict:
+    """Choose the model by cross-validation on the training cutoff, check both on the later cutoff,
+    refit the chosen one on it, and save model and metrics (which model won, and why) under ``model_dir``.
+
+    The choice sees only the training cutoff, so the hold-out figures stay an honest check of it.
+    """
     import joblib
 
     as_of = as_of or utcnow()
@@ -103,14 +108,20 @@ def train_model(url: str, model_dir: Path, as_of: datetime | None = None) -> dic
     if train_y.nunique() < 2 or check_y.nunique() < 2:
         raise ValueError("not enough history to learn churn: need customers who stayed and who left")
     columns = churn.Columns(numeric=[f for f in FEATURES if f != "segment"], categorical=["segment"])
-    pipeline = churn.build_pipeline(columns).fit(train_x, train_y)
-    held_out = churn.metrics(check_y.to_numpy(), pipeline.predict_proba(check_x)[:, 1])
-    final = churn.build_pipeline(columns).fit(check_x, check_y)
+    scores = churn.compare_models(train_x, train_y.to_numpy(), columns, folds)
+    choice = churn.choose_model(scores)
+    with churn.one_thread():
+        held_out = {model: churn.metrics(check_y.to_numpy(), churn.build_pipeline(columns, model)
+                                         .fit(train_x, train_y).predict_proba(check_x)[:, 1])
+                    for model in churn.MODELS}
+        final = churn.build_pipeline(columns, choice.model).fit(check_x, check_y)
     model_dir.mkdir(parents=True, exist_ok=True)
     joblib.dump(final, model_dir / "churn.joblib")
-    report = {"trained_at": as_of.isoformat(), "train_cutoff": train_cutoff.date().isoformat(),
-              "holdout_cutoff": check_cutoff.date().isoformat(), "horizon_days": HORIZON.days,
-              "train_rows": int(len(train_x)), "holdout": held_out}
+    report = {"trained_at": as_of.isoformat(), "model": choice.model, "choice_reason": choice.reason,
+              "train_cutoff": train_cutoff.date().isoformat(), "holdout_cutoff": check_cutoff.date().isoformat(),
+              "horizon_days": HORIZON.days, "train_rows": int(len(train_x)),
+              "cross_validation": {s.model: s.to_dict() for s in scores},
+              "holdout": held_out[choice.model], "holdout_by_model": held_out}
     (model_dir / "churn.metrics.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     return report
 
@@ -126,7 +137,8 @@ def score_customers(url: str, model_dir: Path, as_of: datetime | None = None, ba
     pipeline = joblib.load(path)
     with UnitOfWork(url) as uow:
         table = features_at(_frames(uow), as_of)
-        scores = pipeline.predict_proba(table)[:, 1]
+        with churn.one_thread():
+            scores = pipeline.predict_proba(table)[:, 1]
         reasons = churn.top_reasons(pipeline, table)
         customers = models.Customer.__table__
         statement = (update(customers).where(customers.c.id == bindparam("cid"))
