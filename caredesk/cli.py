@@ -7,7 +7,8 @@
                                       (N conversations of history; default scales with customers, 0: none)
     caredesk train [--force]          train the Rasa model if its inputs changed
     caredesk sentiment evaluate --csv FILE [--text-col text] [--label-col label]
-    caredesk churn train | score | evaluate --csv FILE --label COL [--id COL] [--folds 5] [--keep-leaky]
+    caredesk churn train [--model auto|logistic_regression|gradient_boosting] | score
+    caredesk churn evaluate --csv FILE --label COL [--id COL] [--folds 5] [--keep-leaky]
     caredesk customer forget ID [--yes]            erase a customer's personal data and conversations
     caredesk customer forget-requests [--all] [--reject REQUEST]
     caredesk users add NAME --role agent|admin [--password-stdin] | list | disable NAME | token NAME
@@ -225,7 +226,9 @@ def _cmd_churn(args: argparse.Namespace) -> int:
     from crm_store.services import churn
 
     if args.churn_command == "train":
-        print(json.dumps(churn.train_model(settings.database_url, settings.models_dir, as_of), indent=2))
+        models = churn.MODELS if args.model == "auto" else (args.model,)
+        print(json.dumps(churn.train_model(settings.database_url, settings.models_dir, as_of, models=models),
+                         indent=2))
         return 0
     try:
         count = churn.score_customers(settings.database_url, settings.models_dir, as_of)
@@ -450,6 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
     churn_sub = churn.add_subparsers(dest="churn_command", required=True)
     churn_train = churn_sub.add_parser("train", help="train on the CRM's history (time-based hold-out)")
     churn_train.add_argument("--as-of", help="the CRM's 'today' (YYYY-MM-DD); default today")
+    churn_train.add_argument("--model", choices=["auto", "logistic_regression", "gradient_boosting"], default="auto",
+                             help="auto (default): whichever cross-validates better on the training cutoff")
     churn_score = churn_sub.add_parser("score", help="write every customer's churn score and reasons")
     churn_score.add_argument("--as-of", help="the CRM's 'today' (YYYY-MM-DD); default today")
     churn_eval = churn_sub.add_parser("evaluate", help="cross-validate logistic regression and gradient boosting "

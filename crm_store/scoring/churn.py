@@ -330,6 +330,8 @@ def _score_model(x: pd.DataFrame, y: np.ndarray, columns: Columns, model: str, s
 
 def choose_model(scores: tuple[ModelScore, ...]) -> Choice:
     """Higher mean CV ROC AUC wins; within AUC_TIE the lower Brier; within BRIER_TIE logistic regression."""
+    if len(scores) == 1:
+        return Choice(scores[0].model, "the only model asked for")
     ranked = sorted(scores, key=lambda s: -s.roc_auc)
     best, other = ranked[0], ranked[1]
     gap = best.roc_auc - other.roc_auc

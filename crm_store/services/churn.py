@@ -24,6 +24,7 @@ from crm_store.services._common import utcnow
 from crm_store.unit_of_work import UnitOfWork
 
 HORIZON = timedelta(days=90)
+MODELS = churn.MODELS  # the candidate models, for callers of this service
 FEATURES = ["recency_days", "frequency", "orders_last_90d", "monetary_cents", "tenure_days", "returns",
             "cancellations", "complaints", "tickets", "negative_conversations", "low_csat", "avg_csat", "segment"]
 # Conversations the assistant had to hand over because the customer was upset or asked for a person.
@@ -89,11 +90,13 @@ def labels_at(frames: dict[str, pd.DataFrame], cutoff: datetime, customer_ids) -
     return pd.Series([0 if c in active else 1 for c in customer_ids], index=customer_ids, name="churned")
 
 
-def train_model(url: str, model_dir: Path, as_of: datetime | None = None, folds: int = 5) -> dict:
+def train_model(url: str, model_dir: Path, as_of: datetime | None = None, folds: int = 5,
+                models: tuple[str, ...] = MODELS) -> dict:
     """Choose the model by cross-validation on the training cutoff, check both on the later cutoff,
     refit the chosen one on it, and save model and metrics (which model won, and why) under ``model_dir``.
 
     The choice sees only the training cutoff, so the hold-out figures stay an honest check of it.
+    ``models`` narrows the candidates (one name forces that model).
     """
     import joblib
 
@@ -108,12 +111,12 @@ def train_model(url: str, model_dir: Path, as_of: datetime | None = None, folds:
     if train_y.nunique() < 2 or check_y.nunique() < 2:
         raise ValueError("not enough history to learn churn: need customers who stayed and who left")
     columns = churn.Columns(numeric=[f for f in FEATURES if f != "segment"], categorical=["segment"])
-    scores = churn.compare_models(train_x, train_y.to_numpy(), columns, folds)
+    scores = churn.compare_models(train_x, train_y.to_numpy(), columns, folds, models)
     choice = churn.choose_model(scores)
     with churn.one_thread():
         held_out = {model: churn.metrics(check_y.to_numpy(), churn.build_pipeline(columns, model)
                                          .fit(train_x, train_y).predict_proba(check_x)[:, 1])
-                    for model in churn.MODELS}
+                    for model in models}
         final = churn.build_pipeline(columns, choice.model).fit(check_x, check_y)
     model_dir.mkdir(parents=True, exist_ok=True)
     joblib.dump(final, model_dir / "churn.joblib")

@@ -56,3 +56,27 @@ def test_scoring_writes_a_score_and_reasons_to_every_customer_who_ordered(shop, 
 def test_scoring_without_a_model_says_what_to_do(shop, tmp_path):
     with pytest.raises(FileNotFoundError, match="caredesk churn train"):
         churn.score_customers(shop, tmp_path / "empty")
+
+
+def test_training_chooses_by_cross_validation_and_records_the_winner(shop, tmp_path):
+    report = churn.train_model(shop, tmp_path, as_of=AS_OF)
+    stored = json.loads((tmp_path / "churn.metrics.json").read_text())
+    assert stored["model"] in ("logistic_regression", "gradient_boosting") and stored["choice_reason"]
+    cv = stored["cross_validation"]
+    assert set(cv) == set(report["holdout_by_model"]) == {"logistic_regression", "gradient_boosting"}
+    winner = max(cv, key=lambda m: cv[m]["roc_auc"])
+    if abs(cv["logistic_regression"]["roc_auc"] - cv["gradient_boosting"]["roc_auc"]) >= 0.005:
+        assert stored["model"] == winner
+    assert stored["holdout"] == stored["holdout_by_model"][stored["model"]]
+
+
+def test_a_boosted_model_scores_every_customer_with_reasons(shop, tmp_path):
+    report = churn.train_model(shop, tmp_path, as_of=AS_OF, models=("gradient_boosting",))
+    assert report["model"] == "gradient_boosting" and report["holdout"]["roc_auc"] > 0.65
+    scored = churn.score_customers(shop, tmp_path, as_of=AS_OF)
+    with UnitOfWork(shop) as uow:
+        rows = uow.session.execute(select(models.Customer.churn_score, models.Customer.churn_reasons)
+                                   .where(models.Customer.churn_score.is_not(None))).all()
+    assert len(rows) == scored
+    risky = sorted(rows, key=lambda r: r[0], reverse=True)[:20]
+    assert all(reasons and all(isinstance(r, str) for r in reasons) for _, reasons in risky)
