@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
 
 from crm_store import models
 from crm_store.scoring.episodes import (
@@ -287,20 +288,29 @@ def _as_datetime(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value))
 
 
-def forget_conversations(uow: UnitOfWork, conversation_ids: Iterable[str], customer_id: int | None = None) -> int:
-    """Drop the report rows of erased conversations (and of a forgotten customer), so a customer
-    forgotten between two rebuilds is gone from the reports at once. Returns the episodes removed."""
+def drop_report_rows(session: Session, conversation_ids: Iterable[str], customer_id: int | None = None) -> int:
+    """Inside an open transaction (e.g. forgetting a customer): delete the report rows of these
+    conversations and of this customer's episodes, with the negative messages of their
+    conversations. Returns the episodes removed."""
     ids = list(dict.fromkeys(conversation_ids))
     e, n = models.ReportEpisode.__table__, models.ReportNegativeMessage.__table__
     removed = 0
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        session.execute(delete(n).where(n.c.conversation_id.in_(chunk)))
+        removed += session.execute(delete(e).where(e.c.conversation_id.in_(chunk))).rowcount or 0
+    if customer_id is not None:
+        own = select(e.c.conversation_id).where(e.c.customer_id == customer_id)
+        session.execute(delete(n).where(n.c.conversation_id.in_(own)))
+        removed += session.execute(delete(e).where(e.c.customer_id == customer_id)).rowcount or 0
+    return removed
+
+
+def forget_conversations(uow: UnitOfWork, conversation_ids: Iterable[str], customer_id: int | None = None) -> int:
+    """Drop the report rows of erased conversations (and of a forgotten customer) and commit, so a
+    customer forgotten between two rebuilds is gone from the reports at once. Returns the episodes
+    removed."""
     with uow:
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            uow.session.execute(delete(n).where(n.c.conversation_id.in_(chunk)))
-            removed += uow.session.execute(delete(e).where(e.c.conversation_id.in_(chunk))).rowcount or 0
-        if customer_id is not None:
-            own = select(e.c.conversation_id).where(e.c.customer_id == customer_id)
-            uow.session.execute(delete(n).where(n.c.conversation_id.in_(own)))
-            removed += uow.session.execute(delete(e).where(e.c.customer_id == customer_id)).rowcount or 0
+        removed = drop_report_rows(uow.session, conversation_ids, customer_id)
         uow.commit()
     return removed
