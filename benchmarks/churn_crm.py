@@ -1,4 +1,6 @@
-"""Churn model on the CRM's own history: seed a shop, train with the time-based hold-out, print it.
+"""Churn model on the CRM's own history: seed a shop, train with the time-based hold-out, print it
+(both models' cross-validated figures at the training cutoff, which one was chosen and why, and
+both models on the later hold-out cutoff).
 
     python benchmarks/churn_crm.py [--customers 3000] [--seed 7] [--as-of 2026-06-15]
 """
