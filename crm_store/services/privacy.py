@@ -52,6 +52,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session
 
 from crm_store import errors, models
+from crm_store.services import reports
 from crm_store.services._common import audit, utcnow
 from crm_store.unit_of_work import UnitOfWork
 
@@ -274,17 +275,17 @@ def _batches(items: Iterable[str]) -> Iterable[list[str]]:
 
 
 def erase_conversations(tracker_store_url: str | None, customer_id: int, known: set[str], *,
-                        dry_run: bool) -> tuple[int, int]:
-    """(conversations, events) deleted from the tracker store (or that would be, for a dry run)."""
+                        dry_run: bool) -> tuple[int, int, set[str]]:
+    """(conversations, events, their ids) deleted from the tracker store (or that would be, for a dry run)."""
     if not tracker_store_url:
-        return 0, 0
+        return 0, 0, set()
     parsed = make_url(tracker_store_url)
     if parsed.get_backend_name() == "sqlite" and not (parsed.database and Path(parsed.database).exists()):
-        return 0, 0  # Rasa has not stored a conversation yet (and connecting would create the file)
+        return 0, 0, set()  # Rasa has not stored a conversation yet (and connecting would create the file)
     engine = _tracker_engine(tracker_store_url)
     try:
         if not inspect(engine).has_table("events"):
-            return 0, 0
+            return 0, 0, set()
         with engine.begin() as connection:
             _overwrite_deleted_data(connection)
             senders = conversations_naming(connection, customer_id) | {c for c in known if c}
@@ -297,7 +298,7 @@ def erase_conversations(tracker_store_url: str | None, customer_id: int, known: 
                     events += len(connection.execute(select(EVENTS.c.id).where(EVENTS.c.sender_id.in_(batch))).all())
                 else:
                     events += connection.execute(delete(EVENTS).where(EVENTS.c.sender_id.in_(batch))).rowcount
-            return conversations, events
+            return conversations, events, senders
     finally:
         engine.dispose()
 
@@ -450,7 +451,9 @@ def forget_customer(
         known = _known_conversations(session, customer_id, order_ids, ticket_ids)
 
         # The tracker store first: if it fails, the CRM is untouched and the command can be rerun.
-        conversations, events = erase_conversations(tracker_store_url, customer_id, known, dry_run=dry_run)
+        conversations, events, erased = erase_conversations(tracker_store_url, customer_id, known, dry_run=dry_run)
+        # The report tables are derived from those conversations: their rows go in the same transaction.
+        reports.drop_report_rows(session, erased | known, customer_id)
 
         counts: dict[str, int] = {"conversations": conversations, "conversation_events": events}
         counts["customer"] = _anonymise_customer(customer, now)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from crm_store import models
@@ -294,15 +294,21 @@ def drop_report_rows(session: Session, conversation_ids: Iterable[str], customer
     conversations. Returns the episodes removed."""
     ids = list(dict.fromkeys(conversation_ids))
     e, n = models.ReportEpisode.__table__, models.ReportNegativeMessage.__table__
-    removed = 0
+    removed = negatives = 0
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        session.execute(delete(n).where(n.c.conversation_id.in_(chunk)))
+        negatives += session.execute(delete(n).where(n.c.conversation_id.in_(chunk))).rowcount or 0
         removed += session.execute(delete(e).where(e.c.conversation_id.in_(chunk))).rowcount or 0
     if customer_id is not None:
         own = select(e.c.conversation_id).where(e.c.customer_id == customer_id)
-        session.execute(delete(n).where(n.c.conversation_id.in_(own)))
+        negatives += session.execute(delete(n).where(n.c.conversation_id.in_(own))).rowcount or 0
         removed += session.execute(delete(e).where(e.c.customer_id == customer_id)).rowcount or 0
+    if removed or negatives:
+        # The build row's counts change with them, and the console keys its caches on that row, so
+        # cached figures that still held these conversations are not served again.
+        b = models.ReportBuild.__table__
+        session.execute(update(b).where(b.c.id == BUILD_ROW).values(
+            episodes=b.c.episodes - removed, negative_messages=b.c.negative_messages - negatives))
     return removed
 
 

@@ -263,3 +263,36 @@ def test_an_admin_can_reject_a_request_once(uow_factory):
 ])
 def test_which_stored_events_name_a_customer(event, names_ana):
     assert privacy.event_names_customer(event, ANA) is names_ana
+
+
+async def test_forgetting_drops_her_rows_from_the_report_tables_at_once(uow_factory, db_url, tracker_url):
+    from dataclasses import dataclass
+
+    from caredesk.reports import rebuild
+
+    @dataclass(frozen=True)
+    class Settings:
+        database_url: str
+        tracker_store_url: str
+
+    give_ana_a_history(uow_factory)
+    await save_conversations(tracker_url, conversations())
+    rebuild(Settings(db_url, tracker_url))
+    from crm_store.services import reports
+
+    before = reports.last_build(uow_factory())
+    with uow_factory() as uow:
+        reported = set(uow.session.execute(select(models.ReportEpisode.conversation_id)).scalars())
+    assert {"web:ana-widget", "api:ana-ticket"} <= reported and reported >= NOT_ANAS
+
+    privacy.forget_customer(ANA, uow_factory(), tracker_store_url=tracker_url, actor="cli:admin")
+
+    with uow_factory() as uow:
+        assert set(uow.session.execute(select(models.ReportEpisode.conversation_id)).scalars()) == NOT_ANAS
+        assert not uow.session.execute(select(models.ReportEpisode.id).where(
+            models.ReportEpisode.customer_id == ANA)).first()
+    after = reports.last_build(uow_factory())  # what the console's caches are keyed on
+    assert after.episodes == len(NOT_ANAS) < before.episodes
+    crm = everything_stored(db_url)
+    for personal in ("ana-widget", "ana-ticket", "ana-verified", "ana-address", "777001"):
+        assert personal not in crm, personal
