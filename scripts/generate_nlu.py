@@ -25,6 +25,7 @@ from bitext_overlap import normalise, phrases_only_in_evaluation, read_bitext  #
 from nlu_phrases import GER_FRAMES, INTENTS, MESSY, NP_FRAMES, VP_FRAMES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+BITEXT_CSV = ROOT.parent / "shared" / "data" / "bitext_customer_support" / "utterances.csv"
 REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 REF_RE = re.compile(r"\bCD-[A-Z2-9]{6}\b")
 WITH_REFERENCE = {"track_order", "cancel_order", "change_order", "get_refund", "track_refund",
@@ -218,8 +219,17 @@ def render(blocks: dict[str, list[str]], header: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--exclude", help="the Bitext CSV; sentences equal to one of it once normalised are dropped")
+    parser.add_argument("--exclude", default=str(BITEXT_CSV),
+                        help="the Bitext CSV; sentences equal to one of it once normalised are dropped "
+                             "(default: %(default)s)")
+    parser.add_argument("--no-exclude", action="store_true",
+                        help="write sentences even if Bitext holds them (never for the committed data)")
     args = parser.parse_args()
+    if args.no_exclude:
+        args.exclude = None
+    elif not Path(args.exclude).is_file():
+        parser.error(f"{args.exclude} not found: the generated data must leave out every Bitext sentence "
+                     "(tests/unit/test_nlu_heldout.py checks it). Give --exclude the Bitext CSV.")
     rng = random.Random(2026)
     exclude = excluded_texts(args.exclude)
     blocks, seen, dropped = {}, set(), 0
