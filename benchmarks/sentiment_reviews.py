@@ -2,6 +2,7 @@
 
     python benchmarks/sentiment_reviews.py                # print the tables
     python benchmarks/sentiment_reviews.py --write-model  # also (re)build bot/nlu/sentiment_model.json
+    python benchmarks/sentiment_reviews.py --choose-c domain  # C by inner leave-one-set-out (a variant)
 
 Review sets: UCI "Sentiment Labelled Sentences" (Kotzias et al. 2015, CC BY 4.0), amazon / yelp /
 imdb, 1,000 sentences each, labelled positive or negative by people; read from
@@ -13,6 +14,10 @@ The learned layer is adopted (``--write-model`` writes its file, trained on all 
 it beats the lexicon layer on macro-F1 *and* negative recall on every held-out set; otherwise the
 file is removed and the assistant uses the lexicon layer.
 
+Plain requests: the request examples of the assistant's own training data (``data/nlu/requests.yml``,
+written by this project; intents that carry a complaint left out) show how often each layer would
+call a plain request negative, or very negative (at or below the escalation rule's threshold).
+
 The complaint set (``benchmarks/data/complaints_heldout.csv``, 150 customer messages written for
 this benchmark, labelled negative / neutral / positive) is never used to tune or train anything.
 """
@@ -23,15 +28,21 @@ import argparse
 import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+import yaml
 
 from bot.nlu import sentiment_scorer
 from caredesk.sentiment_eval import Figures, HeldOut, figures, leave_one_set_out, read_set, train_model
+from crm_store.scoring.escalation import EscalationRules
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "review_sentiment"
 COMPLAINTS = ROOT / "benchmarks" / "data" / "complaints_heldout.csv"
 SETS = ("amazon", "yelp", "imdb")
+REQUESTS = ROOT / "data" / "nlu" / "requests.yml"
+NOT_PLAIN = {"complaint", "review", "payment_issue", "registration_problems"}  # requests that carry a complaint
 
 
 def _row(name: str, scorer: str, result: Figures) -> str:
@@ -66,10 +77,30 @@ def print_complaints(shipped: str) -> None:
     print(_row("complaints", f"ours as shipped ({shipped})", figures(sentiment_scorer.score, data)))
 
 
-def write_model(legs: list[HeldOut], sets: list) -> None:
+def plain_requests() -> list[str]:
+    document = yaml.safe_load(REQUESTS.read_text(encoding="utf-8"))
+    return [line[2:].strip() for block in document["nlu"]
+            if block.get("intent") and block["intent"] not in NOT_PLAIN
+            for line in block["examples"].splitlines() if line.startswith("- ")]
+
+
+def print_requests(scorers: dict[str, Callable[[str], sentiment_scorer.Sentiment]]) -> None:
+    texts = plain_requests()
+    very = EscalationRules().very_negative_at
+    print(f"\nPlain requests ({len(texts)} examples of data/nlu/requests.yml): how often a layer reads a request as "
+          f"negative, and as very negative (score <= {very}, which escalates on its own)\n")
+    print("| scorer | negative | very negative |")
+    print("| --- | --- | --- |")
+    for name, scorer in scorers.items():
+        results = [scorer(text) for text in texts]
+        negative = sum(r.label == "negative" for r in results) / len(results)
+        print(f"| {name} | {negative:.1%} | {sum(r.score <= very for r in results) / len(results):.1%} |")
+
+
+def write_model(legs: list[HeldOut], sets: list, choose_c: str) -> None:
     target = sentiment_scorer.MODEL_FILE
     if all(leg.learned_wins for leg in legs):
-        model, c = train_model(sets)
+        model, c = train_model(sets, choose_c=choose_c)
         target.write_text(json.dumps(model.to_json(), indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"\nwrote {target} (trained on {', '.join(model.trained_on)}, C={c:g}, {len(model.terms)} terms)")
     elif target.exists():
@@ -81,24 +112,28 @@ def write_model(legs: list[HeldOut], sets: list) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write-model", action="store_true", help="rebuild the shipped model file if it wins")
+    parser.add_argument("--choose-c", choices=("pooled", "domain"), default="pooled",
+                        help="how the learned layer's C is chosen on its training sets (default: pooled 5-fold CV)")
     args = parser.parse_args(argv)
     paths = [DATA / f"{name}.csv" for name in SETS]
     if not all(path.exists() for path in paths):
         print(f"no review data in {DATA} (see ../shared/data/README.md)", file=sys.stderr)
         return 2
     sets = [read_set(path) for path in paths]
-    legs = leave_one_set_out(sets)
+    legs = leave_one_set_out(sets, args.choose_c)
     print_protocol(legs)
     if args.write_model:
-        write_model(legs, sets)
+        write_model(legs, sets, args.choose_c)
     shipped = "learned layer" if sentiment_scorer.shipped_model() is not None else "lexicon layer"
     print_complaints(shipped)
-    print("\nComplaint set, each layer (for reference; the learned one trained on all three review sets):")
-    model, _ = train_model(sets)
+    model, c = train_model(sets, choose_c=args.choose_c)
+    learned = functools.partial(sentiment_scorer.learned_score, model=model)
+    print(f"\nComplaint set, each layer (the learned one trained on all three review sets, C={c:g}):\n")
     data = read_set(COMPLAINTS)
     print(_row("complaints", "lexicon layer", figures(sentiment_scorer.lexicon_score, data)))
-    print(_row("complaints", "learned layer",
-               figures(functools.partial(sentiment_scorer.learned_score, model=model), data)))
+    print(_row("complaints", "learned layer", figures(learned, data)))
+    print_requests({"plain VADER": sentiment_scorer.plain_vader, "lexicon layer": sentiment_scorer.lexicon_score,
+                    "learned layer": learned})
     return 0
 
 

@@ -28,9 +28,16 @@ amazon / yelp / imdb), train the learned layer on the other two, all three ways.
 the lexicon layer on macro-F1 *and* negative recall on every held-out set does the script write
 ``sentiment_model.json`` beside this module: a small coefficient file trained on all three review
 sets, committed with the code, so nothing is read from ``../shared`` or downloaded at run time.
-Without the file :func:`score` is the lexicon layer. As measured (see the README), the learned
-layer gains on amazon and yelp but loses macro-F1 on imdb, so it is **not** adopted and no model file
-is shipped. Inference, when a file exists, is plain Python (a dictionary of weights).
+Without the file :func:`score` is the lexicon layer.
+
+Decision, as measured (figures in the README): with C chosen by pooled cross-validation on the
+training sets (the procedure fixed before looking), the learned layer gains on amazon and yelp but
+loses macro-F1 on imdb, so it is **not** adopted and no model file is shipped. A variant tried
+afterwards (``--choose-c domain``, C by leave-one-set-out inside the training sets) passes by
+0.001-0.003 macro-F1 on amazon and imdb; as it was found after seeing the held-out figures, and it
+reads 7% of the plain requests in our NLU data as very negative (<= -0.6, an escalation on its own)
+against 1.4% for the lexicon layer, it is not adopted either. Inference, when a file exists, is
+plain Python (a dictionary of weights), about 0.2 ms per message.
 """
 
 from __future__ import annotations
