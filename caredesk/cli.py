@@ -15,6 +15,8 @@
     caredesk report rebuild                        derive the report tables from the stored conversations
     caredesk report summary [--since D] [--until D]
     caredesk report --since D --until D --out FILE [--with-personal-data]   self-contained HTML report
+    caredesk nlu review [--since D] [--threshold 0.5] [--out review.csv]   misunderstood messages to annotate
+    caredesk nlu learn FILE                        add the annotated ones to data/nlu/learned/
 """
 
 from __future__ import annotations
@@ -414,6 +416,52 @@ def _report_parser(sub) -> None:
     report.set_defaults(func=_cmd_report)
 
 
+def _cmd_nlu(args: argparse.Namespace) -> int:
+    """Learning from conversations (caredesk/nlu_learning.py): review what the model missed, learn it."""
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from caredesk import nlu_learning
+
+    settings = get_settings()
+    if args.nlu_command == "learn":
+        try:
+            result = nlu_learning.learn_file(Path(args.file), settings.project_dir)
+        except (OSError, nlu_learning.AnnotationError) as exc:
+            print(f"Cannot learn from {args.file}: {exc}", file=sys.stderr)
+            return 2
+        for line in nlu_learning.summary(result):
+            print(line)
+        return 0
+    with tqdm(unit="event", unit_scale=True, desc="Reading the stored conversations") as bar:
+        def total(count: int) -> None:
+            bar.total = count
+            bar.refresh()
+
+        missed = nlu_learning.read_missed(settings.tracker_store_url, threshold=args.threshold, since=args.since,
+                                          on_progress=bar.update, on_total=total)
+    rows = nlu_learning.review_rows(missed)
+    out = Path(args.out)
+    nlu_learning.write_review(rows, out)
+    print(f"Wrote {out}: {len(rows):,} distinct texts of {len(missed):,} missed messages in "
+          f"{len({row.group for row in rows}):,} groups. Fill the intent column, then `caredesk nlu learn {out}`.")
+    return 0
+
+
+def _nlu_parser(sub) -> None:
+    nlu = sub.add_parser("nlu", help="learn from conversations: review missed messages, learn annotated ones")
+    nlu_sub = nlu.add_subparsers(dest="nlu_command", required=True)
+    review = nlu_sub.add_parser("review", help="write the stored messages the model missed to a CSV to annotate")
+    review.add_argument("--since", type=_day, help="first day (YYYY-MM-DD, UTC)")
+    review.add_argument("--threshold", type=float, default=0.5,
+                        help="keep messages whose intent scored below this, besides fallbacks (default 0.5)")
+    review.add_argument("--out", default="review.csv", help="the CSV to write (default review.csv)")
+    learn = nlu_sub.add_parser("learn", help="add an annotated review CSV's texts to data/nlu/learned/")
+    learn.add_argument("file")
+    nlu.set_defaults(func=_cmd_nlu)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="caredesk", description="CareDesk operator command.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -497,6 +545,7 @@ def build_parser() -> argparse.ArgumentParser:
     users_token.add_argument("name")
     users.set_defaults(func=_cmd_users)
     _report_parser(sub)
+    _nlu_parser(sub)
     return parser
 
 
