@@ -247,13 +247,18 @@ def read_annotations(path: Path, intents: set[str]) -> list[Annotation]:
 
 # --- learn: what must not be learned --------------------------------------------------------------
 
+CHECKOUT = Path(__file__).resolve().parents[1]
+
+
 @functools.lru_cache(maxsize=4)
 def _overlap_module(project_dir: Path) -> ModuleType:
-    """scripts/bitext_overlap.py, whose normalisation the NLU generator excludes evaluation data with."""
-    path = project_dir / "scripts" / "bitext_overlap.py"
-    spec = importlib.util.spec_from_file_location("caredesk_bitext_overlap", path)
+    """scripts/bitext_overlap.py (the project's, else this checkout's), whose normalisation the NLU
+    generator excludes evaluation data with: one definition of "the same sentence" for both."""
+    path = next((p for p in (project_dir / "scripts" / "bitext_overlap.py",
+                             CHECKOUT / "scripts" / "bitext_overlap.py") if p.is_file()), None)
+    spec = importlib.util.spec_from_file_location("caredesk_bitext_overlap", path) if path else None
     if spec is None or spec.loader is None:
-        raise FileNotFoundError(path)
+        raise FileNotFoundError("scripts/bitext_overlap.py is needed to compare texts with the evaluation data")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -356,8 +361,12 @@ def learn_file(csv_path: Path, project_dir: Path, *, data_dir: Path | None = Non
                shared_data: Path | None = None) -> LearnResult:
     """``caredesk nlu learn``: validate the CSV against the project's domain and learn from it."""
     annotations = read_annotations(csv_path, domain_intents(project_dir / "domain.yml"))
-    normalise = normaliser(project_dir)
-    evaluation = evaluation_texts(shared_data or project_dir.parent / "shared" / "data", normalise)
+    shared_data = shared_data or project_dir.parent / "shared" / "data"
+    if shared_data.is_dir():
+        normalise = normaliser(project_dir)
+        evaluation = evaluation_texts(shared_data, normalise)
+    else:  # a shop's install: no evaluation data to keep out
+        normalise, evaluation = example_key, set()
     return learn(annotations, data_dir or project_dir / "data", evaluation, normalise)
 
 
