@@ -35,7 +35,7 @@ training sets (the procedure fixed before looking), the learned layer gains on a
 loses macro-F1 on imdb, so it is **not** adopted and no model file is shipped. A variant tried
 afterwards (``--choose-c domain``, C by leave-one-set-out inside the training sets) passes by
 0.001-0.003 macro-F1 on amazon and imdb; as it was found after seeing the held-out figures, and it
-reads 7% of the plain requests in our NLU data as very negative (<= -0.6, an escalation on its own)
+reads 8% of the plain requests in our NLU data as very negative (<= -0.6, an escalation on its own)
 against 1.4% for the lexicon layer, it is not adopted either. Inference, when a file exists, is
 plain Python (a dictionary of weights), about 0.2 ms per message.
 """
@@ -77,7 +77,7 @@ SHOP_LEXICON = {
     "refunded": 0.6, "sorted": 1.2, "resolved": 1.4, "fixed": 1.0, "fast": 1.0, "quick": 0.9,
     "quickly": 0.8, "prompt": 1.0, "promptly": 1.0, "helpful": 1.8, "reliable": 1.5, "recommend": 1.5,
     # Request and chat words that are not feelings in a support chat.
-    "refund": 0.0, "cancel": 0.0, "cancelled": 0.0, "cancelling": 0.0, "cancellation": 0.0, "return": 0.0,
+    "refund": 0.0, "cancel": 0.0, "cancelled": 0.0, "return": 0.0,
     "returned": 0.0, "charge": 0.0, "charges": 0.0, "penalty": 0.0, "pay": 0.0, "stop": 0.0, "stopping": 0.0,
     "credit": 0.0, "free": 0.0, "save": 0.0, "want": 0.0, "help": 0.0, "helps": 0.0, "please": 0.0,
     "assistance": 0.0, "yes": 0.0, "yeah": 0.0, "yep": 0.0, "ok": 0.0, "okay": 0.0, "sure": 0.0,

@@ -63,7 +63,7 @@ def test_ratings_count_and_confirmations_are_not_feelings(text, label):
     assert sentiment.score(text).label == label
 
 
-@pytest.mark.parametrize("text", ["i want to cancel my order", "what does cancelling cost", "can i pay by card",
+@pytest.mark.parametrize("text", ["i want to cancel my order", "can i stop the newsletter", "can i pay by card",
                                   "i'd like a refund please", "how do i return the kettle"])
 def test_shop_request_words_are_not_feelings(text):
     assert sentiment.score(text).label == "neutral"
