@@ -434,6 +434,9 @@ def _cmd_nlu(args: argparse.Namespace) -> int:
         for line in nlu_learning.summary(result):
             print(line)
         return 0
+    if not 0 <= args.threshold <= 1:
+        print("--threshold is a confidence between 0 and 1.", file=sys.stderr)
+        return 2
     with tqdm(unit="event", unit_scale=True, desc="Reading the stored conversations") as bar:
         def total(count: int) -> None:
             bar.total = count

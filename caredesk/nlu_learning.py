@@ -37,6 +37,8 @@ REVIEW_COLUMNS = ("group", "group_terms", "count", "text", "guessed_intent", "co
 LEARNED_DIR = Path("nlu") / "learned"  # under the project's data/ folder
 # Intents nobody types (sent by our services), so no customer sentence may teach them.
 _UNTYPED_PREFIX = "EXTERNAL_"
+# A cell starting with one of these is a formula to a spreadsheet: customer text must never run as one.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _ANNOTATION = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
 
 
@@ -64,7 +66,7 @@ class ReviewRow:
 
     def as_csv(self) -> dict[str, str]:
         return {"group": str(self.group), "group_terms": self.group_terms, "count": str(self.count),
-                "text": self.text, "guessed_intent": self.guessed_intent,
+                "text": spreadsheet_safe(self.text), "guessed_intent": self.guessed_intent,
                 "confidence": "" if self.confidence is None else f"{self.confidence:.3f}", "intent": ""}
 
 
@@ -199,6 +201,15 @@ def _row(group: int, label: str, same: list[MissedMessage]) -> ReviewRow:
     return ReviewRow(group, label, len(same), text, guessed, round(sum(scores) / len(scores), 3) if scores else None)
 
 
+def spreadsheet_safe(text: str) -> str:
+    """The text with a leading quote if a spreadsheet would read it as a formula (undone on reading)."""
+    return f"'{text}" if text.startswith(_FORMULA_START) else text
+
+
+def from_spreadsheet(text: str) -> str:
+    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_START) else text
+
+
 def write_review(rows: Sequence[ReviewRow], out: Path) -> None:
     with out.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=REVIEW_COLUMNS)
@@ -231,7 +242,8 @@ def read_annotations(path: Path, intents: set[str]) -> list[Annotation]:
         found, wrong = [], []
         for record in reader:
             row = reader.line_num
-            intent, text = (record.get("intent") or "").strip(), " ".join((record.get("text") or "").split())
+            intent = (record.get("intent") or "").strip()
+            text = " ".join(from_spreadsheet(record.get("text") or "").split())
             if not intent:
                 continue
             if intent not in intents:

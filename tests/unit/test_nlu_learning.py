@@ -92,6 +92,19 @@ def test_a_guess_is_the_models_most_frequent_one_with_its_mean_confidence():
     assert (rows[0].guessed_intent, rows[0].confidence, rows[0].count) == ("get_refund", 0.25, 3)
 
 
+def test_a_text_a_spreadsheet_would_run_as_a_formula_is_quoted_and_read_back_as_typed(tmp_path):
+    rows = review_rows([_missed("=HYPERLINK(\"http://x\")"), _missed("-where is it")])
+    path = tmp_path / "review.csv"
+    nlu_learning.write_review(rows, path)
+    with path.open(encoding="utf-8", newline="") as handle:
+        written = list(csv.DictReader(handle))
+    assert {row["text"] for row in written} == {"'=HYPERLINK(\"http://x\")", "'-where is it"}
+    for row in written:
+        row["intent"] = "track_order"
+    _csv(path, written)
+    assert {a.text for a in read_annotations(path, INTENTS)} == {"=HYPERLINK(\"http://x\")", "-where is it"}
+
+
 def test_rows_without_an_intent_are_skipped_and_known_intents_are_read(tmp_path):
     path = _csv(tmp_path / "review.csv", [{"text": "exchange", "intent": "get_refund"},
                                           {"text": "blah blah", "intent": ""},
