@@ -417,12 +417,12 @@ def _report_parser(sub) -> None:
 
 
 def _cmd_nlu(args: argparse.Namespace) -> int:
-    """Learning from conversations (caredesk/nlu_learning.py): review what the model missed, learn it."""
+    """Learning from conversations (bot/nlu/learning.py): review what the model missed, learn it."""
     from pathlib import Path
 
     from tqdm import tqdm
 
-    from caredesk import nlu_learning
+    from bot.nlu import learning as nlu_learning
 
     settings = get_settings()
     if args.nlu_command == "learn":
@@ -437,7 +437,7 @@ def _cmd_nlu(args: argparse.Namespace) -> int:
     if not 0 <= args.threshold <= 1:
         print("--threshold is a confidence between 0 and 1.", file=sys.stderr)
         return 2
-    with tqdm(unit="event", unit_scale=True, desc="Reading the stored conversations") as bar:
+    with tqdm(unit="message", unit_scale=True, desc="Reading the stored customer messages") as bar:
         def total(count: int) -> None:
             bar.total = count
             bar.refresh()

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from caredesk import cli, nlu_learning
+from bot.nlu import learning as nlu_learning
+from caredesk import cli
 from common.settings import get_settings
 from tests.integration.test_forget import save_conversations
 

@@ -1,4 +1,4 @@
-"""Learning from conversations (caredesk/nlu_learning.py): which stored messages are reviewed, how
+"""Learning from conversations (bot/nlu/learning.py): which stored messages are reviewed, how
 they are grouped, and what an annotated CSV may and may not add to the training data."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from caredesk import nlu_learning
-from caredesk.nlu_learning import (
+from bot.nlu import learning as nlu_learning
+from bot.nlu.learning import (
     AnnotationError,
     MissedMessage,
     learn,

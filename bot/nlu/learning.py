@@ -1,4 +1,5 @@
-"""Learning from conversations: ``caredesk nlu review`` and ``caredesk nlu learn``.
+"""Learning from conversations: ``caredesk nlu review`` / ``caredesk nlu learn`` and the console's
+``/nlu/review`` page (both write through :func:`learn`).
 
 The shop's own customers show where the model is weak: every message it did not understand is in
 the tracker store (already redacted by ``bot.tracker_store``). ``review`` reads them back, keeps
@@ -18,16 +19,20 @@ from __future__ import annotations
 import csv
 import functools
 import importlib.util
+import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import yaml
+from sqlalchemy import column, create_engine, func, inspect, select, table
+from sqlalchemy.engine import make_url
+from sqlalchemy.sql import Select
 
 from crm_store.privacy import redact
 
@@ -134,29 +139,49 @@ def missed_messages(conversation_id: str, events: Iterable[dict], threshold: flo
     return found
 
 
+EVENTS = table("events", column("id"), column("sender_id"), column("type_name"), column("timestamp"),
+               column("data"))
+CHUNK = 5_000
+
+
+def _user_events(since: date | None) -> Select:
+    query = select(EVENTS.c.sender_id, EVENTS.c.data).where(EVENTS.c.type_name == "user")
+    if since is not None:
+        query = query.where(EVENTS.c.timestamp >= datetime.combine(since, time(0), timezone.utc).timestamp())
+    return query
+
+
 def read_missed(tracker_store_url: str, *, threshold: float = DEFAULT_THRESHOLD, since: date | None = None,
                 on_progress: Callable[[int], None] | None = None,
                 on_total: Callable[[int], None] | None = None) -> list[MissedMessage]:
-    """Every missed message in the tracker store, streamed one conversation at a time."""
-    from caredesk.reports import _tracker_engine, count_events, stream_conversations
+    """Every missed message in Rasa's tracker store (its ``events`` table, read with SQLAlchemy
+    Core): only customer messages are read, from ``since`` on, streamed in chunks.
 
+    ``on_total`` hears how many messages will be read, ``on_progress`` each chunk (a tqdm bar)."""
     if _missing_sqlite_file(tracker_store_url):
         return []  # nothing stored yet; connecting would create an empty database file
-    engine = _tracker_engine(tracker_store_url)
+    engine = create_engine(tracker_store_url, future=True)
     found: list[MissedMessage] = []
     try:
-        if on_total:
-            on_total(count_events(engine))
-        for sender_id, events in stream_conversations(engine, on_progress):
-            found += missed_messages(sender_id, events, threshold, since)
+        if not inspect(engine).has_table("events"):
+            return []
+        with engine.connect() as connection:
+            if on_total:
+                on_total(int(connection.execute(select(func.count()).select_from(
+                    _user_events(since).subquery())).scalar_one()))
+            query = _user_events(since).order_by(EVENTS.c.id)
+            result = connection.execution_options(stream_results=True, max_row_buffer=CHUNK).execute(query)
+            for rows in result.partitions(CHUNK):
+                for sender_id, data in rows:
+                    found += missed_messages(sender_id, [json.loads(data)] if data else [], threshold, since)
+                if on_progress:
+                    on_progress(len(rows))
     finally:
         engine.dispose()
     return found
 
 
 def _missing_sqlite_file(url: str) -> bool:
-    from sqlalchemy.engine import make_url
-
     parsed = make_url(url)
     database = parsed.database or ""
     return (parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:")
@@ -259,7 +284,7 @@ def read_annotations(path: Path, intents: set[str]) -> list[Annotation]:
 
 # --- learn: what must not be learned --------------------------------------------------------------
 
-CHECKOUT = Path(__file__).resolve().parents[1]
+CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 @functools.lru_cache(maxsize=4)
