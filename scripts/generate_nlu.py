@@ -1,15 +1,16 @@
 """Build data/nlu/requests.yml and data/nlu/inform.yml from our phrase lists.
 
-    python scripts/generate_nlu.py [--exclude FILE.csv]
+    python scripts/generate_nlu.py [--shared-data DIR] [--exclude FILE ...]
 
 Deterministic: the same phrase lists give the same file. Frames are crossed with phrases and
 sampled; a share of the sentences is repeated with the noise customers add (typos, slang, no
-apostrophes, stray punctuation). ``--exclude`` takes the Bitext CSV (``split`` and ``text``
-columns): the generator first refuses to run if a phrase of ours occurs in a Bitext test or
-validation sentence but in no train sentence, then drops every generated sentence equal to a
-Bitext sentence (any split) once both are normalised: numbers, order numbers and our order
-references count as the same, and so do case, spacing and punctuation
-(see scripts/bitext_overlap.py). So the benchmark stays held out.
+apostrophes, stray punctuation). By default the generator first refuses to run if a phrase of
+ours occurs in a Bitext test or validation sentence but in no train sentence, then drops every
+generated sentence equal to an evaluation text once both are normalised: numbers, order numbers
+and our order references count as the same, and so do case, spacing and punctuation. The
+evaluation texts are every CSV with a ``text`` column under ../shared/data (Bitext all splits,
+real_shop_queries/dev.csv, review_sentiment/*.csv, ...) and our held-out files in benchmarks/data
+(see scripts/bitext_overlap.py); ``--exclude`` adds more files. So the benchmarks stay held out.
 """
 
 from __future__ import annotations
@@ -21,11 +22,19 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bitext_overlap import normalise, phrases_only_in_evaluation, read_bitext  # noqa: E402
+from bitext_overlap import (  # noqa: E402
+    BITEXT,
+    REQUIRED_EVALUATION,
+    SHARED,
+    evaluation_files,
+    evaluation_texts,
+    normalise,
+    phrases_only_in_evaluation,
+    read_bitext,
+)
 from nlu_phrases import GER_FRAMES, INTENTS, MESSY, NP_FRAMES, VP_FRAMES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-BITEXT_CSV = ROOT.parent / "shared" / "data" / "bitext_customer_support" / "utterances.csv"
 REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 REF_RE = re.compile(r"\bCD-[A-Z2-9]{6}\b")
 WITH_REFERENCE = {"track_order", "cancel_order", "change_order", "get_refund", "track_refund",
@@ -191,16 +200,18 @@ def all_phrases() -> list[str]:
     return phrases + VP_FRAMES + NP_FRAMES + GER_FRAMES
 
 
-def excluded_texts(path: str | None) -> set[str]:
-    """The normalised Bitext sentences; exits if a phrase of ours came from its evaluation splits."""
-    if not path:
+def excluded_texts(shared: Path | None, extra: list[Path]) -> set[str]:
+    """The normalised evaluation texts; exits if a phrase of ours came from Bitext's evaluation splits."""
+    if shared is None:
         return set()
-    rows = read_bitext(Path(path))
+    rows = read_bitext(shared / BITEXT.relative_to(SHARED))
     leaked = phrases_only_in_evaluation(all_phrases(), rows)
     if leaked:
         raise SystemExit("phrases that occur only in Bitext's test/val splits; remove them from "
                          "scripts/nlu_phrases.py:\n  " + "\n  ".join(leaked))
-    return {normalise(row["text"]) for row in rows}
+    files = evaluation_files(shared) + extra
+    print("excluding the texts of " + ", ".join(f"{p.parent.name}/{p.name}" for p in files))
+    return set(evaluation_texts(files))
 
 
 def dedupe_key(text: str) -> str:
@@ -219,19 +230,21 @@ def render(blocks: dict[str, list[str]], header: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--exclude", default=str(BITEXT_CSV),
-                        help="the Bitext CSV; sentences equal to one of it once normalised are dropped "
-                             "(default: %(default)s)")
+    parser.add_argument("--shared-data", type=Path, default=SHARED,
+                        help="the evaluation data folder; sentences equal to one of its texts once normalised "
+                             "are dropped (default: %(default)s)")
+    parser.add_argument("--exclude", type=Path, action="append", default=[],
+                        help="another evaluation file (CSV with a text column, or one text per line)")
     parser.add_argument("--no-exclude", action="store_true",
-                        help="write sentences even if Bitext holds them (never for the committed data)")
+                        help="write sentences even if an evaluation file holds them (never for the committed data)")
     args = parser.parse_args()
-    if args.no_exclude:
-        args.exclude = None
-    elif not Path(args.exclude).is_file():
-        parser.error(f"{args.exclude} not found: the generated data must leave out every Bitext sentence "
-                     "(tests/unit/test_nlu_heldout.py checks it). Give --exclude the Bitext CSV.")
+    required = [args.shared_data / p.relative_to(SHARED) for p in REQUIRED_EVALUATION]
+    missing = [str(p) for p in required + args.exclude if not p.is_file()]
+    if missing and not args.no_exclude:
+        parser.error(f"{', '.join(missing)} not found: the generated data must leave out every evaluation text "
+                     "(tests/unit/test_nlu_heldout.py checks it). Give --shared-data the evaluation data folder.")
     rng = random.Random(2026)
-    exclude = excluded_texts(args.exclude)
+    exclude = excluded_texts(None if args.no_exclude else args.shared_data, args.exclude)
     blocks, seen, dropped = {}, set(), 0
     for intent in INTENTS:
         kept = []
@@ -254,7 +267,7 @@ def main() -> int:
         encoding="utf-8")
     (ROOT / "data/nlu/entities.yml").write_text(entity_patterns(), encoding="utf-8")
     total = sum(len(v) for v in blocks.values())
-    print(f"wrote {total} request examples for {len(blocks)} intents; dropped {dropped} equal to --exclude")
+    print(f"wrote {total} request examples for {len(blocks)} intents; dropped {dropped} equal to an evaluation text")
     return 0
 
 

@@ -1,6 +1,8 @@
-"""The Bitext evaluation splits stay out of the training data (scripts/bitext_overlap.py).
+"""Every evaluation text stays out of the training data (scripts/bitext_overlap.py).
 
-The data tests read ../shared/data beside the checkout (see its README) and are skipped without it.
+The evaluation texts are Bitext (all splits), the real shop queries, the review sentences (every CSV
+with a text column under ../shared/data) and the NLU benchmark's own held-out files. The data tests
+read ../shared/data beside the checkout (see its README) and are skipped without it.
 """
 
 import importlib.util
@@ -35,6 +37,9 @@ def bitext_rows():
     ("i cant find invoice #CD-7KQ2MX", "I can't find invoice #00108"),
     ("NEWSLETTER SUBSCRIPTION??", "newsletter subscription"),
     ("status of {{Order Number}}", "status of 370795561790"),
+    ("refund!!", "Refund"),
+    ("where is my order", "Where is my order?"),
+    ("Order [CD-7KQ2MX](order_ref) not delivered", "order 4405-22 not delivered."),
 ])
 def test_order_numbers_references_case_and_punctuation_do_not_make_a_sentence_new(ours, theirs):
     assert overlap.normalise(ours) == overlap.normalise(theirs)
@@ -56,6 +61,60 @@ def test_no_training_example_equals_a_bitext_sentence_once_normalised(bitext_row
     assert equal == []
 
 
+@pytest.fixture(scope="module")
+def evaluation():
+    missing = [p for p in overlap.REQUIRED_EVALUATION if not p.exists()]
+    if missing:
+        pytest.skip(f"evaluation data not found: {missing} (../shared/data beside the checkout)")
+    return overlap.evaluation_texts()
+
+
+def test_every_evaluation_file_of_the_shared_data_is_compared():
+    if not overlap.SHARED.is_dir():
+        pytest.skip(f"no {overlap.SHARED}")
+    names = {f"{p.parent.name}/{p.name}" for p in overlap.evaluation_files()}
+    assert {"bitext_customer_support/utterances.csv", "real_shop_queries/dev.csv", "review_sentiment/amazon.csv",
+            "review_sentiment/imdb.csv", "review_sentiment/yelp.csv", "data/heldout_messy.csv",
+            "data/heldout_out_of_scope.txt"} <= names
+    assert not any(name.endswith(".gz") for name in names)  # online retail: transactions, no texts
+
+
+def test_no_training_example_equals_any_evaluation_text_once_normalised(evaluation):
+    examples = overlap.training_examples()
+    assert len(examples) > 10_000  # the generated requests are read, not an empty folder
+    assert overlap.examples_equal_to_evaluation(examples, evaluation) == []
+
+
+def test_learned_and_nested_files_are_read_and_patterns_are_not(tmp_path):
+    (tmp_path / "nlu" / "learned").mkdir(parents=True)
+    (tmp_path / "nlu" / "learned" / "get_refund.yml").write_text(
+        'version: "3.1"\nnlu:\n- intent: get_refund\n  examples: |\n    - Refund.\n    - money back pls\n')
+    (tmp_path / "nlu" / "entities.yml").write_text(
+        'version: "3.1"\nnlu:\n  - lookup: product\n    examples: |\n      - refund\n')
+    (tmp_path / "rules.yml").write_text('version: "3.1"\nrules: []\n')
+    examples = overlap.training_examples(tmp_path)
+    assert examples == [("nlu/learned/get_refund.yml", "Refund."), ("nlu/learned/get_refund.yml", "money back pls")]
+    evaluation = overlap.evaluation_texts([_csv(tmp_path, ["Refund", "10/10"])])
+    assert overlap.examples_equal_to_evaluation(examples, evaluation) == [
+        ("nlu/learned/get_refund.yml", "Refund.", "x/eval.csv: Refund")]
+    assert "0" not in evaluation  # a text without letters would equal every bare order reference
+
+
+def _csv(folder: Path, texts: list[str]) -> Path:
+    path = folder / "x" / "eval.csv"
+    path.parent.mkdir()
+    path.write_text("text,label\n" + "".join(f"{t},negative\n" for t in texts))
+    return path
+
+
 def test_no_phrase_of_ours_occurs_only_in_bitext_test_or_validation(bitext_rows):
     generator = _script("generate_nlu")
     assert overlap.phrases_only_in_evaluation(generator.all_phrases(), bitext_rows) == []
+
+
+def test_the_generator_excludes_the_real_shop_queries_and_reviews(evaluation):
+    generator = _script("generate_nlu")
+    excluded = generator.excluded_texts(overlap.SHARED, [])
+    assert overlap.normalise("Where is my order?") in excluded  # real_shop_queries/dev.csv
+    assert overlap.normalise("Good case, Excellent value.") in excluded  # review_sentiment/amazon.csv
+    assert set(evaluation) == excluded
