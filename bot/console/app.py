@@ -19,7 +19,7 @@ from pathlib import Path
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from bot.console import agent_api, reports, views
+from bot.console import agent_api, nlu_review, reports, views
 from bot.console.alerts import TelegramAlerts
 from bot.console.auth import authenticate, security_headers
 from bot.console.http import DATABASE_URL, LOGIN_THROTTLE, RASA, SECURE_COOKIES, TEMPLATES
@@ -57,6 +57,7 @@ def create_app(*, rasa_url: str, rasa_token: str, database_url: str, tracker_sto
     views.add_routes(app)
     reports.add_routes(app)
     agent_api.add_routes(app)
+    nlu_review.add_routes(app)
 
     async def run_feed(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(app[FEED].run())

@@ -264,19 +264,25 @@ def read_annotations(path: Path, intents: set[str]) -> list[Annotation]:
         if missing:
             raise AnnotationError(f"{path} has no {' or '.join(sorted(missing))} column "
                                   f"(expected the columns {', '.join(REVIEW_COLUMNS)})")
-        found, wrong = [], []
-        for record in reader:
-            row = reader.line_num
-            intent = (record.get("intent") or "").strip()
-            text = " ".join(from_spreadsheet(record.get("text") or "").split())
-            if not intent:
-                continue
-            if intent not in intents:
-                wrong.append(f"row {row}: {intent!r} is not an intent of domain.yml (text {text!r})")
-            elif not text:
-                wrong.append(f"row {row}: intent {intent!r} but no text")
-            else:
-                found.append(Annotation(row, text, intent))
+        records = [(reader.line_num, from_spreadsheet(record.get("text") or ""), record.get("intent") or "")
+                   for record in reader]
+    return annotations_of(records, intents)
+
+
+def annotations_of(records: Iterable[tuple[int, str, str]], intents: set[str]) -> list[Annotation]:
+    """(row, text, intent) records as annotations, whether from the CSV or the console's form:
+    empty intents skipped, every unknown intent named with its row in one :class:`AnnotationError`."""
+    found, wrong = [], []
+    for row, raw_text, raw_intent in records:
+        intent, text = raw_intent.strip(), " ".join(raw_text.split())
+        if not intent:
+            continue
+        if intent not in intents:
+            wrong.append(f"row {row}: {intent!r} is not an intent of domain.yml (text {text!r})")
+        elif not text:
+            wrong.append(f"row {row}: intent {intent!r} but no text")
+        else:
+            found.append(Annotation(row, text, intent))
     if wrong:
         raise AnnotationError("nothing learned, fix these rows first:\n  " + "\n  ".join(wrong))
     return found
@@ -398,6 +404,12 @@ def learn_file(csv_path: Path, project_dir: Path, *, data_dir: Path | None = Non
                shared_data: Path | None = None) -> LearnResult:
     """``caredesk nlu learn``: validate the CSV against the project's domain and learn from it."""
     annotations = read_annotations(csv_path, domain_intents(project_dir / "domain.yml"))
+    return learn_in_project(annotations, project_dir, data_dir=data_dir, shared_data=shared_data)
+
+
+def learn_in_project(annotations: Sequence[Annotation], project_dir: Path, *, data_dir: Path | None = None,
+                     shared_data: Path | None = None) -> LearnResult:
+    """:func:`learn` into the project's data/, kept apart from the evaluation data beside it."""
     shared_data = shared_data or project_dir.parent / "shared" / "data"
     if shared_data.is_dir():
         normalise = normaliser(project_dir)
