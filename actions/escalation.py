@@ -3,18 +3,22 @@ summary an agent reads, and the automatic hand-over when a rule fires."""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from datetime import datetime
 
-from rasa_sdk.events import ConversationPaused, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
 
 from actions.identity import current_customer
 from actions.store import uow
 from actions.values import entity_texts
 from crm_store.dto import EscalationResult, format_money
+from crm_store.errors import StoreUnavailable
 from crm_store.policy import load_policy
 from crm_store.services import accounts, escalation
 
 LAST_MESSAGES = 6
+log = logging.getLogger(__name__)
 
 
 def _user_events(tracker) -> list[dict]:
@@ -53,7 +57,7 @@ def conversation(tracker, customer_id: int | None, *, asked_for_person: bool = F
         intent=(tracker.latest_message.get("intent") or {}).get("name") or "",
         sentiments=tuple(sentiment_scores(tracker)), intents=tuple(intents), orders=tuple(orders),
         messages=messages, fallbacks=int(tracker.get_slot("fallback_count") or 0),
-        asked_for_person=asked_for_person, failed_turns=failed)
+        asked_for_person=asked_for_person, failed_turns=failed, text=tracker.latest_message.get("text") or "")
 
 
 def conversation_summary(tracker, reason: str, customer_id: int | None = None) -> str:
@@ -103,13 +107,36 @@ def hand_over(dispatcher, tracker, customer_id: int | None, *, reason: str, why:
     return _tell(dispatcher, result)
 
 
-def escalate_if_needed(dispatcher, tracker) -> list[EventType]:
-    """After a request is answered: if an escalation rule fires, hand over once per conversation.
-    Asking for a person is handled by the handoff action itself."""
+def check_turn(dispatcher, tracker, *, fallbacks: int | None = None) -> tuple[bool, list[EventType]]:
+    """After any customer message (a request, small talk, a misunderstanding): if an escalation rule
+    fires, hand over, once per conversation. Returns whether the customer was handed over (the
+    turn's usual reply is then left out) and the events.
+
+    ``fallbacks`` counts this turn's misunderstanding, which the slot does not hold yet. Mid-form, a
+    live hand-over also ends the form: a person takes over, and a form still waiting would ask its
+    question again when the conversation is handed back. Asking for a person is handled by the
+    handoff action itself; an open hand-over (the slot) is not escalated again, and the use case
+    answers with the active ticket if there is one."""
     intent = (tracker.latest_message.get("intent") or {}).get("name")
     if tracker.get_slot("escalated_ticket") or intent == "contact_human_agent":
-        return []
+        return False, []
     customer_id, _ = current_customer(tracker)
-    result = escalation.escalate(conversation(tracker, customer_id), uow(),
-                                 reason="escalated", why="automatic escalation")
-    return _tell(dispatcher, result) if result.escalate else []
+    signals = conversation(tracker, customer_id)
+    if fallbacks is not None:
+        signals = replace(signals, fallbacks=fallbacks)
+    try:
+        result = escalation.escalate(signals, uow(), reason="escalated", why="automatic escalation")
+    except StoreUnavailable:
+        log.exception("escalation check skipped: the CRM is unreachable")
+        return False, []
+    if not result.escalate:
+        return False, []
+    events = _tell(dispatcher, result)
+    if result.live and (tracker.active_loop or {}).get("name"):
+        events = [ActiveLoop(None), SlotSet("requested_slot", None), *events]
+    return True, events
+
+
+def escalate_if_needed(dispatcher, tracker) -> list[EventType]:
+    """After a request is answered: the same check as after every other message."""
+    return check_turn(dispatcher, tracker)[1]

@@ -91,7 +91,7 @@ def build() -> list[dict]:
                 rules.append({"rule": f"{intent} while {form} asks for {slot}", "condition": condition,
                               "steps": [{"intent": intent}, {"action": "action_policy_answer"}, *resume]})
             rules.append({"rule": f"bot challenge while {form} asks for {slot}", "condition": condition,
-                          "steps": [{"intent": "bot_challenge"}, {"action": "utter_iamabot"}, *resume]})
+                          "steps": [{"intent": "bot_challenge"}, {"action": "action_small_talk"}, *resume]})
             rules.append({"rule": f"stop {form} at {slot}", "condition": condition,
                           "steps": [{"intent": "deny"}, {"action": "action_stop_form"}, {"active_loop": None}]})
             rules.append({"rule": f"human during {form} at {slot}", "condition": condition,

@@ -6,6 +6,7 @@ applies them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -18,8 +19,25 @@ class EscalationRules:
     trend_alpha: float = 0.5  # weight of the newest message in the trend
     churn_risk_at: float = 0.6  # customers at or above this are "at risk"
     at_risk_intents: tuple[str, ...] = ("complaint", "cancel_order", "delete_account")
-    fallbacks_at: int = 2  # this many misunderstandings in a row escalate
+    fallbacks_at: int = 3  # this many misunderstandings in a row escalate
     high_value_cents: int = 50_000  # lifetime spend that makes a customer high value
+    # Words that insult (a trailing * matches any ending: "idiot*" is also "idiots", "idiotic")...
+    insult_terms: tuple[str, ...] = ("useless", "idiot*", "stupid*", "moron*", "pathetic", "garbage", "rubbish",
+                                     "worthless", "incompetent", "suck*", "waste of time")
+    # ...count when aimed at the assistant or the shop (or when the message is nothing else)
+    insult_targets: tuple[str, ...] = ("you", "youre", "your", "u", "ur", "bot", "chatbot", "assistant", "this",
+                                       "service", "shop", "company", "store", "app", "site", "website")
+    insult_alone_words: int = 2  # a message this short that holds an insult term is an insult by itself
+    # Saying the question was asked before is repeated frustration, request or not
+    repeated_asking_terms: tuple[str, ...] = ("third time", "fourth time", "fifth time", "how many times",
+                                              "again and again", "over and over", "already asked", "already told",
+                                              "keep asking", "asked before", "told you before", "still no answer",
+                                              "for the last time")
+
+    def __post_init__(self) -> None:
+        # The policy file gives lists; the rules stay immutable (and hashable) as tuples.
+        for name in ("at_risk_intents", "insult_terms", "insult_targets", "repeated_asking_terms"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
 
 
 @dataclass(frozen=True)
@@ -31,6 +49,7 @@ class Signals:
     churn_score: float | None = None
     fallbacks: int = 0
     lifetime_value_cents: int = 0
+    text: str = ""  # the latest message as the customer wrote it
 
 
 @dataclass(frozen=True)
@@ -51,6 +70,46 @@ def sentiment_trend(scores: Sequence[float], alpha: float = 0.5) -> float:
     return round(trend, 4) if trend is not None else 0.0
 
 
+def words(text: str) -> tuple[str, ...]:
+    """Lower-case words without apostrophes ("You're" -> "youre"), so terms match however typed."""
+    return tuple(re.findall(r"[a-z0-9]+", text.lower().replace("'", "").replace("\u2019", "")))
+
+
+def _parts(term: str) -> tuple[str, ...]:
+    """A term's words, normalised like the message's; a trailing * on a word is kept (any ending)."""
+    return tuple("".join(words(piece)) + ("*" if piece.endswith("*") else "") for piece in term.split())
+
+
+def _matches(token: str, part: str) -> bool:
+    return token.startswith(part[:-1]) if part.endswith("*") else token == part
+
+
+def contains_term(tokens: Sequence[str], terms: Sequence[str]) -> bool:
+    """Whether any term (one or more words, a trailing * on a word matching any ending) occurs."""
+    for term in terms:
+        parts = _parts(term)
+        for start in range(len(tokens) - len(parts) + 1):
+            if parts and all(_matches(tokens[start + i], part) for i, part in enumerate(parts)):
+                return True
+    return False
+
+
+def is_insult(text: str, score: float, rules: EscalationRules) -> bool:
+    """An insult term aimed at the assistant or the shop ("you are useless", "stupid bot", "this is a
+    waste of time"), or alone ("useless!"), in a message that is not positive. Aimed, so "sorry, stupid
+    question" is not one; not positive, so "you're not useless after all, thanks!" is not one either."""
+    tokens = words(text)
+    if score > 0 or not contains_term(tokens, rules.insult_terms):
+        return False
+    targets = {"".join(words(target)) for target in rules.insult_targets}
+    return len(tokens) <= rules.insult_alone_words or bool(targets.intersection(tokens))
+
+
+def says_asked_before(text: str, score: float, rules: EscalationRules) -> bool:
+    """The customer says they asked before ("third time I ask", "how many times..."), not positively."""
+    return score <= 0 and contains_term(words(text), rules.repeated_asking_terms)
+
+
 def decide(signals: Signals, rules: EscalationRules) -> Decision:
     """Which rules fire, and with what priority the ticket should be raised."""
     trend = sentiment_trend(signals.sentiments, rules.trend_alpha)
@@ -67,23 +126,28 @@ def decide(signals: Signals, rules: EscalationRules) -> Decision:
         reasons.append(f"{signals.intent.replace('_', ' ')} from a customer at risk of churning")
     if signals.fallbacks >= rules.fallbacks_at:
         reasons.append("repeated misunderstandings")
+    insult = is_insult(signals.text, latest, rules)
+    if insult:
+        reasons.append("insult")
+    if says_asked_before(signals.text, latest, rules):
+        reasons.append("asked again")
     return Decision(
         escalate=bool(reasons),
         reasons=tuple(reasons),
-        priority=priority(signals, rules, trend, at_risk) if reasons else "normal",
+        priority=priority(signals, rules, trend, at_risk, insult) if reasons else "normal",
         retention=at_risk and signals.intent in rules.at_risk_intents,
         trend=trend,
-        details={"latest": latest, "at_risk": at_risk},
+        details={"latest": latest, "at_risk": at_risk, "insult": insult},
     )
 
 
-def priority(signals: Signals, rules: EscalationRules, trend: float, at_risk: bool) -> str:
-    """urgent / high / normal from churn risk, sentiment and customer value."""
+def priority(signals: Signals, rules: EscalationRules, trend: float, at_risk: bool, insult: bool = False) -> str:
+    """urgent / high / normal from churn risk, sentiment (an insult counts as anger) and customer value."""
     points = 0
     points += 2 if at_risk else 0
     points += 1 if signals.lifetime_value_cents >= rules.high_value_cents else 0
     latest = signals.sentiments[-1] if signals.sentiments else 0.0
-    points += 1 if min(trend, latest) <= rules.very_negative_at else 0
+    points += 1 if min(trend, latest) <= rules.very_negative_at or insult else 0
     if points >= 3:
         return "urgent"
     if points >= 1:

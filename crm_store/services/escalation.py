@@ -35,14 +35,14 @@ class Conversation:
     fallbacks: int = 0  # misunderstandings in a row
     asked_for_person: bool = False  # the customer explicitly asked for a person
     failed_turns: Sequence[str] = ()  # what the customer wrote when the assistant did not understand
-
+    text: str = ""  # the latest message as written (insults, "third time I ask")
 
 
 def decide_for(conversation: Conversation, rules: EscalationRules,
              account: dto.AccountInfo | None = None) -> Decision:
     """The rules applied to the conversation (and the account's churn risk and spend, if given)."""
     signals = Signals(intent=conversation.intent, sentiments=tuple(conversation.sentiments),
-                      fallbacks=conversation.fallbacks)
+                      fallbacks=conversation.fallbacks, text=conversation.text)
     if account is not None:
         signals = replace(signals, churn_score=account.churn_score,
                           lifetime_value_cents=account.lifetime_value_cents)
