@@ -162,3 +162,23 @@ def test_review_reads_only_the_stored_conversations_since_the_day_given(tmp_path
     assert [m.text for m in nlu_learning.read_missed(tracker, since=date(2026, 5, 5))] == ["toll free no"]
     assert nlu_learning.read_missed(f"sqlite:///{tmp_path / 'none.db'}") == []
     assert not (tmp_path / "none.db").exists()
+
+
+def test_learn_refuses_a_file_with_an_unknown_intent_naming_the_row_and_writes_nothing(tmp_path, monkeypatch,
+                                                                                        capsys):
+    project = tmp_path / "project"
+    (project / "data" / "nlu").mkdir(parents=True)
+    shutil.copy(PROJECT / "domain.yml", project / "domain.yml")
+    annotated = tmp_path / "annotated.csv"
+    annotated.write_text("group,count,text,intent\n0,2,exchange shoes,change_order\n0,1,swap it,swap_order\n",
+                         encoding="utf-8")
+    _settings_env(monkeypatch, project, f"sqlite:///{tmp_path / 'tracker.db'}")
+    try:
+        assert cli.main(["nlu", "learn", str(annotated)]) == 2
+        assert cli.main(["nlu", "review", "--threshold", "1.5"]) == 2
+    finally:
+        get_settings.cache_clear()
+    error = capsys.readouterr().err
+    assert "row 3: 'swap_order' is not an intent of domain.yml" in error
+    assert "--threshold is a confidence between 0 and 1" in error
+    assert not (project / "data" / "nlu" / "learned").exists()
