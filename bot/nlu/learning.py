@@ -16,13 +16,16 @@ with the rest of ``data/`` (Rasa walks it recursively) and fingerprints.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import functools
 import importlib.util
 import json
+import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from pathlib import Path
@@ -370,7 +373,25 @@ def learn(annotations: Sequence[Annotation], data_dir: Path, evaluation: set[str
 
     Each text is redacted again; a text equal to an evaluation sentence (before or after
     redaction, normalised) is refused, and so is one that is already an example of another intent
-    (Rasa would be taught both)."""
+    (Rasa would be taught both). The console and the command may learn at the same time: the
+    learned folder is locked from reading the examples to writing them."""
+    with _locked(data_dir / LEARNED_DIR):
+        return _learn(annotations, data_dir, evaluation, normalise)
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock
+
+
+def _learn(annotations: Sequence[Annotation], data_dir: Path, evaluation: set[str],
+           normalise: Callable[[str], str]) -> LearnResult:
     existing = training_examples(data_dir)
     owner = {key: intent for intent, keys in existing.items() for key in keys}
     new: dict[str, list[str]] = defaultdict(list)
@@ -396,7 +417,9 @@ def _append(data_dir: Path, intent: str, texts: Sequence[str]) -> Path:
     path = learned_path(data_dir, intent)
     path.parent.mkdir(parents=True, exist_ok=True)
     before = _nlu_blocks(path).get(intent, []) if path.exists() else []
-    path.write_text(render_learned(intent, [*before, *texts]), encoding="utf-8")
+    partial = path.with_name(f".{path.name}.partial")  # not .yml: neither Rasa nor the fingerprint reads it
+    partial.write_text(render_learned(intent, [*before, *texts]), encoding="utf-8")
+    os.replace(partial, path)  # a training started meanwhile reads the old file or the new one, never half
     return path
 
 
