@@ -12,6 +12,9 @@ may have been pasted into), refuses texts equal to an evaluation sentence (``../
 normalised as the NLU generator normalises them, so learned data cannot leak a benchmark into
 training) and appends the rest to ``data/nlu/learned/<intent>.yml``, which ``caredesk train`` reads
 with the rest of ``data/`` (Rasa walks it recursively) and fingerprints.
+
+It lives in ``bot/`` rather than ``caredesk/`` because the console (``bot.console``) uses it and
+may not import the top layer; it imports no Rasa (the tracker store is read as a plain table).
 """
 
 from __future__ import annotations
