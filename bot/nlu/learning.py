@@ -28,7 +28,7 @@ import json
 import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from pathlib import Path
@@ -300,37 +300,35 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 @functools.lru_cache(maxsize=4)
-def _overlap_module(project_dir: Path) -> ModuleType:
-    """scripts/bitext_overlap.py (the project's, else this checkout's), whose normalisation the NLU
-    generator excludes evaluation data with: one definition of "the same sentence" for both."""
+def _overlap_module(project_dir: Path) -> ModuleType | None:
+    """scripts/bitext_overlap.py (the project's, else this checkout's), whose normalisation and list
+    of evaluation files the NLU generator and the held-out test use: one definition of "the same
+    sentence" everywhere. None in an install without scripts/ (and so without benchmarks)."""
     path = next((p for p in (project_dir / "scripts" / "bitext_overlap.py",
                              CHECKOUT / "scripts" / "bitext_overlap.py") if p.is_file()), None)
     spec = importlib.util.spec_from_file_location("caredesk_bitext_overlap", path) if path else None
     if spec is None or spec.loader is None:
-        raise FileNotFoundError("scripts/bitext_overlap.py is needed to compare texts with the evaluation data")
+        return None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 def normaliser(project_dir: Path) -> Callable[[str], str]:
-    return _overlap_module(project_dir).normalise
+    overlap = _overlap_module(project_dir)
+    return overlap.normalise if overlap else example_key
 
 
-def evaluation_texts(shared_data: Path, normalise: Callable[[str], str]) -> set[str]:
-    """Every sentence of the evaluation files (each CSV under ``shared_data`` with a ``text``
-    column), normalised. Empty when the folder is absent: a shop's install has no benchmarks."""
-    found: set[str] = set()
-    if not shared_data.is_dir():
-        return found
-    for path in sorted(shared_data.rglob("*.csv")):
-        with path.open(encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle)
-            if "text" not in (reader.fieldnames or ()):
-                continue
-            found.update(normalise(record["text"] or "") for record in reader)
-    found.discard("")
-    return found
+def evaluation_texts(project_dir: Path, shared_data: Path | None = None) -> dict[str, str]:
+    """Normalised evaluation text -> the file it is in, exactly as the generator and the held-out
+    test (tests/unit/test_nlu_heldout.py, which reads data/nlu/learned/ too) see them: every CSV
+    with a ``text`` column under ``shared_data`` (default ``../shared/data``) and our own held-out
+    files in benchmarks/data. Empty when there are none (a shop's install has no benchmarks)."""
+    overlap = _overlap_module(project_dir)
+    if overlap is None:
+        return {}
+    shared = shared_data or project_dir.parent / "shared" / "data"
+    return {key: where for key, (where, _) in overlap.evaluation_texts(overlap.evaluation_files(shared)).items()}
 
 
 def example_key(text: str) -> str:
@@ -370,7 +368,7 @@ def render_learned(intent: str, examples: Sequence[str]) -> str:
     return "\n".join([*lines, *(f"      - {example}" for example in examples), ""])
 
 
-def learn(annotations: Sequence[Annotation], data_dir: Path, evaluation: set[str],
+def learn(annotations: Sequence[Annotation], data_dir: Path, evaluation: Mapping[str, str],
           normalise: Callable[[str], str]) -> LearnResult:
     """Append the annotated texts to ``data_dir/nlu/learned/<intent>.yml`` (deduplicated).
 
@@ -393,7 +391,7 @@ def _locked(folder: Path) -> Iterator[None]:
         os.close(handle)  # closing releases the lock
 
 
-def _learn(annotations: Sequence[Annotation], data_dir: Path, evaluation: set[str],
+def _learn(annotations: Sequence[Annotation], data_dir: Path, evaluation: Mapping[str, str],
            normalise: Callable[[str], str]) -> LearnResult:
     existing = training_examples(data_dir)
     owner = {key: intent for intent, keys in existing.items() for key in keys}
@@ -402,8 +400,9 @@ def _learn(annotations: Sequence[Annotation], data_dir: Path, evaluation: set[st
     for note in annotations:
         text = " ".join((redact(note.text) or "").split())
         key = example_key(text)
-        if normalise(note.text) in evaluation or normalise(text) in evaluation:
-            refused.append(Refusal(note.row, text, "equals an evaluation sentence (../shared/data)"))
+        where = evaluation.get(normalise(note.text)) or evaluation.get(normalise(text))
+        if where:
+            refused.append(Refusal(note.row, text, f"equals an evaluation text ({where})"))
         elif key in owner and owner[key] != note.intent:
             refused.append(Refusal(note.row, text, f"already a training example of {owner[key]}"))
         elif key in owner:
@@ -436,13 +435,8 @@ def learn_file(csv_path: Path, project_dir: Path, *, data_dir: Path | None = Non
 def learn_in_project(annotations: Sequence[Annotation], project_dir: Path, *, data_dir: Path | None = None,
                      shared_data: Path | None = None) -> LearnResult:
     """:func:`learn` into the project's data/, kept apart from the evaluation data beside it."""
-    shared_data = shared_data or project_dir.parent / "shared" / "data"
-    if shared_data.is_dir():
-        normalise = normaliser(project_dir)
-        evaluation = evaluation_texts(shared_data, normalise)
-    else:  # a shop's install: no evaluation data to keep out
-        normalise, evaluation = example_key, set()
-    return learn(annotations, data_dir or project_dir / "data", evaluation, normalise)
+    return learn(annotations, data_dir or project_dir / "data", evaluation_texts(project_dir, shared_data),
+                 normaliser(project_dir))
 
 
 def summary(result: LearnResult) -> list[str]:

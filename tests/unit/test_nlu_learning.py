@@ -149,16 +149,16 @@ def _learned(data: Path, intent: str) -> list[str]:
 
 def test_an_email_in_an_annotated_text_is_redacted_before_it_is_written(tmp_path):
     result = learn([_annotation("my order never came, write me at jane.doe@example.com")], tmp_path,
-                   set(), nlu_learning.example_key)
+                   {}, nlu_learning.example_key)
     assert _learned(tmp_path, "track_order") == ["my order never came, write me at [email]"]
     assert "jane" not in nlu_learning.learned_path(tmp_path, "track_order").read_text(encoding="utf-8")
     assert [a.text for a in result.added] == ["my order never came, write me at [email]"]
 
 
 def test_learning_appends_and_deduplicates(tmp_path):
-    learn([_annotation("wheres my stuff")], tmp_path, set(), nlu_learning.example_key)
+    learn([_annotation("wheres my stuff")], tmp_path, {}, nlu_learning.example_key)
     result = learn([_annotation("Wheres  my stuff", row=2), _annotation("parcel not here yet", row=3),
-                    _annotation("parcel not here yet", row=4)], tmp_path, set(), nlu_learning.example_key)
+                    _annotation("parcel not here yet", row=4)], tmp_path, {}, nlu_learning.example_key)
     assert _learned(tmp_path, "track_order") == ["wheres my stuff", "parcel not here yet"]
     assert [a.row for a in result.known] == [2, 4]
 
@@ -168,22 +168,22 @@ def test_a_text_already_taught_as_another_intent_is_refused(tmp_path):
     (tmp_path / "nlu" / "requests.yml").write_text(
         'version: "3.1"\nnlu:\n  - intent: cancel_order\n    examples: |\n      - cancel [CD-ABCDEF](order_ref)\n',
         encoding="utf-8")
-    result = learn([_annotation("Cancel CD-ABCDEF")], tmp_path, set(), nlu_learning.example_key)
+    result = learn([_annotation("Cancel CD-ABCDEF")], tmp_path, {}, nlu_learning.example_key)
     assert [r.reason for r in result.refused] == ["already a training example of cancel_order"]
     assert not nlu_learning.learned_path(tmp_path, "track_order").exists()
 
 
-def test_a_text_equal_to_an_evaluation_sentence_is_refused_after_normalising(tmp_path):
+def test_a_text_equal_to_an_evaluation_text_is_refused_after_normalising_naming_its_file(tmp_path):
     normalise = nlu_learning.normaliser(PROJECT)
     shared = tmp_path / "shared"
     (shared / "real").mkdir(parents=True)
     (shared / "real" / "dev.csv").write_text("text,source_label\nWhen i will get the product?,ETA\n",
                                              encoding="utf-8")
     (shared / "numbers.csv").write_text("id,value\n1,2\n", encoding="utf-8")  # no text column: ignored
-    evaluation = nlu_learning.evaluation_texts(shared, normalise)
+    evaluation = nlu_learning.evaluation_texts(PROJECT, shared)
     result = learn([_annotation("when I will get the product", row=2), _annotation("when will my parcel come", row=3)],
                    tmp_path / "data", evaluation, normalise)
-    assert [(r.row, r.reason) for r in result.refused] == [(2, "equals an evaluation sentence (../shared/data)")]
+    assert [(r.row, r.reason) for r in result.refused] == [(2, "equals an evaluation text (real/dev.csv)")]
     assert _learned(tmp_path / "data", "track_order") == ["when will my parcel come"]
 
 
@@ -192,11 +192,13 @@ def test_the_real_evaluation_files_are_excluded():
     if not (shared / "real_shop_queries" / "dev.csv").exists():
         pytest.skip("../shared/data is not beside this checkout")
     normalise = nlu_learning.normaliser(PROJECT)
-    evaluation = nlu_learning.evaluation_texts(shared, normalise)
+    evaluation = nlu_learning.evaluation_texts(PROJECT)
     with (shared / "real_shop_queries" / "dev.csv").open(encoding="utf-8") as handle:
         first_real = next(csv.DictReader(handle))["text"]
     assert normalise(first_real) in evaluation
     assert normalise("how can I cancel purchase 113542617735902?") in evaluation  # Bitext, number normalised
+    with (PROJECT / "benchmarks" / "data" / "heldout_messy.csv").open(encoding="utf-8") as handle:
+        assert normalise(next(csv.DictReader(handle))["text"]) in evaluation  # our own held-out phrasings
 
 
 def test_a_learned_file_is_a_training_input_of_the_fingerprint(tmp_path):
@@ -204,8 +206,8 @@ def test_a_learned_file_is_a_training_input_of_the_fingerprint(tmp_path):
     (tmp_path / "config.yml").write_text("pipeline: []\n")
     (tmp_path / "domain.yml").write_text("version: '3.1'\n")
     before = fingerprint(tmp_path)
-    learn([_annotation("wheres my stuff")], tmp_path / "data", set(), nlu_learning.example_key)
+    learn([_annotation("wheres my stuff")], tmp_path / "data", {}, nlu_learning.example_key)
     after_first = fingerprint(tmp_path)
     assert after_first != before
-    learn([_annotation("parcel not here yet")], tmp_path / "data", set(), nlu_learning.example_key)
+    learn([_annotation("parcel not here yet")], tmp_path / "data", {}, nlu_learning.example_key)
     assert fingerprint(tmp_path) != after_first
