@@ -6,6 +6,8 @@ read ../shared/data beside the checkout (see its README) and are skipped without
 """
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,3 +120,59 @@ def test_the_generator_excludes_the_real_shop_queries_and_reviews(evaluation):
     assert overlap.normalise("Where is my order?") in excluded  # real_shop_queries/dev.csv
     assert overlap.normalise("Good case, Excellent value.") in excluded  # review_sentiment/amazon.csv
     assert set(evaluation) == excluded
+
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "nlu_bitext.py"
+
+
+def _bench():
+    """benchmarks/nlu_bitext.py, registered before it runs (its dataclasses look their module up)."""
+    if "nlu_bitext" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("nlu_bitext", BENCH)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["nlu_bitext"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["nlu_bitext"]
+
+
+def test_the_real_shop_halves_are_stable_and_ignore_case_punctuation_and_numbers():
+    bench = _bench()
+    assert bench.shop_half("Where is my order 1234?") == bench.shop_half("where is my ORDER 99")
+    halves = [bench.shop_half(f"message number {word}") for word in ("one", "two", "three", "four", "five", "six",
+                                                                     "seven", "eight", "nine", "ten", "eleven")]
+    assert {bench.TUNE, bench.HELD_OUT} == set(halves)
+
+
+def test_the_real_shop_file_splits_into_two_halves_of_every_common_label():
+    bench = _bench()
+    if not bench.REAL_SHOP.exists():
+        pytest.skip(f"no {bench.REAL_SHOP}")
+    rows = bench.read_shop()
+    tune = [r for r in rows if r.half == bench.TUNE]
+    assert 0.4 < len(tune) / len(rows) < 0.6
+    for label in {r.label for r in rows if sum(x.label == r.label for x in rows) >= 10}:
+        assert {r.half for r in rows if r.label == label} == {bench.TUNE, bench.HELD_OUT}
+
+
+def test_a_fallback_counts_as_wrong_and_the_figures_are_split_by_half_and_label():
+    bench = _bench()
+    rows = [bench.ShopRow("a", "ORDER_STATUS", frozenset({"track_order"}), bench.TUNE),
+            bench.ShopRow("b", "ORDER_STATUS", frozenset({"track_order"}), bench.HELD_OUT),
+            bench.ShopRow("c", "RECOMMEND_PRODUCT", frozenset({"product_info"}), bench.HELD_OUT)]
+    parsed = [bench.Parsed("track_order", "track_order", 1.0), bench.Parsed("track_order", "nlu_fallback", 1.0),
+              bench.Parsed("product_info", "product_info", 1.0)]
+    report = bench.evaluate_shop(rows, parsed)
+    overall = report["overall"]
+    assert overall["all"] == {"n": 3, "answered_right": 0.6667, "top_intent_right": 1.0, "fallback_share": 0.3333}
+    assert overall["without product requests"]["answered_right"] == 0.5
+    assert overall[bench.TUNE]["answered_right"] == 1.0
+    assert overall[bench.HELD_OUT]["answered_right"] == 0.5
+    assert report["per_source_label"]["ORDER_STATUS"][bench.HELD_OUT]["fallback_share"] == 1.0
+
+
+def test_the_benchmark_refuses_to_print_held_out_texts():
+    done = subprocess.run([sys.executable, str(BENCH), "--show-misses", "tune", "held-out"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "refused" in done.stderr
+    assert "trained" not in done.stdout  # refused before any training
