@@ -160,3 +160,22 @@ def test_the_agent_api_needs_an_agent_token_and_valid_input(setup):
     assert refused_status(stack, "POST", "/api/conversations/x/messages", {"text": ""},
                           token=agent_token(stack, "sam")) == 400
     assert isinstance(_agent_call(stack, "GET", "/api/tickets")["tickets"], list)
+
+
+def test_an_insult_with_no_request_is_handed_over_and_mild_small_talk_is_not(setup):
+    """Issue 13: the escalation check runs after small talk too, with the real NLU and sentiment."""
+    stack, inbox = setup
+    assert _agent_call(stack, "POST", "/api/presence", {"available": True}) == {"available": True}
+    mark = len(inbox.messages)
+    _customer_says(stack, "calm-carl", "hello, kinda annoyed today")
+    assert inbox.wait_for(mark, "I'm the CareDesk assistant")
+
+    mark = len(inbox.messages)
+    _customer_says(stack, "rude-rob", "you are useless, third time I'm asking")
+    texts = inbox.wait_for(mark, "asked a colleague")
+    assert not any("virtual assistant" in t for t in texts)
+    with UnitOfWork(stack.database_url) as uow:
+        tickets = uow.session.execute(select(models.Ticket).where(
+            models.Ticket.conversation_id.in_(("cb:rude-rob", "cb:calm-carl")))).scalars().all()
+        assert [(t.conversation_id, t.reason) for t in tickets] == [("cb:rude-rob", "escalated")]
+        assert "insult" in tickets[0].summary
