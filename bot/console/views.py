@@ -52,14 +52,15 @@ async def login(request: web.Request) -> web.StreamResponse:
     if not expected or not isinstance(supplied, str) or not hmac.compare_digest(expected, supplied):
         return web.json_response({"error": "csrf", "message": "reload the log-in page and try again"}, status=403)
     throttle, client = request.app[LOGIN_THROTTLE], client_of(request)
-    if throttle.blocked(username, client):
+    attempt = throttle.attempt(username, client)  # counted before the check: parallel guesses count too
+    if attempt is None:
         return render(request, "login.html", status=429, login_csrf=expected,
                       error="Too many failed log-ins. Wait a few minutes and try again.")
     found = await asyncio.to_thread(sessions.log_in, username, str(form.get("password") or ""), uow_of(request),
                                     client=client)
     if found is None:
-        throttle.failed(username, client)
         return render(request, "login.html", status=401, login_csrf=expected, error="Wrong user name or password.")
+    throttle.succeeded(username, client, attempt)
     response = web.HTTPSeeOther("/")
     _set_cookie(request, response, COOKIE, found.token, max_age=int(sessions.LIFETIME.total_seconds()))
     response.del_cookie(LOGIN_COOKIE, path="/")
@@ -131,7 +132,7 @@ async def conversation_page(request: web.Request) -> web.Response:
         profile = await asyncio.to_thread(handover.profile, ticket.customer_id, uow_of(request))
     notes = await asyncio.to_thread(handover.notes, conversation_id, uow_of(request))
     colleagues = [u.username for u in await asyncio.to_thread(users.list_users, uow_of(request))
-                  if not u.disabled and u.username != request["user"].username]
+                  if not u.disabled and u.role in handover.WORKERS and u.username != request["user"].username]
     messages = conversations.transcript(tracker)
     if not messages and ticket is None:
         raise web.HTTPNotFound(text="No such conversation.")

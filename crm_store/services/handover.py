@@ -24,6 +24,7 @@ from crm_store.services.orders import list_orders, order_status
 from crm_store.unit_of_work import UnitOfWork
 
 MAX_NOTE = 4000
+WORKERS = ("agent", "admin")  # who can open and answer a conversation (analysts read reports only)
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def transfer(conversation_id: str, to_user: str, user: str, role: str, uow: Unit
     with uow:
         target = uow.session.execute(select(models.User).where(
             models.User.username == (to_user or "").strip().lower())).scalar_one_or_none()
-        if target is None or target.disabled:
+        if target is None or target.disabled or target.role not in WORKERS:
             raise errors.InvalidInput(f"{to_user!r} is not an enabled agent")
         ticket = _needs_active(uow, conversation_id)
         _check_owner(ticket, user, role)
