@@ -12,8 +12,9 @@ once, from another process). A repeated page load or an export after viewing cos
 query for the stamp and the at-risk list, which is always read live.
 
 Personal data (names, e-mail addresses, phones, postal addresses) appears only for admins. For
-analysts the at-risk rows carry the customer id and the churn and value figures only, and every
-example complaint text is passed through :func:`crm_store.privacy.redact` once more.
+analysts the at-risk rows carry the customer id and the churn and value figures only, every
+example complaint text is passed through :func:`crm_store.privacy.redact` once more, and so is every
+conversation id but a web one (:func:`shown_id`).
 """
 
 from __future__ import annotations
@@ -250,21 +251,22 @@ def _at_risk_table(rows: Sequence[reports.AtRisk], latest: Mapping[int, str], pe
                                                                                              else ())
         out.append(person + (row.customer_id, round(row.churn_score, 3), row.churn_reasons,
                              round(row.lifetime_value_cents / 100, 2), row.last_contact, row.episodes,
-                             latest.get(row.customer_id)))
+                             shown_id(latest.get(row.customer_id), personal)))
     return Table("at_risk", "At-risk customers", columns, tuple(out), link="latest_conversation")
 
 
 # --- drill-down ---------------------------------------------------------------------------------
 
 def drill(database_url: str, filters: Filters, selection: Mapping[str, str], *,
-          limit: int = DRILL_LIMIT) -> tuple[list[DrillRow], int]:
+          limit: int = DRILL_LIMIT, personal: bool = False) -> tuple[list[DrillRow], int]:
     """The episodes behind one chart point or bar: the filtered episodes that match ``selection``
-    (``day``, ``channel``, ``intent``, ``agent``, ``reason`` or ``topic``), newest first."""
+    (``day``, ``channel``, ``intent``, ``agent``, ``reason`` or ``topic``), newest first; conversation
+    ids as :func:`shown_id` shows them unless ``personal``."""
     stamp = _stamp(database_url)
     episodes, _ = _episodes(database_url, filters, stamp)
     keep = _selector(selection, _computed(database_url, filters, stamp) if selection.get("topic") else None)
     chosen = sorted((e for e in episodes if keep(e)), key=lambda e: e.started_at, reverse=True)
-    return [_drill_row(e) for e in chosen[:limit]], len(chosen)
+    return [_drill_row(e, personal) for e in chosen[:limit]], len(chosen)
 
 
 _ATTRIBUTES = {"channel": "channel", "intent": "topic_intent", "agent": "agent", "reason": "escalation_reason",
@@ -307,8 +309,18 @@ def _customer_id(text: str) -> int:
     return int(text)
 
 
-def _drill_row(e: Any) -> DrillRow:
-    return DrillRow(conversation_id=e.conversation_id, number=e.number, started_at=e.started_at, channel=e.channel,
+def shown_id(conversation_id: str | None, personal: bool) -> str | None:
+    """A conversation id as a viewer without personal data sees it. Only web ids are keyed hashes;
+    the others carry what their channel named the conversation after (a Telegram chat id, or a REST
+    or callback integration's sender, which may be the customer's e-mail address or phone)."""
+    if personal or conversation_id is None or conversation_id.startswith("web:"):
+        return conversation_id
+    return redact(conversation_id)
+
+
+def _drill_row(e: Any, personal: bool) -> DrillRow:
+    return DrillRow(conversation_id=shown_id(e.conversation_id, personal) or "", number=e.number,
+                    started_at=e.started_at, channel=e.channel,
                     intent=e.topic_intent, agent=e.agent, reason=e.escalation_reason,
                     sentiment_start=e.sentiment_start, sentiment_end=e.sentiment_end, resolved_by=e.resolved_by,
                     contained=e.contained)

@@ -133,7 +133,7 @@ async def drill_page(request: web.Request) -> web.Response:
     filters = _filters(request)
     try:
         rows, total = await asyncio.to_thread(report_data.drill, request.app[DATABASE_URL], filters,
-                                              _selection(request))
+                                              _selection(request), personal=_personal(request))
     except BadFilters as exc:
         raise web.HTTPBadRequest(text=str(exc)) from exc
     return _page(request, "report_conversations.html", rows=rows, total=total, selection=_selection(request),
@@ -147,7 +147,8 @@ async def export_csv(request: web.Request) -> web.Response:
     filters = _filters(request)
     url = request.app[DATABASE_URL]
     if name == "episodes":
-        rows, _ = await asyncio.to_thread(report_data.drill, url, filters, _selection(request), limit=10**9)
+        rows, _ = await asyncio.to_thread(report_data.drill, url, filters, _selection(request), limit=10**9,
+                                          personal=_personal(request))
         table = report_data.drill_table(rows)
     else:
         report = await asyncio.to_thread(report_data.build_report, url, filters, personal=_personal(request))
