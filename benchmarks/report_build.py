@@ -6,7 +6,11 @@ For each number of conversations: seeds a shop (customers scale with the convers
 ten conversations per customer-year, unless --customers) and its history into temporary SQLite
 files, then times ``caredesk report rebuild`` (stream events, derive, mark re-contacts, replace the
 tables), ``replace_all`` alone, and ``load_episodes`` for every row and for the last 30 days
-(best of three). --keep DIR keeps (and reuses) the seeded databases under DIR. Measured, not asserted.
+(best of three), then the admins' report as the console serves it (``build_report``: figures, tables,
+topics, forecast): the first build with no filter (the console does this at start-up and after each
+rebuild), the same again (served from the cache, as every later page load is), and a first build for
+a filter nobody opened before (the last 30 days). --keep DIR keeps (and reuses) the seeded databases
+under DIR. Measured, not asserted.
 """
 
 from __future__ import annotations
@@ -74,16 +78,31 @@ def measure(conversations: int, customers: int, folder: Path) -> dict[str, float
     load_all, rows = _best(lambda: reports.load_episodes(uow()))
     load_month, month_rows = _best(lambda: reports.load_episodes(uow(), since=month_start, until=date(2026, 5, 31)))
     load_negative, negative_rows = _best(lambda: reports.load_negative_messages(uow()))
+    report_first, report_cached, report_30d = _report_times(settings.database_url, month_start)
     session_factory(settings.database_url).kw["bind"].dispose()
     return {"conversations": stats.conversations, "customers": customers, "events": stats.events_read,
             "episodes": rows, "seed_s": seeded, "rebuild_s": rebuilt, "replace_s": replaced, "load_all_s": load_all,
             "month_rows": month_rows, "load_30d_s": load_month, "negatives": negative_rows,
-            "load_neg_s": load_negative}
+            "load_neg_s": load_negative, "report_s": report_first, "cached_s": report_cached,
+            "report_30d_s": report_30d}
+
+
+def _report_times(database_url: str, month_start: date) -> tuple[float, float, float]:
+    from bot.console.report_data import Filters, build_report, clear_caches
+
+    clear_caches()
+    times = []
+    for filters in (Filters(), Filters(), Filters(since=month_start, until=date(2026, 5, 31))):
+        started = time.perf_counter()
+        build_report(database_url, filters, personal=True)
+        times.append(time.perf_counter() - started)
+    return times[0], times[1], times[2]
 
 
 def print_table(results: list[dict[str, float | int]]) -> None:
     columns = ("conversations", "customers", "events", "episodes", "seed_s", "rebuild_s", "replace_s",
-               "load_all_s", "month_rows", "load_30d_s", "negatives", "load_neg_s")
+               "load_all_s", "month_rows", "load_30d_s", "negatives", "load_neg_s", "report_s", "cached_s",
+               "report_30d_s")
     print("  ".join(f"{name:>13}" for name in columns))
     for row in results:
         print("  ".join(f"{row[name]:>13.3f}" if isinstance(row[name], float) else f"{row[name]:>13,}"
