@@ -92,6 +92,12 @@ def build() -> list[dict]:
                               "steps": [{"intent": intent}, {"action": "action_policy_answer"}, *resume]})
             rules.append({"rule": f"bot challenge while {form} asks for {slot}", "condition": condition,
                           "steps": [{"intent": "bot_challenge"}, {"action": "action_small_talk"}, *resume]})
+            # Out of scope or not understood (an insult often is): checked for escalation, then the
+            # question again (a live hand-over pauses the bot, so the form does not go on then).
+            rules.append({"rule": f"out of scope while {form} asks for {slot}", "condition": condition,
+                          "steps": [{"intent": "out_of_scope"}, {"action": "action_small_talk"}, *resume]})
+            rules.append({"rule": f"not understood while {form} asks for {slot}", "condition": condition,
+                          "steps": [{"intent": "nlu_fallback"}, {"action": "action_fallback"}, *resume]})
             rules.append({"rule": f"stop {form} at {slot}", "condition": condition,
                           "steps": [{"intent": "deny"}, {"action": "action_stop_form"}, {"active_loop": None}]})
             rules.append({"rule": f"human during {form} at {slot}", "condition": condition,
