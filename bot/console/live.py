@@ -26,6 +26,9 @@ from crm_store.unit_of_work import UnitOfWork
 
 log = logging.getLogger("caredesk.console.live")
 HEARTBEAT_SECONDS = 20  # keep-alive, presence and session check of an open stream
+# An event goes out only if the session was found alive this recently: a logout or a disabled
+# account stops the flow of customers' messages within this long, not at the next heartbeat.
+SESSION_CHECK_SECONDS = 1.0
 
 
 @dataclass
@@ -123,22 +126,31 @@ async def stream(request: web.Request) -> web.StreamResponse:
     queue = feed.subscribe()
     database_url = request.app[DATABASE_URL]
     token = request.cookies.get(COOKIE)
+    clock = asyncio.get_running_loop().time
+
+    async def alive() -> bool:
+        return await asyncio.to_thread(sessions.session_for, token, UnitOfWork(database_url)) is not None
+
     try:
         await asyncio.to_thread(presence.seen, user.id, UnitOfWork(database_url))
         await response.write(b": connected\n\n")
-        beat = asyncio.get_running_loop().time()
+        beat = checked = clock()
         while True:
             try:
                 event = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_SECONDS)
+                # A stream outlives no logout, expiry or disabled account, however busy it is.
+                if clock() - checked >= SESSION_CHECK_SECONDS:
+                    if not await alive():
+                        break
+                    checked = clock()
                 await response.write(f"data: {json.dumps(event, default=str)}\n\n".encode())
             except asyncio.TimeoutError:
                 await response.write(b": keep-alive\n\n")
-            if asyncio.get_running_loop().time() - beat >= HEARTBEAT_SECONDS:
-                # A stream outlives no logout, expiry or disabled account, however busy it is.
-                if await asyncio.to_thread(sessions.session_for, token, UnitOfWork(database_url)) is None:
+            if clock() - beat >= HEARTBEAT_SECONDS:
+                if not await alive():
                     break
                 await asyncio.to_thread(presence.seen, user.id, UnitOfWork(database_url))
-                beat = asyncio.get_running_loop().time()
+                beat = checked = clock()
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:

@@ -385,3 +385,56 @@ async def test_a_customers_or_colleagues_markup_is_shown_as_text(console, crm, r
     assert page.status == 200 and "<script>alert" not in text and "<img src=x" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "script-src" not in page.headers["Content-Security-Policy"]
+
+
+# --- the live stream ----------------------------------------------------------------------------
+
+def _customer_writes(tracker_url: str, sender: str, text: str) -> None:
+    from caredesk.history_seed import _rows
+
+    engine = create_engine(tracker_url)
+    with engine.begin() as connection:
+        connection.execute(insert(models_events(engine)), _rows(sender, _customer_said(sender, (text,), AS_OF)))
+    engine.dispose()
+
+
+async def _read_for(stream, seconds: float) -> tuple[bytes, bool]:
+    """What the stream sent within ``seconds``, and whether the server closed it."""
+    received = b""
+
+    async def drain() -> None:
+        nonlocal received
+        while line := await stream.content.readline():
+            received += line
+
+    try:
+        await asyncio.wait_for(drain(), timeout=seconds)
+    except asyncio.TimeoutError:
+        return received, False
+    return received, True
+
+
+@pytest.mark.parametrize("ended_by", ["disable", "logout"])
+async def test_a_leavers_open_stream_carries_no_customer_message_after_it_ends(console, crm, tmp_path, ended_by):
+    """``caredesk users disable`` ends a session at once: an open console tab must not go on
+    receiving customers' messages until its next 20-second heartbeat."""
+    from caredesk.history_seed import _tracker_store
+
+    live = f"sqlite:///{tmp_path / 'live.db'}"  # the console fixture's tracker store
+    _tracker_store(live)
+    leaver = f"leaver-{ended_by}"
+    users.add_user(leaver, "agent", UnitOfWork(crm.database_url), password=PASSWORD)
+    csrf = await _as(console, leaver)
+    stream = await console.get("/live")
+    assert stream.status == 200 and (await stream.content.readline()).startswith(b": connected")
+    _customer_writes(live, "rest:before-leaving", "a question while the agent works")
+    before, _ = await _read_for(stream, 2.5)
+    assert b"while the agent works" in before  # the stream does carry messages
+    if ended_by == "disable":
+        users.disable_user(leaver, UnitOfWork(crm.database_url))
+    else:  # the same browser logs out in another tab; this one stays open
+        assert (await console.post("/logout", headers={"X-CSRF-Token": csrf}, allow_redirects=False)).status == 303
+    _customer_writes(live, "rest:after-leaving", "my order question after the agent left")
+    received, closed = await _read_for(stream, 6)
+    assert b"after the agent left" not in received
+    assert closed
