@@ -210,8 +210,9 @@ def build_report(database_url: str, filters: Filters, *, personal: bool) -> Repo
     at_risk = reports.at_risk_customers(UnitOfWork(database_url), limit=AT_RISK_ROWS)
     if not personal:
         at_risk = [row.without_personal_data() for row in at_risk]
+    names = () if personal else _example_writers(database_url, filters, stamp, computed)
     tables = {table.name: table for table in _tables(computed, _at_risk_table(at_risk, computed.latest_conversation,
-                                                                              personal), personal)}
+                                                                              personal), personal, names)}
     last = reports.last_build(UnitOfWork(database_url))
     return Report(filters=filters, personal=personal, built_at=_built_at(last), episodes=computed.summary["episodes"],
                   summary=computed.summary, figures=computed.figures, tables=tables,
@@ -228,17 +229,46 @@ def _built_at(last: reports.BuildInfo | None) -> str | None:
     return None if last is None else last.built_at.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _tables(computed: Computed, at_risk: Table, personal: bool) -> Iterable[Table]:
+def _tables(computed: Computed, at_risk: Table, personal: bool, names: Sequence[str]) -> Iterable[Table]:
     for table in computed.tables:
-        yield _redacted_topics(table) if table.name == "topics" and not personal else table
+        yield _redacted_topics(table, names) if table.name == "topics" and not personal else table
     yield at_risk
 
 
-def _redacted_topics(table: Table) -> Table:
+def _redacted_topics(table: Table, names: Sequence[str]) -> Table:
     index = table.columns.index("examples")
-    rows = tuple(tuple([redact(str(e)) for e in cell] if i == index and isinstance(cell, (list, tuple)) else cell
+    rows = tuple(tuple([without_names(redact(str(e)), names) for e in cell]
+                       if i == index and isinstance(cell, (list, tuple)) else cell
                        for i, cell in enumerate(row)) for row in table.rows)
     return replace(table, rows=rows)
+
+
+NAME = "[name]"
+
+
+def _example_writers(database_url: str, filters: Filters, stamp: str, computed: Computed) -> tuple[str, ...]:
+    """The CRM names of the customers who wrote the topics' example messages: a verified customer
+    who signs a complaint ("This is Emma Keller, ...") must not be named to analysts. (A name the
+    CRM does not hold, or a guest's, is beyond what the redaction can know.)"""
+    topics = next((t for t in computed.tables if t.name == "topics"), None)
+    if topics is None or not topics.rows:
+        return ()
+    index = topics.columns.index("examples")
+    texts = {str(e) for row in topics.rows for e in (row[index] or ())}
+    episodes, negatives = _episodes(database_url, filters, stamp)
+    written = {(m.conversation_id, m.number) for m in negatives if m.text in texts}
+    customers = {e.customer_id for e in episodes if (e.conversation_id, e.number) in written and e.customer_id}
+    return tuple(reports.customer_names(UnitOfWork(database_url), customers).values())
+
+
+def without_names(text: str, names: Sequence[str]) -> str:
+    """``text`` with each of ``names``, whole or any word of it, replaced by ``[name]``."""
+    parts = sorted({part for name in names for part in [name, *name.split()] if len(part) > 1}, key=len,
+                   reverse=True)
+    if not parts or not text:
+        return text
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(part) for part in parts) + r")\b", re.IGNORECASE)
+    return pattern.sub(NAME, text)
 
 
 def _at_risk_table(rows: Sequence[reports.AtRisk], latest: Mapping[int, str], personal: bool) -> Table:

@@ -281,6 +281,18 @@ def at_risk_customers(uow: UnitOfWork, *, limit: int = 50, min_score: float | No
                    personal=PersonalDetails(name=row[6], email=row[7])) for row in rows]
 
 
+def customer_names(uow: UnitOfWork, customer_ids: Iterable[int]) -> dict[int, str]:
+    """The CRM names of these customers (forgotten ones hold none), for callers that must take
+    them out of text shown without personal data."""
+    wanted = sorted(set(customer_ids))
+    if not wanted:
+        return {}
+    with uow:
+        rows = uow.session.execute(select(models.Customer.id, models.Customer.name)
+                                   .where(models.Customer.id.in_(wanted))).all()
+    return {customer_id: name for customer_id, name in rows if name}
+
+
 def _as_datetime(value: Any) -> datetime | None:
     """``max()`` over a DateTime column comes back as text on SQLite (the aggregate loses the type)."""
     if value is None or isinstance(value, datetime):

@@ -43,6 +43,12 @@ FORMULAS = (
     "-2+3+cmd|' /C calc'!A0 awful broken product, furious about the refund",
 )
 E_MAIL_SENDER = "rest:jane.doe@example.com"  # an integration naming its conversations by e-mail
+NAMED_SENDER, NAMED_CUSTOMER = "rest:says-her-name", 7  # a verified customer who signs her complaint
+
+
+def _name_of(url: str, customer_id: int) -> str:
+    with UnitOfWork(url) as uow:
+        return uow.session.get(models.Customer, customer_id).name
 
 
 # --- a stand-in for Rasa's HTTP API -------------------------------------------------------------
@@ -115,6 +121,9 @@ def crm(tmp_path_factory) -> types.SimpleNamespace:
                                _rows(sender, _customer_said(sender, (text,), AS_OF - timedelta(days=3 + i), 1 + i)))
         connection.execute(insert(models_events(engine)), _rows(E_MAIL_SENDER, _customer_said(
             E_MAIL_SENDER, ("this is awful, I am furious about my broken order",), AS_OF - timedelta(days=1), 5)))
+        connection.execute(insert(models_events(engine)), _rows(NAMED_SENDER, _customer_said(
+            NAMED_SENDER, tuple(f"This is {_name_of(url, NAMED_CUSTOMER)}, your refund service is awful, I am furious"
+                                for _ in range(3)), AS_OF - timedelta(days=2), NAMED_CUSTOMER)))
     engine.dispose()
     settings = types.SimpleNamespace(database_url=url, tracker_store_url=tracker)
     rebuild(settings)
@@ -438,3 +447,16 @@ async def test_a_leavers_open_stream_carries_no_customer_message_after_it_ends(c
     received, closed = await _read_for(stream, 6)
     assert b"after the agent left" not in received
     assert closed
+
+
+async def test_analysts_do_not_read_the_name_a_customer_signs_a_complaint_with(console, crm):
+    """A verified customer writes "This is <her name>, ..." three times: the complaint examples
+    show admins her words; analysts get the same example with her name left out."""
+    name = _name_of(crm.database_url, NAMED_CUSTOMER)
+    await _as(console, "boss")
+    assert name in await (await console.get("/reports/export/topics.csv")).text()  # the attack reached the examples
+    await _as(console, "ana")
+    for path in ("/reports", "/reports/export/topics.csv"):
+        text = await (await console.get(path, headers={"Accept": "text/html"})).text()
+        assert name not in text, path
+        assert not [part for part in name.split() if re.search(rf"\b{re.escape(part)}\b", text)], path
