@@ -16,13 +16,22 @@ class LoginThrottle:
     def __init__(self, limit: int = 5, window: float = 900.0):
         self.limit, self.window = limit, window
         self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._swept = time.monotonic()
 
     def _keys(self, username: str, client: str) -> tuple[str, str]:
         return f"u:{username}", f"c:{client}"
 
+    def _sweep(self, now: float) -> None:
+        """Drop every key without an attempt in the window (a tenth of a window apart at most): memory
+        stays bounded by the attempts of the last window, whatever user names an attacker makes up."""
+        if now - self._swept < self.window / 10:
+            return
+        self._swept = now
+        for key in list(self._failures):
+            self._recent(key, now)
+
     def _recent(self, key: str, now: float) -> int:
-        """How many attempts ``key`` has in the window (a key with none is dropped: memory stays
-        bounded by the attempts of the last window, whatever names an attacker makes up)."""
+        """How many attempts ``key`` has in the window (a key left with none is dropped)."""
         times = self._failures.get(key)
         if times is None:
             return 0
@@ -39,9 +48,10 @@ class LoginThrottle:
     def attempt(self, username: str, client: str) -> float | None:
         """Count one attempt now, as a failure until :meth:`succeeded` says otherwise; None (and
         nothing counted) when the user name or the address is already at the limit."""
+        now = time.monotonic()
+        self._sweep(now)
         if self.blocked(username, client):
             return None
-        now = time.monotonic()
         for key in self._keys(username, client):
             self._failures[key].append(now)
         return now

@@ -242,6 +242,21 @@ async def test_parallel_wrong_passwords_get_no_more_tries_than_the_limit(console
     assert (await _log_in(console, "sam")).status == 429
 
 
+def test_made_up_user_names_do_not_fill_the_throttles_memory():
+    """Each failed log-in with a new user name adds a key; once their window has passed they go."""
+    import time
+
+    from bot.console.throttle import LoginThrottle
+
+    throttle = LoginThrottle(limit=5, window=0.2)
+    for i in range(2000):
+        assert throttle.attempt(f"nobody-{i}", f"10.0.{i // 250}.{i % 250}") is not None
+    assert len(throttle._failures) == 2 * 2000
+    time.sleep(0.25)
+    throttle.attempt("one-more", "10.9.9.9")
+    assert len(throttle._failures) == 2
+
+
 async def test_a_right_password_is_not_counted_as_a_failure(console):
     for _ in range(3):
         assert (await _log_in(console, "boss", "wrong password!")).status == 401
