@@ -16,6 +16,7 @@ import io
 import re
 import types
 from datetime import datetime, timedelta
+from html.parser import HTMLParser
 
 import pytest
 from aiohttp import web
@@ -44,6 +45,9 @@ FORMULAS = (
 )
 E_MAIL_SENDER = "rest:jane.doe@example.com"  # an integration naming its conversations by e-mail
 NAMED_SENDER, NAMED_CUSTOMER = "rest:says-her-name", 7  # a verified customer who signs her complaint
+MARKUP_SENDER = "rest:markup"
+MARKUP = ('<img src="https://evil.example/p.png"><script src="https://evil.example/x.js"></script> '
+          "awful awful refund service, I am furious")
 
 
 def _name_of(url: str, customer_id: int) -> str:
@@ -124,6 +128,8 @@ def crm(tmp_path_factory) -> types.SimpleNamespace:
         connection.execute(insert(models_events(engine)), _rows(NAMED_SENDER, _customer_said(
             NAMED_SENDER, tuple(f"This is {_name_of(url, NAMED_CUSTOMER)}, your refund service is awful, I am furious"
                                 for _ in range(3)), AS_OF - timedelta(days=2), NAMED_CUSTOMER)))
+        connection.execute(insert(models_events(engine)), _rows(MARKUP_SENDER, _customer_said(
+            MARKUP_SENDER, (MARKUP, MARKUP), AS_OF - timedelta(days=4))))
     engine.dispose()
     settings = types.SimpleNamespace(database_url=url, tracker_store_url=tracker)
     rebuild(settings)
@@ -475,3 +481,54 @@ async def test_analysts_do_not_read_the_name_a_customer_signs_a_complaint_with(c
         text = await (await console.get(path, headers={"Accept": "text/html"})).text()
         assert name not in text, path
         assert not [part for part in name.split() if re.search(rf"\b{re.escape(part)}\b", text)], path
+
+
+class _References(HTMLParser):
+    """Every address an HTML document would load or link (src, href, ...), and its script tags."""
+
+    def __init__(self):
+        super().__init__()
+        self.references: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.references += [value for name, value in attrs if name in ("src", "href", "action", "srcset") and value]
+
+
+def _outside(text: str) -> list[str]:
+    parser = _References()
+    parser.feed(text)
+    return [r for r in parser.references if r.strip("'\" ").lower().startswith(("http:", "https:", "//"))]
+
+
+async def test_markup_in_a_customers_complaint_loads_nothing_in_the_report_page_or_file(console, crm, tmp_path):
+    from caredesk.report_html import write_report
+
+    await _as(console, "boss")
+    page = await (await console.get("/reports", headers={"Accept": "text/html"})).text()
+    assert "evil.example" in page and not _outside(page)  # shown as text, never as an element
+    for personal in (False, True):
+        out = write_report(crm, since=None, until=None, out=tmp_path / f"report-{personal}.html",
+                           with_personal_data=personal)
+        text = out.read_text(encoding="utf-8")
+        assert "evil.example" in text and not _outside(text), personal
+
+
+async def test_failed_log_in_names_reach_the_audit_log_as_text(console):
+    assert (await _log_in(console, SCRIPT[:60], "wrong password!")).status == 401
+    await _as(console, "boss")
+    page = await (await console.get("/admin", headers={"Accept": "text/html"})).text()
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)" in page
+
+
+async def test_a_disabled_user_is_refused_at_once_with_the_cookie_and_the_token(console, crm):
+    users.add_user("quitter", "admin", UnitOfWork(crm.database_url), password=PASSWORD)
+    token = users.issue_token("quitter", UnitOfWork(crm.database_url))
+    csrf = await _as(console, "quitter")
+    assert (await console.get("/admin", headers={"Accept": "text/html"})).status == 200
+    users.disable_user("quitter", UnitOfWork(crm.database_url))
+    assert (await console.get("/admin")).status == 401
+    assert (await console.get("/reports/export/at_risk.csv")).status == 401
+    assert (await console.post("/presence", json={"available": True}, headers={"X-CSRF-Token": csrf})).status == 401
+    assert (await console.get("/api/me", headers={"Authorization": f"Bearer {token}"})).status == 401
+    console.session.cookie_jar.clear()
+    assert (await _log_in(console, "quitter")).status == 401
