@@ -156,6 +156,14 @@ def _layout(title: str, **extra: Any) -> dict[str, Any]:
     return layout
 
 
+def labels(values: Sequence[Any]) -> list[Any]:
+    """Category labels for plotly.js, which draws a subset of HTML in them (links, styles): intent
+    names come from customers ("/<a href=...>" is parsed as an intent), so ``&``, ``<`` and ``>`` are
+    sent as entities, which plotly shows as the characters. The raw value stays in ``customdata``."""
+    return [v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") if isinstance(v, str) else v
+            for v in values]
+
+
 def _figure(fid: str, title: str, data: list[dict], drill: str | None = None, **layout: Any) -> dict[str, Any]:
     return {"id": fid, "title": title, "drill": drill, "data": data, "layout": _layout(title, **layout)}
 
@@ -193,10 +201,11 @@ def sentiment_daily_figure(rows: Sequence[rm.SentimentRow], trend: tuple[list[st
 def sentiment_by_figure(fid: str, title: str, rows: Sequence[rm.SentimentRow], drill: str,
                         **layout: Any) -> dict[str, Any]:
     groups = [r.group for r in rows]
-    bars = [{"type": "bar", "name": f"mean {part}", "x": groups, "customdata": groups,
+    bars = [{"type": "bar", "name": f"mean {part}", "x": labels(groups), "customdata": groups,
              "y": [getattr(r, f"mean_{part}") for r in rows], "marker": {"color": COLOURS[part]}}
             for part in ("start", "end")]
-    share = {"type": "scatter", "mode": "markers", "name": "share negative", "x": groups, "customdata": groups,
+    share = {"type": "scatter", "mode": "markers", "name": "share negative", "x": labels(groups),
+             "customdata": groups,
              "yaxis": "y2", "y": [r.share_negative for r in rows],
              "marker": {"color": COLOURS["negative"], "size": 10, "symbol": "diamond"}}
     return _figure(fid, title, [*bars, share], drill=drill, barmode="group", **layout,
@@ -221,7 +230,7 @@ def shift_figure(shift: rm.SentimentShift) -> dict[str, Any]:
 
 def reasons_figure(contain: rm.Containment) -> dict[str, Any]:
     reasons = list(contain.reasons)
-    bar = {"type": "bar", "orientation": "h", "name": "escalations", "y": reasons, "customdata": reasons,
+    bar = {"type": "bar", "orientation": "h", "name": "escalations", "y": labels(reasons), "customdata": reasons,
            "x": list(contain.reasons.values()), "marker": {"color": COLOURS["min"]}}
     rate = "-" if contain.contained_share is None else f"{contain.contained_share:.0%}"
     return _figure("escalation-reasons", f"Escalation reasons (contained: {rate})", [bar], drill="reason",
@@ -236,7 +245,7 @@ def agents_figure(agents: Sequence[rm.AgentRow]) -> dict[str, Any]:
                                  ("resolution_median", "resolution, median", COLOURS["end"]),
                                  ("resolution_p90", "resolution, p90", "#8fd3b0")):
         minutes = [None if getattr(a, field) is None else round(getattr(a, field) / 60, 1) for a in agents]
-        traces.append({"type": "bar", "name": label, "x": names, "customdata": names, "y": minutes,
+        traces.append({"type": "bar", "name": label, "x": labels(names), "customdata": names, "y": minutes,
                        "marker": {"color": colour}})
     return _figure("agents", "Agents: response and resolution time (minutes within support hours)", traces,
                    drill="agent", barmode="group", yaxis={"title": {"text": "minutes"}})
@@ -266,7 +275,7 @@ def topics_figure(topics: Sequence[topic_model.Topic]) -> dict[str, Any]:
     traces = []
     for topic in topics:
         counts = dict(topic.weekly)
-        traces.append({"type": "scatter", "mode": "lines+markers", "name": topic.label, "x": weeks,
+        traces.append({"type": "scatter", "mode": "lines+markers", "name": labels([topic.label])[0], "x": weeks,
                        "y": [counts.get(week, 0) for week in weeks], "customdata": [_topic_key(topic)] * len(weeks)})
     return _figure("topics", "Complaint topics over time (negative messages per ISO week)", traces, drill="topic",
                    yaxis={"title": {"text": "negative messages"}, "rangemode": "tozero"},

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import re
 import types
 from datetime import datetime, timedelta
@@ -46,6 +47,7 @@ FORMULAS = (
 E_MAIL_SENDER = "rest:jane.doe@example.com"  # an integration naming its conversations by e-mail
 NAMED_SENDER, NAMED_CUSTOMER = "rest:says-her-name", 7  # a verified customer who signs her complaint
 MARKUP_SENDER = "rest:markup"
+LINK_SENDER, LINK_INTENT = "rest:link", '<a href="https://evil.example/login">Your session expired, log in again</a>'
 MARKUP = ('<img src="https://evil.example/p.png"><script src="https://evil.example/x.js"></script> '
           "awful awful refund service, I am furious")
 
@@ -87,7 +89,8 @@ def fake_rasa() -> web.Application:
 
 # --- the CRM, its report episodes, the console --------------------------------------------------
 
-def _customer_said(sender_id: str, texts: tuple[str, ...], start: datetime, customer: int | None = None) -> list:
+def _customer_said(sender_id: str, texts: tuple[str, ...], start: datetime, customer: int | None = None,
+                   intent: str = "complain") -> list:
     """A REST conversation's events as Rasa makes them, each customer message scored by the real
     sentiment scorer (what the NLU pipeline puts in parse_data)."""
     from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
@@ -99,8 +102,8 @@ def _customer_said(sender_id: str, texts: tuple[str, ...], start: datetime, cust
     for i, text in enumerate(texts):
         scored = sentiment_scorer.score(text)
         metadata = {"identity": {"cid": customer}} if customer else {}
-        events.append(UserUttered(text, {"name": "complain", "confidence": 0.9}, [],
-                                  parse_data={"intent": {"name": "complain", "confidence": 0.9}, "entities": [],
+        events.append(UserUttered(text, {"name": intent, "confidence": 0.9}, [],
+                                  parse_data={"intent": {"name": intent, "confidence": 0.9}, "entities": [],
                                               "text": text, "metadata": metadata,
                                               "sentiment": {"label": scored.label, "score": scored.score}},
                                   input_channel="rest", metadata=metadata,
@@ -130,6 +133,9 @@ def crm(tmp_path_factory) -> types.SimpleNamespace:
                                 for _ in range(3)), AS_OF - timedelta(days=2), NAMED_CUSTOMER)))
         connection.execute(insert(models_events(engine)), _rows(MARKUP_SENDER, _customer_said(
             MARKUP_SENDER, (MARKUP, MARKUP), AS_OF - timedelta(days=4))))
+        # "/<intent name>" is parsed by Rasa as that intent, defined in the domain or not (it only warns).
+        connection.execute(insert(models_events(engine)), _rows(LINK_SENDER, _customer_said(
+            LINK_SENDER, ("/" + LINK_INTENT,), AS_OF - timedelta(days=5), intent=LINK_INTENT)))
     engine.dispose()
     settings = types.SimpleNamespace(database_url=url, tracker_store_url=tracker)
     rebuild(settings)
@@ -532,3 +538,28 @@ async def test_a_disabled_user_is_refused_at_once_with_the_cookie_and_the_token(
     assert (await console.get("/api/me", headers={"Authorization": f"Bearer {token}"})).status == 401
     console.session.cookie_jar.clear()
     assert (await _log_in(console, "quitter")).status == 401
+
+
+def _strings(value, under: str = "") -> list[tuple[str, str]]:
+    """Every text in a figure dict with the key it sits under (lists inherit their key)."""
+    if isinstance(value, dict):
+        return [found for key, item in value.items() for found in _strings(item, key)]
+    if isinstance(value, list):
+        return [found for item in value for found in _strings(item, under)]
+    return [(under, value)] if isinstance(value, str) else []
+
+
+async def test_a_customer_made_intent_name_is_no_markup_in_the_charts(console, crm):
+    """A customer sends ``/<a href=...>...</a>``; the intent name reaches the sentiment-by-intent
+    chart, whose labels plotly.js draws as its HTML subset (links included). Labels must reach it
+    as text; the drill-down value (customdata) stays the raw name so the click still selects it."""
+    await _as(console, "boss")
+    page = await (await console.get("/reports", headers={"Accept": "text/html"})).text()
+    block = re.search(r'<script type="application/json" id="report-data"[^>]*>(.*?)</script>', page, re.S)
+    assert block is not None
+    data = json.loads(block[1])
+    texts = [(key, text) for figure in data["figures"] for key, text in _strings(figure)]
+    assert ("customdata", LINK_INTENT) in texts  # the attack reached the chart
+    assert not [(key, text) for key, text in texts if "<" in text and key != "customdata"]
+    drill = await console.get("/reports/conversations", params={"intent": LINK_INTENT})
+    assert drill.status in (200, 400)  # the filter refuses what is not an intent name, or lists the episode
