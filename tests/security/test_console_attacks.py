@@ -376,10 +376,11 @@ async def test_an_analyst_reaches_no_agent_route_and_an_agent_no_report(console,
         response = await console.request(method, path, headers={"Authorization": f"Bearer {token}"})
         assert response.status == 403, path
 
-    await _as(console, "maria")
+    csrf = await _as(console, "maria")
     for path in ("/reports", "/reports/conversations?channel=rest", "/reports/export/at_risk.csv",
-                 "/reports/export/episodes.csv", "/reports/export/topics.csv", "/admin"):
+                 "/reports/export/episodes.csv", "/reports/export/topics.csv", "/admin", "/nlu/review"):
         assert (await console.get(path)).status == 403, path
+    assert (await console.post("/nlu/review", data={"csrf_token": csrf})).status == 403
 
 
 # --- personal data and analysts -----------------------------------------------------------------
