@@ -43,3 +43,14 @@ def refused_status(stack, method: str, path: str, body: dict | None = None, **kw
     except urllib.error.HTTPError as error:
         return error.code
     raise AssertionError(f"{method} {path} was accepted")
+
+
+def customer_says(stack, sender: str, text: str) -> None:
+    """A customer's message over the callback channel (an integration's, with its key): the replies
+    go to the stack's callback URL, so the call returns once Rasa has taken the message."""
+    url = f"http://127.0.0.1:{stack.rasa_port}/webhooks/callback/webhook"
+    request = urllib.request.Request(url, data=json.dumps({"sender": sender, "message": text}).encode(),
+                                     method="POST", headers={"Content-Type": "application/json",
+                                                             "Authorization": f"Bearer {stack.rest_key()}"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.read() == b"success"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -20,7 +19,7 @@ from sqlalchemy import select
 from caredesk.harness import free_port, start_stack, stop_stack
 from crm_store import models
 from crm_store.unit_of_work import UnitOfWork
-from tests.e2e.agents import agent_call, agent_token, refused_status
+from tests.e2e.agents import agent_call, agent_token, customer_says, refused_status
 from tests.support.policy import always_live_policy
 
 pytestmark = pytest.mark.e2e
@@ -76,15 +75,6 @@ def _agent_call(stack, method: str, path: str, body: dict | None = None):
     return agent_call(stack, method, path, body, token=agent_token(stack, "sam"))
 
 
-def _customer_says(stack, sender: str, text: str) -> None:
-    url = f"http://127.0.0.1:{stack.rasa_port}/webhooks/callback/webhook"
-    request = urllib.request.Request(url, data=json.dumps({"sender": sender, "message": text}).encode(),
-                                     method="POST", headers={"Content-Type": "application/json",
-                                                             "Authorization": f"Bearer {stack.rest_key()}"})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        assert response.read() == b"success"
-
-
 def test_an_angry_customer_is_handed_to_an_agent_and_back(setup):
     stack, inbox = setup
     sender = "angry-ana"
@@ -94,13 +84,13 @@ def test_an_angry_customer_is_handed_to_an_agent_and_back(setup):
             models.Order.customer_id == 1, models.Order.status == "shipped")).scalars().first()
 
     mark = len(inbox.messages)
-    _customer_says(stack, sender, f"where is my order {ref}")
-    _customer_says(stack, sender, "ana@example.com")
+    customer_says(stack, sender, f"where is my order {ref}")
+    customer_says(stack, sender, "ana@example.com")
     assert any("on its way" in t for t in inbox.wait_for(mark, "on its way"))
 
     assert _agent_call(stack, "POST", "/api/presence", {"available": True}) == {"available": True}
     mark = len(inbox.messages)
-    _customer_says(stack, sender, "WHERE IS MY PARCEL?! this is the third time i ask, ridiculous!!!")
+    customer_says(stack, sender, "WHERE IS MY PARCEL?! this is the third time i ask, ridiculous!!!")
     assert any("number 1 in the queue" in t for t in inbox.wait_for(mark, "asked a colleague"))
     with UnitOfWork(stack.database_url) as uow:
         ticket = uow.session.execute(select(models.Ticket).where(
@@ -111,7 +101,7 @@ def test_an_angry_customer_is_handed_to_an_agent_and_back(setup):
 
     # Paused: the bot answers nothing, but the message is kept for the agent.
     mark = len(inbox.messages)
-    _customer_says(stack, sender, "hello?? anyone there")
+    customer_says(stack, sender, "hello?? anyone there")
     deadline = time.monotonic() + 20  # a paused conversation stores the message and predicts nothing
     while (transcript := _agent_call(stack, "GET", f"/api/conversations/{conversation}"))["messages"][-1].get(
             "text") != "hello?? anyone there" and time.monotonic() < deadline:
@@ -140,13 +130,13 @@ def test_an_angry_customer_is_handed_to_an_agent_and_back(setup):
     inbox.wait_for(mark, "back with the CareDesk assistant")
     inbox.wait_for(mark, "How happy are you")
     mark = len(inbox.messages)
-    _customer_says(stack, sender, "4")
+    customer_says(stack, sender, "4")
     inbox.wait_for(mark, "Anything you'd like to add")
     mark = len(inbox.messages)
-    _customer_says(stack, sender, "no")
+    customer_says(stack, sender, "no")
     inbox.wait_for(mark, "Thank you for your feedback")
     mark = len(inbox.messages)
-    _customer_says(stack, sender, "thanks a lot")
+    customer_says(stack, sender, "thanks a lot")
     assert inbox.wait_for(mark, "You're welcome")
     with UnitOfWork(stack.database_url) as uow:
         assert uow.session.get(models.Ticket, ticket_id).status == "closed"
@@ -167,11 +157,11 @@ def test_an_insult_with_no_request_is_handed_over_and_mild_small_talk_is_not(set
     stack, inbox = setup
     assert _agent_call(stack, "POST", "/api/presence", {"available": True}) == {"available": True}
     mark = len(inbox.messages)
-    _customer_says(stack, "calm-carl", "hello, kinda annoyed today")
+    customer_says(stack, "calm-carl", "hello, kinda annoyed today")
     assert inbox.wait_for(mark, "I'm the CareDesk assistant")
 
     mark = len(inbox.messages)
-    _customer_says(stack, "rude-rob", "you are useless, third time I'm asking")
+    customer_says(stack, "rude-rob", "you are useless, third time I'm asking")
     texts = inbox.wait_for(mark, "asked a colleague")
     assert not any("virtual assistant" in t for t in texts)
     with UnitOfWork(stack.database_url) as uow:

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from caredesk.harness import PROJECT_DIR, start_stack, stop_stack
 from crm_store import models
 from crm_store.unit_of_work import UnitOfWork
-from tests.e2e.agents import agent_call, agent_token
+from tests.e2e.agents import agent_call, agent_token, customer_says
 from tests.e2e.test_handoff import Inbox
 from tests.support.policy import always_live_policy
 
@@ -58,20 +58,9 @@ def stack(tmp_path_factory):
 
 def _say(stack, sender: str, text: str, wait_for: str | None = None) -> None:
     mark = len(stack.inbox.messages)
-    _callback(stack, sender, text)
+    customer_says(stack, sender, text)
     if wait_for:
         stack.inbox.wait_for(mark, wait_for)
-
-
-def _callback(stack, sender: str, text: str) -> None:
-    import urllib.request
-
-    url = f"http://127.0.0.1:{stack.rasa_port}/webhooks/callback/webhook"
-    request = urllib.request.Request(url, data=json.dumps({"sender": sender, "message": text}).encode(),
-                                     method="POST", headers={"Content-Type": "application/json",
-                                                             "Authorization": f"Bearer {stack.rest_key()}"})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        assert response.read() == b"success"
 
 
 def _hold_conversations(stack) -> None:
