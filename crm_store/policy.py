@@ -70,6 +70,8 @@ class ShopPolicy:
     queue_weights: dict[str, float] = field(default_factory=dict)
     canned_replies: tuple[CannedReply, ...] = ()
     presence_seconds: int = 90
+    # The least NLU confidence at which a guessed request is offered as a button after a misunderstanding.
+    clarify_floor: float = 0.1
 
     def agents_live(self, now_utc: datetime) -> bool:
         """Whether agents take chats over at this moment (naive UTC in, shop's time zone rules)."""
@@ -130,6 +132,7 @@ def _parse(raw: dict[str, Any]) -> ShopPolicy:
             canned_replies=tuple(CannedReply(title=str(c["title"]), text=str(c["text"]))
                                  for c in (raw.get("console") or {}).get("canned_replies") or ()),
             presence_seconds=int((raw.get("console") or {}).get("presence_seconds", 90)),
+            clarify_floor=float((raw.get("nlu") or {}).get("clarify_floor", 0.1)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"invalid shop policy file: {exc!r}") from exc

@@ -96,13 +96,23 @@ SITES = _sites()
 RESPONSES = load_domain()["responses"]
 
 
+def _is_prefix(value: str) -> bool:
+    """A constant such as "utter_intent_label_" names a family of responses (one per intent) that an
+    action reads from the domain by prefix."""
+    return value.startswith("utter_") and value.endswith("_")
+
+
 def responses_named_by_actions() -> set[str]:
     """Every response an action can send (literal names, both branches of a choice, f-string matches,
-    and the names held in constants)."""
+    the names held in constants, and the families named by a prefix constant)."""
     named = {n for s in SITES if s.response is not None for e in s.response for n in _names(e, RESPONSES)}
     for path in ACTIONS_DIR.glob("*.py"):
-        named |= {node.value for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-                  if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in RESPONSES}
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if node.value in RESPONSES:
+                    named.add(node.value)
+                elif _is_prefix(node.value):
+                    named |= {name for name in RESPONSES if name.startswith(node.value)}
     return named
 
 
@@ -140,6 +150,11 @@ def test_responses_named_by_constants_elsewhere_exist_and_need_no_values():
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("utter_"):
                 if node.value in named_at_sites or id(node) in in_fstrings:
+                    continue
+                if _is_prefix(node.value):
+                    family = [name for name in RESPONSES if name.startswith(node.value)]
+                    assert family, f"{path.name}:{node.lineno}: no response starts with {node.value}"
+                    assert not any(_variables(RESPONSES[name]) for name in family), f"{node.value}* need no values"
                     continue
                 assert node.value in RESPONSES, f"{path.name}:{node.lineno}: {node.value} is not in domain.yml"
                 assert not _variables(RESPONSES[node.value]), f"{path.name}:{node.lineno}: {node.value} needs values"
