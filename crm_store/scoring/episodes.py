@@ -45,6 +45,7 @@ EXTERNAL_TEXT = "EXTERNAL: "  # Rasa's text for such a message
 SESSION_START = "action_session_start"
 CSAT_QUESTION = "utter_ask_csat"
 TICKET_SLOT = "escalated_ticket"
+AUTOMATIC_REASON = "escalated"  # a ticket the escalation rules opened (the card lists which fired)
 RECONTACT_WINDOW = timedelta(hours=24)
 FEEDBACK_GRACE = timedelta(hours=24)  # a rating given after the session's last event still belongs to it
 CLOCK_SKEW = timedelta(seconds=2)  # CRM rows are stamped to the second, events to the microsecond
@@ -69,7 +70,7 @@ class Episode:
     negative_messages: int        # user messages labelled negative
     escalated: bool               # a ticket was opened for this conversation during the episode
     live_handover: bool           # an agent answered in the chat (bot event with metadata.agent)
-    escalation_reason: str | None  # ticket.reason
+    escalation_reason: str | None  # ticket.reason; for automatic escalations the rule that fired
     ticket_id: int | None
     agent: str | None             # ticket.assignee (or the agent who answered)
     first_response_seconds: float | None  # ticket created -> first agent response, within support hours
@@ -109,6 +110,15 @@ class TicketFacts:
     first_response_at: datetime | None = None
     closed_at: datetime | None = None
     customer_id: int | None = None
+    rules: tuple[str, ...] = ()  # the escalation rules that fired, from the hand-over card
+
+    @property
+    def report_reason(self) -> str | None:
+        """What the report calls the escalation: the ticket's reason, except that an automatic one
+        ("escalated") says which rule fired ("very negative message", "insult", ...)."""
+        if self.reason == AUTOMATIC_REASON and self.rules:
+            return self.rules[0]
+        return self.reason
 
 
 @dataclass(frozen=True)
@@ -391,7 +401,7 @@ def _episode(conversation_id: str, number: int, found: _Session, ticket: TicketF
         sentiment_end=found.scores[-1] if found.scores else None,
         sentiment_min=min(found.scores) if found.scores else None,
         negative_messages=len(found.negatives), escalated=ticket is not None,
-        live_handover=bool(found.agent_replies), escalation_reason=ticket.reason if ticket else None,
+        live_handover=bool(found.agent_replies), escalation_reason=ticket.report_reason if ticket else None,
         ticket_id=ticket.id if ticket else None, agent=agent, first_response_seconds=response,
         resolution_seconds=resolution, resolved_by=resolved_by, csat=rating.csat if rating else None,
         csat_asked=found.csat_asked or rating is not None, recontact_24h=False, contained=resolved_by == "bot",

@@ -245,14 +245,27 @@ def tickets_and_feedback(uow: UnitOfWork) -> tuple[dict[str, list[TicketFacts]],
     with uow:
         for row in uow.session.execute(
                 select(t.c.conversation_id, t.c.id, t.c.created_at, t.c.reason, t.c.assignee,
-                       t.c.first_response_at, t.c.closed_at, t.c.customer_id)
+                       t.c.first_response_at, t.c.closed_at, t.c.customer_id, t.c.card)
                 .where(t.c.conversation_id.is_not(None)).order_by(t.c.created_at, t.c.id)):
-            tickets.setdefault(row[0], []).append(TicketFacts(*row[1:]))
+            conversation, ticket_id, created, reason, assignee, answered, closed, customer, card = row
+            tickets.setdefault(conversation, []).append(TicketFacts(
+                ticket_id, created, reason, assignee, answered, closed, customer, rules=_card_rules(card)))
         for row in uow.session.execute(
                 select(f.c.conversation_id, f.c.csat, f.c.created_at, f.c.customer_id)
                 .where(f.c.conversation_id.is_not(None)).order_by(f.c.created_at, f.c.id)):
             feedback.setdefault(row[0], []).append(FeedbackFacts(*row[1:]))
     return tickets, feedback
+
+
+def _card_rules(card: Any) -> tuple[str, ...]:
+    """The escalation rules a hand-over card lists (JSON text or already decoded)."""
+    if isinstance(card, str):
+        try:
+            card = json.loads(card)
+        except ValueError:
+            return ()
+    rules = card.get("reasons") if isinstance(card, dict) else None
+    return tuple(str(rule) for rule in rules) if isinstance(rules, list) else ()
 
 
 def at_risk_customers(uow: UnitOfWork, *, limit: int = 50, min_score: float | None = None) -> list[AtRisk]:

@@ -181,7 +181,7 @@ def _crm_rows(database_url: str) -> tuple[list[dict], list[dict]]:
     with UnitOfWork(database_url) as uow:
         tickets = [dict(row._mapping) for row in uow.session.execute(select(
             models.Ticket.conversation_id, models.Ticket.created_at, models.Ticket.reason, models.Ticket.assignee,
-            models.Ticket.first_response_at, models.Ticket.closed_at, models.Ticket.customer_id))]
+            models.Ticket.first_response_at, models.Ticket.closed_at, models.Ticket.customer_id, models.Ticket.card))]
         feedback = [dict(row._mapping) for row in uow.session.execute(select(
             models.Feedback.conversation_id, models.Feedback.csat, models.Feedback.created_at,
             models.Feedback.customer_id))]
@@ -200,6 +200,14 @@ def _quantile(values: list[float], q: float) -> float | None:
 
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
+
+
+def _reason(ticket: dict) -> str:
+    """The reason the report gives: automatic escalations by the first rule their card lists."""
+    card = ticket["card"] if isinstance(ticket["card"], dict) else json.loads(ticket["card"] or "{}")
+    if ticket["reason"] == "escalated" and card.get("reasons"):
+        return card["reasons"][0]
+    return ticket["reason"]
 
 
 def _is_negative(session: Session) -> bool:
@@ -233,7 +241,7 @@ def _expected(sessions: list[Session]) -> dict:
         "conversations": len({s.conversation for s in sessions}),
         "customers": len({s.customer for s in sessions if s.customer is not None}),
         "escalated": len(escalated),
-        "reasons": dict(Counter(s.ticket["reason"] for s in escalated)),
+        "reasons": dict(Counter(_reason(s.ticket) for s in escalated)),
         "contained": len(contained),
         "recontact": sum(s.recontact for s in sessions),
         "share_negative": sum(map(_is_negative, sessions)) / len(sessions),

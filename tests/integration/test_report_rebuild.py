@@ -87,10 +87,15 @@ def test_every_session_with_a_customer_message_is_one_episode(seeded):
 
 def test_escalated_episodes_are_the_conversations_tickets(seeded):
     settings, crm, _, _ = seeded
-    tickets = {row[0]: row[1:] for row in _rows(
-        crm, "SELECT id, conversation_id, reason, assignee FROM tickets WHERE conversation_id IS NOT NULL")}
+    # An automatic escalation is reported by the first rule its hand-over card lists.
+    tickets = {row[0]: row[1:] for row in _rows(crm, """
+        SELECT id, conversation_id,
+               CASE WHEN reason = 'escalated' AND json_extract(card, '$.reasons[0]') IS NOT NULL
+                    THEN json_extract(card, '$.reasons[0]') ELSE reason END,
+               assignee FROM tickets WHERE conversation_id IS NOT NULL""")}
     escalated = [e for e in reports.load_episodes(_uow(settings)) if e.escalated]
     assert len(escalated) == len(tickets) > 0
+    assert {e.escalation_reason for e in escalated} > {"very negative message", "human_requested"}
     for episode in escalated:
         assert tickets[episode.ticket_id] == (episode.conversation_id, episode.escalation_reason, episode.agent)
         assert episode.resolved_by in ("agent", "open") and not episode.contained

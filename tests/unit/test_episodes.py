@@ -260,3 +260,13 @@ def test_support_hours_come_from_the_shop_policy():
     hours = SupportHours.from_policy(policy)
     assert (hours.days, hours.from_hour, hours.until_hour, hours.timezone) == (
         policy.live_days, policy.live_from_hour, policy.live_until_hour, policy.timezone)
+
+
+def test_an_automatic_escalation_is_reported_by_the_rule_that_fired():
+    chat = Chat(MONDAY).session().user("WHERE IS MY PARCEL", "track_order", ("negative", -0.9))
+    automatic = TicketFacts(12, MONDAY + timedelta(seconds=5), "escalated", rules=("very negative message", "insult"))
+    assert _derive(chat, tickets=[automatic])[0][0].escalation_reason == "very negative message"
+    asked = TicketFacts(12, MONDAY + timedelta(seconds=5), "human_requested", rules=("very negative message",))
+    assert _derive(chat, tickets=[asked])[0][0].escalation_reason == "human_requested"
+    unexplained = TicketFacts(12, MONDAY + timedelta(seconds=5), "escalated")
+    assert _derive(chat, tickets=[unexplained])[0][0].escalation_reason == "escalated"
