@@ -51,6 +51,8 @@ LINK_SENDER, LINK_INTENT = "rest:link", '<a href="https://evil.example/login">Yo
 MARKUP = ('<img src="https://evil.example/p.png"><script src="https://evil.example/x.js"></script> '
           "awful awful refund service, I am furious")
 
+TRACKERS = web.AppKey("trackers", dict)
+
 
 def _name_of(url: str, customer_id: int) -> str:
     with UnitOfWork(url) as uow:
@@ -80,7 +82,7 @@ def fake_rasa() -> web.Application:
         return web.json_response({"tracker": tracker(request.match_info["id"]), "messages": []})
 
     app = web.Application()
-    app["trackers"] = trackers
+    app[TRACKERS] = trackers
     app.add_routes([web.get("/conversations/{id}/tracker", read),
                     web.post("/conversations/{id}/tracker/events", append),
                     web.post("/conversations/{id}/trigger_intent", trigger)])
@@ -335,7 +337,7 @@ async def test_an_agent_cannot_act_on_a_colleagues_conversation(console, crm, ra
                        ("/transfer", {"to": "maria"}), ("/claim", {})):
         response = await console.post(base + path, json=body, headers={"X-CSRF-Token": csrf})
         assert response.status in (403, 409), (path, response.status)
-    events = rasa.app["trackers"]["rest:sams-customer"]["events"]
+    events = rasa.app[TRACKERS]["rest:sams-customer"]["events"]
     assert [e["event"] for e in events] == ["pause"]  # only sam's claim reached Rasa
     with UnitOfWork(crm.database_url) as uow:
         ticket = uow.session.execute(select(models.Ticket).where(
@@ -411,7 +413,7 @@ SCRIPT = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 
 async def test_a_customers_or_colleagues_markup_is_shown_as_text(console, crm, rasa):
     _ticket(crm, "rest:xss")
-    rasa.app["trackers"]["rest:xss"] = {"sender_id": "rest:xss", "paused": False, "events": [
+    rasa.app[TRACKERS]["rest:xss"] = {"sender_id": "rest:xss", "paused": False, "events": [
         {"event": "user", "text": SCRIPT, "timestamp": 1.0, "parse_data": {"sentiment": {"label": "negative",
                                                                                             "score": -0.5}}}]}
     csrf = await _as(console, "maria")
