@@ -19,23 +19,6 @@ from crm_store.services.orders import normalise_reference
 
 FORM_SLOTS = ("confirmed", "return_reason", "new_address", "new_contact", "issue_details", "csat",
               "feedback_comment", "form_outcome", "pending_action")
-FALLBACK_OPTIONS = 3
-FALLBACKS_BEFORE_HUMAN = 2
-INTENT_LABELS = {
-    "track_order": "Track an order", "cancel_order": "Cancel an order", "change_order": "Change an order",
-    "place_order": "Buy something", "get_refund": "Return / refund", "track_refund": "Refund status",
-    "check_refund_policy": "Refund policy", "delivery_options": "Delivery options",
-    "delivery_period": "Delivery times", "change_shipping_address": "Change the address",
-    "set_up_shipping_address": "Save an address", "check_payment_methods": "Payment methods",
-    "payment_issue": "Payment problem", "check_cancellation_fee": "Cancellation fee",
-    "check_invoice": "See an invoice", "get_invoice": "Get an invoice", "create_account": "Create an account",
-    "edit_account": "Change my details", "delete_account": "Delete my account",
-    "recover_password": "Reset my password", "registration_problems": "Sign-up problem",
-    "switch_account": "Switch account", "newsletter_subscription": "Newsletter",
-    "contact_customer_service": "Contact details", "contact_human_agent": "Talk to a person",
-    "complaint": "Make a complaint", "review": "Give feedback", "recommend_products": "Recommendations",
-    "product_info": "Product details",
-}
 
 
 def wait_text(retry_after) -> str:
@@ -130,22 +113,3 @@ class ActionStopForm(Action):
         dispatcher.utter_message(response="utter_stopped")
         return ([ActiveLoop(None), SlotSet("requested_slot", None), next_step(None)]
                 + [SlotSet(s, None) for s in FORM_SLOTS])
-
-
-class ActionRephrase(Action):
-    """Low confidence: offer the likeliest requests as buttons; after repeated misses, a person."""
-
-    def name(self) -> str:
-        return "action_rephrase"
-
-    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
-        count = int(tracker.get_slot("fallback_count") or 0) + 1
-        ranking = tracker.latest_message.get("intent_ranking") or []
-        options = [r["name"] for r in ranking if r["name"] in INTENT_LABELS][:FALLBACK_OPTIONS]
-        buttons = [{"title": INTENT_LABELS[name], "payload": f"/{name}"} for name in options]
-        if count >= FALLBACKS_BEFORE_HUMAN:
-            buttons.append({"title": "Talk to a person", "payload": "/contact_human_agent"})
-            dispatcher.utter_message(response="utter_rephrase_again", buttons=buttons)
-        else:
-            dispatcher.utter_message(response="utter_rephrase", buttons=buttons)
-        return [SlotSet("fallback_count", count)]

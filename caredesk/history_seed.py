@@ -564,7 +564,7 @@ class _Episode:
             self.say(text, "nlu_fallback", confidence=0.35)
             self.failed.append(text)
             self.fallbacks += 1
-            self.d.action("action_rephrase")
+            self.d.action("action_fallback")
             response = "utter_rephrase_again" if self.fallbacks >= 2 else "utter_rephrase"
             self.d.bot(response, buttons=[{"title": "Track an order", "payload": "/track_order"},
                                           {"title": "Talk to a person", "payload": "/contact_human_agent"}])
