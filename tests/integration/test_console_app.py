@@ -13,9 +13,9 @@ from sqlalchemy import select
 from bot.console.app import create_app
 from crm_store import models
 from crm_store.services import users
+from tests.support.console import PASSWORD, log_in
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
@@ -36,11 +36,6 @@ def _uow(url):
     return UnitOfWork(url)
 
 
-async def _log_in(client: TestClient, username: str, password: str = PASSWORD):
-    page = await client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text())[1]
-    return await client.post("/login", data={"username": username, "password": password, "csrf_token": token},
-                             allow_redirects=False)
 
 
 async def _csrf(client: TestClient) -> str:
@@ -59,7 +54,7 @@ async def test_nothing_answers_an_anonymous_caller(console):
 
 
 async def test_a_wrong_password_is_refused_and_recorded(console, db_url):
-    response = await _log_in(console, "maria", "not the password")
+    response = await log_in(console, "maria", "not the password")
     assert response.status == 401 and "Wrong user name or password" in await response.text()
     with _uow(db_url) as uow:
         assert uow.session.execute(select(models.AuditLog.actor).where(
@@ -67,7 +62,7 @@ async def test_a_wrong_password_is_refused_and_recorded(console, db_url):
 
 
 async def test_login_sets_a_strict_http_only_cookie_and_logout_ends_the_session(console):
-    response = await _log_in(console, "maria")
+    response = await log_in(console, "maria")
     assert response.status == 303
     cookie = response.cookies["caredesk_session"]
     assert cookie["httponly"] and cookie["samesite"] == "Strict"
@@ -84,7 +79,7 @@ async def test_a_login_without_its_csrf_token_is_refused(console):
 
 
 async def test_a_post_without_the_sessions_csrf_token_is_refused(console, db_url):
-    await _log_in(console, "maria")
+    await log_in(console, "maria")
     assert (await console.post("/presence", json={"available": True})).status == 403
     assert (await console.post("/presence", json={"available": True},
                                headers={"X-CSRF-Token": "forged"})).status == 403
@@ -96,16 +91,16 @@ async def test_a_post_without_the_sessions_csrf_token_is_refused(console, db_url
 
 
 async def test_agents_are_refused_admin_pages_and_admins_see_the_audit_log(console):
-    await _log_in(console, "maria")
+    await log_in(console, "maria")
     assert (await console.get("/admin", headers={"Accept": "text/html"})).status == 403
     console.session.cookie_jar.clear()
-    await _log_in(console, "boss")
+    await log_in(console, "boss")
     page = await console.get("/admin", headers={"Accept": "text/html"})
     assert page.status == 200 and "maria" in await page.text() and "login" in await page.text()
 
 
 async def test_pages_forbid_framing_and_inline_scripts(console):
-    await _log_in(console, "maria")
+    await log_in(console, "maria")
     page = await console.get("/", headers={"Accept": "text/html"})
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     assert "script-src" not in page.headers["Content-Security-Policy"]  # default-src 'self': no inline code
@@ -114,19 +109,19 @@ async def test_pages_forbid_framing_and_inline_scripts(console):
 
 async def test_repeated_wrong_passwords_lock_the_login_for_a_while(console):
     for _ in range(5):
-        assert (await _log_in(console, "maria", "guess")).status == 401
-    assert (await _log_in(console, "maria")).status == 429
+        assert (await log_in(console, "maria", "guess")).status == 401
+    assert (await log_in(console, "maria")).status == 429
 
 
 async def test_the_agent_api_takes_the_token_not_the_cookie(console, db_url):
     token = users.issue_token("maria", _uow(db_url))
     assert (await console.get("/api/me", headers={"Authorization": f"Bearer {token}"})).status == 200
-    await _log_in(console, "maria")
+    await log_in(console, "maria")
     assert (await console.get("/api/me")).status == 401  # a cookie is no credential for the API
 
 
 async def test_a_conversation_that_does_not_exist_is_not_found_or_says_the_assistant_is_down(console):
-    await _log_in(console, "maria")
+    await log_in(console, "maria")
     csrf = await _csrf(console)
     response = await console.post("/conversations/web:nothing/claim", headers={"X-CSRF-Token": csrf})
     assert response.status == 404 and (await response.json())["error"] == "ticket_not_found"
@@ -140,7 +135,7 @@ async def test_an_open_live_stream_ends_when_the_user_is_disabled(console, db_ur
     from bot.console import live
 
     monkeypatch.setattr(live, "HEARTBEAT_SECONDS", 0.3)
-    await _log_in(console, "maria")
+    await log_in(console, "maria")
     stream = await console.get("/live")
     assert stream.status == 200 and stream.headers["Content-Type"].startswith("text/event-stream")
     assert (await stream.content.readline()).startswith(b": connected")

@@ -22,8 +22,8 @@ from crm_store.migrate import upgrade
 from crm_store.services import users
 from crm_store.unit_of_work import UnitOfWork
 from tests.integration.test_forget import save_conversations
+from tests.support.console import PASSWORD, log_in
 
-PASSWORD = "correct horse battery staple"
 PROJECT = Path(__file__).resolve().parents[2]
 MISSED = "i want to swap my shoes, mail me at jane.doe@example.com"
 STORED = "i want to swap my shoes, mail me at [email]"  # as the tracker store saves it
@@ -62,11 +62,7 @@ async def console(tmp_path):
 
 
 async def _log_in(client: TestClient, username: str) -> None:
-    page = await client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text())[1]
-    response = await client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token},
-                                 allow_redirects=False)
-    assert response.status == 303
+    assert (await log_in(client, username)).status == 303
 
 
 async def test_agents_and_analysts_are_refused(console):

@@ -28,8 +28,8 @@ from crm_store.migrate import upgrade
 from crm_store.seed import seed_shop
 from crm_store.services import reports, users
 from crm_store.unit_of_work import UnitOfWork
+from tests.support.console import PASSWORD, log_in
 
-PASSWORD = "correct horse battery staple"
 AS_OF = datetime(2026, 6, 1)
 PROJECT = Path(__file__).resolve().parents[2]
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
@@ -70,11 +70,7 @@ async def console(crm, tmp_path):
 
 
 async def _log_in(client: TestClient, username: str) -> None:
-    page = await client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text())[1]
-    response = await client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token},
-                                 allow_redirects=False)
-    assert response.status == 303
+    assert (await log_in(client, username)).status == 303
 
 
 async def _page(client: TestClient, path: str):

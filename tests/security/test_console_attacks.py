@@ -32,8 +32,8 @@ from crm_store.migrate import upgrade
 from crm_store.seed import seed_shop
 from crm_store.services import tickets, users
 from crm_store.unit_of_work import UnitOfWork
+from tests.support.console import PASSWORD, log_in, login_token
 
-PASSWORD = "correct horse battery staple"
 AS_OF = datetime(2026, 6, 1)
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -175,23 +175,10 @@ async def console(crm, rasa, tmp_path):
     await client.close()
 
 
-async def _login_token(client: TestClient) -> str:
-    page = await client.get("/login")
-    found = re.search(r'name="csrf_token" value="([^"]+)"', await page.text())
-    assert found is not None
-    return found[1]
-
-
-async def _log_in(client: TestClient, username: str, password: str = PASSWORD, **extra):
-    token = await _login_token(client)
-    return await client.post("/login", data={"username": username, "password": password, "csrf_token": token,
-                                             **extra}, allow_redirects=False)
-
-
 async def _as(client: TestClient, username: str) -> str:
     """Log ``username`` in (alone in this client) and return their session's CSRF token."""
     client.session.cookie_jar.clear()
-    assert (await _log_in(client, username)).status == 303
+    assert (await log_in(client, username)).status == 303
     home = "/reports" if username == "ana" else "/"
     page = await client.get(home, headers={"Accept": "text/html"})
     found = re.search(r'data-csrf="([^"]+)"', await page.text())
@@ -239,7 +226,7 @@ async def test_a_customers_formula_is_inert_in_every_report_export(console, crm,
 async def test_parallel_wrong_passwords_get_no_more_tries_than_the_limit(console, crm):
     """Five failed log-ins per user name per 15 minutes: sent all at once (each password check
     takes ~0.3 s in a worker thread), twenty guesses must not all be checked."""
-    token = await _login_token(console)
+    token = await login_token(console)
 
     async def guess(i: int) -> int:
         response = await console.post("/login", data={"username": "sam", "password": f"guess number {i}",
@@ -253,7 +240,7 @@ async def test_parallel_wrong_passwords_get_no_more_tries_than_the_limit(console
             models.AuditLog.action == "login_failed", models.AuditLog.actor == "sam")).all()
     assert len(failures) <= 5
     # A right password after the lock is still refused until the window passes.
-    assert (await _log_in(console, "sam")).status == 429
+    assert (await log_in(console, "sam")).status == 429
 
 
 def test_made_up_user_names_do_not_fill_the_throttles_memory():
@@ -273,20 +260,20 @@ def test_made_up_user_names_do_not_fill_the_throttles_memory():
 
 async def test_a_right_password_is_not_counted_as_a_failure(console):
     for _ in range(3):
-        assert (await _log_in(console, "boss", "wrong password!")).status == 401
+        assert (await log_in(console, "boss", "wrong password!")).status == 401
     for _ in range(4):  # successes between failures do not use up the allowance
         console.session.cookie_jar.clear()
-        assert (await _log_in(console, "boss")).status == 303
+        assert (await log_in(console, "boss")).status == 303
     console.session.cookie_jar.clear()
-    assert (await _log_in(console, "boss", "wrong again!!")).status == 401
-    assert (await _log_in(console, "boss")).status == 303
+    assert (await log_in(console, "boss", "wrong again!!")).status == 401
+    assert (await log_in(console, "boss")).status == 303
 
 
 # --- session fixation, cookies, redirects -------------------------------------------------------
 
 async def test_a_planted_session_cookie_is_replaced_at_log_in_and_next_is_ignored(console):
     console.session.cookie_jar.update_cookies({"caredesk_session": "attacker-chosen-value"})
-    response = await _log_in(console, "maria", next="https://evil.example/")
+    response = await log_in(console, "maria", next="https://evil.example/")
     assert response.status == 303 and response.headers["Location"] == "/"
     cookie = response.cookies["caredesk_session"]
     assert cookie.value != "attacker-chosen-value" and len(cookie.value) >= 40
@@ -523,7 +510,7 @@ async def test_markup_in_a_customers_complaint_loads_nothing_in_the_report_page_
 
 
 async def test_failed_log_in_names_reach_the_audit_log_as_text(console):
-    assert (await _log_in(console, SCRIPT[:60], "wrong password!")).status == 401
+    assert (await log_in(console, SCRIPT[:60], "wrong password!")).status == 401
     await _as(console, "boss")
     page = await (await console.get("/admin", headers={"Accept": "text/html"})).text()
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)" in page
@@ -540,7 +527,7 @@ async def test_a_disabled_user_is_refused_at_once_with_the_cookie_and_the_token(
     assert (await console.post("/presence", json={"available": True}, headers={"X-CSRF-Token": csrf})).status == 401
     assert (await console.get("/api/me", headers={"Authorization": f"Bearer {token}"})).status == 401
     console.session.cookie_jar.clear()
-    assert (await _log_in(console, "quitter")).status == 401
+    assert (await log_in(console, "quitter")).status == 401
 
 
 def _strings(value, under: str = "") -> list[tuple[str, str]]:
