@@ -25,7 +25,7 @@ from dataclasses import asdict
 from aiohttp import web
 
 from bot.console import conversations
-from bot.console.http import DATABASE_URL, MAX_MESSAGE, RASA, act, bad_text, body_of, json_response, uow_of
+from bot.console.http import DATABASE_URL, RASA, act, json_response, send_reply, uow_of
 from bot.console.rasa_client import RasaUnavailable
 from bot.console.views import queue_rows, set_presence
 from crm_store.services import handover, tickets
@@ -61,14 +61,7 @@ async def claim(request: web.Request) -> web.Response:
 
 
 async def send_message(request: web.Request) -> web.Response:
-    body = await body_of(request)
-    text = str(body.get("text") or "").strip()
-    if not text or len(text) > MAX_MESSAGE:
-        return bad_text()
-    user = request["user"]
-    response = await act(request, conversations.reply(request.app[RASA], request.app[DATABASE_URL],
-                                                        request.match_info["conversation_id"], text, user.username,
-                                                        user.role))
+    response = await send_reply(request)
     return json_response({"sent": True}) if response.status == 200 else response
 
 

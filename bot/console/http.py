@@ -10,6 +10,7 @@ from dataclasses import asdict
 from aiohttp import web
 from jinja2 import Environment
 
+from bot.console import conversations
 from bot.console.rasa_client import RasaClient, RasaUnavailable
 from bot.console.throttle import LoginThrottle
 from crm_store import errors
@@ -67,3 +68,16 @@ async def act(request: web.Request, operation: Awaitable) -> web.Response:
     except RasaUnavailable as exc:
         return json_response({"error": "rasa_unavailable", "message": str(exc)}, 502)
     return json_response({"ok": True, **(asdict(result) if hasattr(result, "__dataclass_fields__") else {})})
+
+
+async def send_reply(request: web.Request) -> web.Response:
+    """The signed-in user's message (JSON body ``text``) to the conversation in the path, sent in
+    the customer's channel; the console's reply box and the agent API both post here."""
+    body = await body_of(request)
+    text = str(body.get("text") or "").strip()
+    if not text or len(text) > MAX_MESSAGE:
+        return bad_text()
+    user = request["user"]
+    return await act(request, conversations.reply(request.app[RASA], request.app[DATABASE_URL],
+                                                  request.match_info["conversation_id"], text, user.username,
+                                                  user.role))

@@ -15,15 +15,14 @@ from bot.console.auth import COOKIE, LOGIN_COOKIE, admin_only, client_of
 from bot.console.http import (
     DATABASE_URL,
     LOGIN_THROTTLE,
-    MAX_MESSAGE,
     RASA,
     SECURE_COOKIES,
     act,
-    bad_text,
     body_of,
     json_response,
     refusal,
     render,
+    send_reply,
     uow_of,
 )
 from bot.console.rasa_client import RasaUnavailable
@@ -154,14 +153,7 @@ async def transfer(request: web.Request) -> web.Response:
 
 
 async def reply(request: web.Request) -> web.Response:
-    body = await body_of(request)
-    text = str(body.get("text") or "").strip()
-    if not text or len(text) > MAX_MESSAGE:
-        return bad_text()
-    user = request["user"]
-    return await act(request, conversations.reply(request.app[RASA], request.app[DATABASE_URL],
-                                                  request.match_info["conversation_id"], text, user.username,
-                                                  user.role))
+    return await send_reply(request)
 
 
 async def resolve(request: web.Request) -> web.Response:
