@@ -17,6 +17,10 @@
     caredesk report --since D --until D --out FILE [--with-personal-data]   self-contained HTML report
     caredesk nlu review [--since D] [--threshold 0.5] [--out review.csv]   misunderstood messages to annotate
     caredesk nlu learn FILE                        add the annotated ones to data/nlu/learned/
+    caredesk recommend train [--as-of YYYY-MM-DD]  build the recommender from the orders (models/recommender.joblib)
+    caredesk recommend evaluate --interactions FILE --user-col C --item-col C [--time-col C]
+                                [--split time|random] [--seed S] [--k 10] [--holdout-days N] [--no-tune]
+    caredesk segments [--as-of YYYY-MM-DD] [--json]  RFM segments: each one's size and profile
 """
 
 from __future__ import annotations
@@ -465,6 +469,96 @@ def _nlu_parser(sub) -> None:
     nlu.set_defaults(func=_cmd_nlu)
 
 
+def _cmd_recommend(args: argparse.Namespace) -> int:
+    """Recommendations (crm_store/services/recommend.py; protocol in crm_store/scoring/recommend_eval.py)."""
+    import json
+
+    from tqdm import tqdm
+
+    if args.recommend_command == "evaluate":
+        from crm_store.scoring import recommend_eval
+
+        try:
+            frame = recommend_eval.read_interactions(args.interactions, args.user_col, args.item_col, args.time_col)
+            with tqdm(unit="trial", desc="Choosing parameters on a validation split", disable=args.no_tune) as bar:
+                report = recommend_eval.evaluate(frame, args.split, k=args.k, seed=args.seed,
+                                                 holdout_days=args.holdout_days, tune_params=not args.no_tune,
+                                                 on_trial=lambda setting, score: bar.update())
+        except (OSError, ValueError) as exc:
+            print(f"Cannot evaluate {args.interactions}: {exc}", file=sys.stderr)
+            return 2
+        print(json.dumps(report, indent=2, default=str))
+        return 0
+    from crm_store import migrate
+    from crm_store.services import recommend
+
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+    as_of = datetime.strptime(args.as_of, "%Y-%m-%d") if args.as_of else None
+    started = time.perf_counter()
+    with tqdm(total=len(recommend.STAGES), unit="step", desc="Building the recommender") as bar:
+        def step(label: str) -> None:
+            bar.set_postfix_str(label)
+            bar.update()
+
+        report = recommend.train_model(settings.database_url, settings.models_dir, as_of, on_step=step)
+        bar.update(bar.total - bar.n)
+    print(f"Built the recommender from {report['order_lines']:,} order lines of {report['customers']:,} customers "
+          f"over {report['products']:,} products in {time.perf_counter() - started:.1f} s: {report['path']}")
+    return 0
+
+
+def _cmd_segments(args: argparse.Namespace) -> int:
+    import json
+
+    from crm_store import migrate
+    from crm_store.services import segments
+
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+    as_of = datetime.strptime(args.as_of, "%Y-%m-%d") if args.as_of else None
+    try:
+        found = segments.segment_customers(settings.database_url, as_of)
+    except ValueError as exc:
+        print(f"Cannot segment the customers: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(found.to_dict(), indent=2, default=float))
+        return 0
+    tried = ", ".join(f"k={k}: {v:.3f}" for k, v in found.silhouettes.items())
+    print(f"{found.k} segments (k-means over log recency, frequency and spend; k chosen by the highest mean "
+          f"silhouette: {tried})")
+    print(f"{'segment':>7}  {'customers':>9}  {'share':>5}  {'recency (d)':>11}  {'orders':>6}  {'spend':>10}  profile")
+    for number, row in found.profiles.iterrows():
+        print(f"{number:>7}  {row.customers:>9,}  {row.share:>5.0%}  {row.median_recency_days:>11.0f}  "
+              f"{row.median_orders:>6.1f}  {row.median_spend:>10,.2f}  {row.profile}")
+    return 0
+
+
+def _recommend_parser(sub) -> None:
+    recommend = sub.add_parser("recommend", help="product recommendations: build from the CRM, evaluate on a table")
+    recommend_sub = recommend.add_subparsers(dest="recommend_command", required=True)
+    train = recommend_sub.add_parser("train", help="build the model from the CRM's orders and store it")
+    train.add_argument("--as-of", help="the CRM's 'today' (YYYY-MM-DD); default today")
+    evaluate = recommend_sub.add_parser(
+        "evaluate", help="precision, recall, NDCG at k and coverage of our model, popularity and item-kNN")
+    evaluate.add_argument("--interactions", required=True, help="a CSV (or .csv.gz), one row per interaction")
+    evaluate.add_argument("--user-col", required=True)
+    evaluate.add_argument("--item-col", required=True)
+    evaluate.add_argument("--time-col", help="needed for --split time")
+    evaluate.add_argument("--split", choices=("time", "random"), default="time")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--k", type=int, default=10)
+    evaluate.add_argument("--holdout-days", type=float,
+                          help="time split: hold out the last N days (default: the last 20%% of interactions)")
+    evaluate.add_argument("--no-tune", action="store_true", help="skip choosing parameters on a validation split")
+    recommend.set_defaults(func=_cmd_recommend)
+    segments = sub.add_parser("segments", help="customer segments (k-means over recency, frequency, spend)")
+    segments.add_argument("--as-of", help="the CRM's 'today' (YYYY-MM-DD); default today")
+    segments.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    segments.set_defaults(func=_cmd_segments)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="caredesk", description="CareDesk operator command.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -549,6 +643,7 @@ def build_parser() -> argparse.ArgumentParser:
     users.set_defaults(func=_cmd_users)
     _report_parser(sub)
     _nlu_parser(sub)
+    _recommend_parser(sub)
     return parser
 
 

@@ -1,0 +1,164 @@
+"""Recommendations from the CRM: build the model from the order history, store it, serve it.
+
+The model is one file, ``<models dir>/recommender.joblib`` (beside ``churn.joblib``; git-ignored),
+read once per process and again only when the file changes. Serving reads the customer's own order
+lines and the out-of-stock products at request time, so what they bought a minute ago, a return and
+an empty shelf count at once, without retraining.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import select
+
+from crm_store import models
+from crm_store.scoring import recommend
+from crm_store.services._common import utcnow
+from crm_store.unit_of_work import UnitOfWork
+
+MODEL_FILE = "recommender.joblib"
+# Orders that put a product in the customer's hands (a cancelled order never did).
+KEPT_STATUSES = ("placed", "paid", "packed", "shipped", "delivered")
+STAGES = ("read orders", "purchase matrix", "EASE", "item-kNN", "content", "popularity", "save")
+
+
+@dataclass(frozen=True)
+class ProductSuggestion:
+    """A product to suggest and why (``reason_kind``: bought | similar | popular)."""
+
+    sku: str
+    name: str
+    category: str
+    price_cents: int
+    stock: int
+    reason_kind: str
+    reason_product: str | None  # the product bought (bought) or looked at (similar)
+    reason_category: str | None  # the category it is popular in (popular)
+    reason_window_days: int | None
+    reason_text: str  # plain English for logs and the command line; the chat words live in domain.yml
+
+
+def _purchases(uow: UnitOfWork, as_of: datetime | None) -> pd.DataFrame:
+    statement = (select(models.Order.customer_id, models.OrderLine.product_id, models.Order.placed_at)
+                 .join(models.OrderLine, models.OrderLine.order_id == models.Order.id)
+                 .where(models.Order.status.in_(KEPT_STATUSES)))
+    if as_of is not None:
+        statement = statement.where(models.Order.placed_at < as_of)
+    rows = uow.session.execute(statement).all()
+    return pd.DataFrame(rows, columns=["customer", "item", "at"])
+
+
+def _catalogue(uow: UnitOfWork) -> list[recommend.ProductInfo]:
+    rows = uow.session.execute(select(models.Product.id, models.Product.name, models.Product.category,
+                                      models.Product.description, models.Product.price_cents,
+                                      models.Product.attributes)).all()
+    return [recommend.ProductInfo(key=pid, name=name, category=category, price_cents=price,
+                                  text=" ".join([description or "", *map(str, (attributes or {}).values())]))
+            for pid, name, category, description, price, attributes in rows]
+
+
+def train_model(url: str, model_dir: Path, as_of: datetime | None = None,
+                params: recommend.Params | None = None, on_step: Callable[[str], None] | None = None) -> dict:
+    """Fit on every kept order line (placed before ``as_of``, default now) and store the model."""
+    import joblib
+
+    step = on_step or (lambda label: None)
+    as_of = as_of or utcnow()
+    with UnitOfWork(url) as uow:
+        purchases = _purchases(uow, as_of)
+        products = _catalogue(uow)
+    step("read orders")
+    model = recommend.fit(purchases, products, params or recommend.Params(), now=as_of, on_step=step)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    path = model_dir / MODEL_FILE
+    joblib.dump(model, path)
+    step("save")
+    return {"path": str(path), "trained_at": as_of.isoformat(), "products": model.size,
+            "customers": int(purchases["customer"].nunique()), "order_lines": len(purchases),
+            "weights": int(model.weights.nnz)}
+
+
+_cache: dict[Path, tuple[float, recommend.Model]] = {}
+_cache_lock = threading.Lock()
+
+
+def load_model(model_dir: Path) -> recommend.Model:
+    """The stored model, read once and again only when the file changed."""
+    import joblib
+
+    path = model_dir / MODEL_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"no recommender model at {path}; run 'caredesk recommend train' first")
+    modified = path.stat().st_mtime
+    with _cache_lock:
+        cached = _cache.get(path)
+        if cached is None or cached[0] != modified:
+            cached = (modified, joblib.load(path))
+            _cache[path] = cached
+    return cached[1]
+
+
+def customer_history(customer_id: int | None, uow: UnitOfWork) -> list[recommend.Purchase]:
+    """Every product the customer ordered, with its last time; returned and cancelled ones flagged
+    (never suggested again, and not counted as a taste)."""
+    if customer_id is None:
+        return []
+    returned = select(models.Return.order_id).where(models.Return.status != "rejected")
+    rows = uow.session.execute(
+        select(models.OrderLine.product_id, models.Order.placed_at, models.Order.status,
+               models.Order.id.in_(returned))
+        .join(models.Order, models.Order.id == models.OrderLine.order_id)
+        .where(models.Order.customer_id == customer_id)).all()
+    return [recommend.Purchase(product, placed_at, returned=bool(was_returned) or status in ("cancelled", "returned"))
+            for product, placed_at, status, was_returned in rows]
+
+
+def _unavailable(uow: UnitOfWork) -> set[int]:
+    return set(uow.session.execute(select(models.Product.id).where(models.Product.stock <= 0)).scalars())
+
+
+def _to_suggestions(uow: UnitOfWork, picks: list[recommend.Suggestion]) -> list[ProductSuggestion]:
+    if not picks:
+        return []
+    rows = {p.id: p for p in uow.session.execute(
+        select(models.Product).where(models.Product.id.in_([s.key for s in picks]))).scalars()}
+    found = []
+    for s in picks:
+        product = rows.get(s.key)
+        if product is None:  # removed from the catalogue since training
+            continue
+        found.append(ProductSuggestion(
+            sku=product.sku, name=product.name, category=product.category, price_cents=product.price_cents,
+            stock=product.stock, reason_kind=s.reason.kind, reason_product=s.reason.product_name,
+            reason_category=s.reason.category, reason_window_days=s.reason.window_days, reason_text=s.reason.text))
+    return found
+
+
+def recommend_for_customer(customer_id: int | None, uow: UnitOfWork, model_dir: Path, *, k: int = 5,
+                           category: str | None = None, max_price_cents: int | None = None,
+                           now: datetime | None = None) -> list[ProductSuggestion]:
+    """Products for a customer (None: a guest gets what is popular), best first, each with a reason."""
+    model = load_model(model_dir)
+    with uow:
+        history = customer_history(customer_id, uow)
+        picks = recommend.recommend(model, history, k, unavailable=_unavailable(uow), category=category,
+                                    max_price_cents=max_price_cents, now=now or utcnow())
+        return _to_suggestions(uow, picks)
+
+
+def similar_to(sku: str, customer_id: int | None, uow: UnitOfWork, model_dir: Path, *, k: int = 5,
+               max_price_cents: int | None = None) -> list[ProductSuggestion]:
+    """"More like this" for the product ``sku``, minus what the customer already has."""
+    model = load_model(model_dir)
+    with uow:
+        product_id = uow.session.execute(select(models.Product.id).where(models.Product.sku == sku)).scalar()
+        history = customer_history(customer_id, uow)
+        picks = recommend.similar_items(model, product_id, k, history=history, unavailable=_unavailable(uow),
+                                        max_price_cents=max_price_cents)
+        return _to_suggestions(uow, picks)

@@ -1,0 +1,138 @@
+"""The recommender's rules, on a small made-up shop (no database): no repeats, nothing out of stock,
+cold start for new customers and new products, diversity across categories, and a reason each."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crm_store.scoring import recommend
+from crm_store.scoring.recommend import ProductInfo, Purchase
+
+NOW = datetime(2026, 6, 1)
+CATEGORIES = {"garden": ["Hose", "Shears", "Planter", "Seed Kit", "Gloves", "Rake"],
+              "kitchen": ["Kettle", "Grinder", "Pan", "Knife", "Mugs", "Jars"],
+              "books": ["Cookbook", "Novel", "Atlas", "Poems", "Science", "History"]}
+
+
+def _catalogue() -> list[ProductInfo]:
+    products, key = [], 1
+    for category, kinds in CATEGORIES.items():
+        for kind in kinds:
+            products.append(ProductInfo(key=key, name=f"{kind}", category=category, price_cents=1000 + 500 * key,
+                                        text=f"{kind.lower()} for the {category}"))
+            key += 1
+    # A new product nobody has bought yet, described like the garden hose.
+    products.append(ProductInfo(key=99, name="Garden Hose Reel", category="garden", price_cents=2500,
+                                text="hose reel for the garden"))
+    return products
+
+
+def _purchases(seed: int = 3) -> pd.DataFrame:
+    """Customers who each love one category and buy a few things from it, now and then another."""
+    rng = np.random.default_rng(seed)
+    keys = {c: [p.key for p in _catalogue() if p.category == c and p.key != 99] for c in CATEGORIES}
+    rows = []
+    for customer in range(300):
+        favourite = list(CATEGORIES)[customer % 3]
+        for item in rng.choice(keys[favourite], size=3, replace=False):
+            rows.append((customer, int(item), NOW - timedelta(days=int(rng.integers(1, 200)))))
+        if rng.random() < 0.2:
+            other = list(CATEGORIES)[(customer + 1) % 3]
+            rows.append((customer, int(rng.choice(keys[other])), NOW - timedelta(days=int(rng.integers(1, 200)))))
+    return pd.DataFrame(rows, columns=["customer", "item", "at"])
+
+
+@pytest.fixture(scope="module")
+def model() -> recommend.Model:
+    return recommend.fit(_purchases(), _catalogue(), recommend.Params(), now=NOW)
+
+
+def _gardener() -> list[Purchase]:
+    return [Purchase(1, NOW - timedelta(days=3)), Purchase(2, NOW - timedelta(days=10))]
+
+
+def test_never_suggests_what_the_customer_bought_or_returned(model):
+    history = [*_gardener(), Purchase(3, NOW - timedelta(days=1), returned=True)]
+    keys = {s.key for s in recommend.recommend(model, history, k=15)}
+    assert keys and not keys & {1, 2, 3}
+
+
+def test_a_returned_product_is_not_taken_as_a_taste(model):
+    only_returned = [Purchase(1, NOW - timedelta(days=1), returned=True)]
+    assert recommend.history_weights(model, only_returned) == {}
+    assert all(s.reason.kind == "popular" for s in recommend.recommend(model, only_returned, k=5))
+
+
+def test_never_suggests_an_out_of_stock_product(model):
+    first = recommend.recommend(model, _gardener(), k=5)
+    unavailable = {s.key for s in first[:3]}
+    again = recommend.recommend(model, _gardener(), k=10, unavailable=unavailable)
+    assert not {s.key for s in again} & unavailable
+
+
+def test_a_gardener_gets_garden_products_because_of_what_they_bought(model):
+    top = recommend.recommend(model, _gardener(), k=3)
+    assert [s.category for s in top] == ["garden"] * 3
+    assert all(s.reason.kind == "bought" and s.reason.product_name in ("Hose", "Shears") for s in top)
+    assert top[0].reason.text.startswith("because you bought ")
+
+
+def test_suggestions_are_spread_across_categories(model):
+    top = recommend.recommend(model, _gardener(), k=9)
+    per_category = pd.Series([s.category for s in top]).value_counts()
+    assert per_category.max() <= model.params.max_per_category
+    assert len(per_category) == 3
+
+
+def test_asking_for_one_category_and_a_price_limit_lifts_the_spread(model):
+    top = recommend.recommend(model, _gardener(), k=4, category="Kitchen", max_price_cents=5000)
+    assert top and all(s.category == "kitchen" for s in top)
+    prices = {p.key: p.price_cents for p in _catalogue()}
+    assert all(prices[s.key] <= 5000 for s in top)
+
+
+def test_a_new_customer_gets_popular_products_from_several_categories_with_that_reason(model):
+    top = recommend.recommend(model, [], k=6)
+    assert len(top) == 6 and len({s.category for s in top}) == 3
+    assert all(s.reason.kind == "popular" and s.reason.category == s.category for s in top)
+    assert top[0].reason.text.startswith(f"popular in {top[0].category.title()} ")
+
+
+def test_a_new_product_nobody_bought_is_found_by_its_description(model):
+    similar = recommend.similar_items(model, 1, k=10)  # more like the hose
+    assert 99 in [s.key for s in similar]
+    assert all(s.reason.kind in ("similar", "popular") for s in similar)
+    assert similar[0].reason.text == "similar to Hose"
+
+
+def test_more_like_this_leaves_out_the_product_itself_and_what_the_customer_has(model):
+    similar = recommend.similar_items(model, 1, k=10, history=[Purchase(2, NOW)])
+    assert not {s.key for s in similar} & {1, 2}
+
+
+def test_an_unknown_product_or_customer_history_falls_back_to_popular(model):
+    assert recommend.similar_items(model, 12345, k=3)[0].reason.kind == "popular"
+    assert recommend.recommend(model, [Purchase(12345, NOW)], k=3)[0].reason.kind == "popular"
+
+
+def test_recent_purchases_weigh_more_than_old_ones(model):
+    recent_kitchen = [Purchase(1, NOW - timedelta(days=400)), Purchase(7, NOW - timedelta(days=1))]
+    assert recommend.recommend(model, recent_kitchen, k=1)[0].category == "kitchen"
+
+
+def test_every_suggestion_has_a_reason_and_at_most_k(model):
+    top = recommend.recommend(model, _gardener(), k=5)
+    assert len(top) == 5 and all(s.reason.text for s in top)
+
+
+def test_serving_one_customer_is_fast(model):
+    import time
+
+    started = time.perf_counter()
+    for _ in range(100):
+        recommend.recommend(model, _gardener(), k=10)
+    assert (time.perf_counter() - started) / 100 < 0.005
