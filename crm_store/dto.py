@@ -79,6 +79,17 @@ class ReturnInfo:
 
 
 @dataclass(frozen=True)
+class ClaimInfo:
+    """An exchange, a damaged / wrong / missing item or a lost parcel, as a ticket for the team."""
+
+    kind: str
+    order_reference: str
+    ticket_id: int
+    already_open: bool
+    send_back_by: date | None = None  # exchanges: the last day to send the item back
+
+
+@dataclass(frozen=True)
 class AddressInfo:
     line1: str
     line2: str | None

@@ -41,6 +41,19 @@ class ReturnWindowClosed(NotReturnable):
     code = "return_window_closed"
 
 
+class NotClaimable(CareDeskError):
+    """An exchange or a delivery claim the order does not allow now. ``why`` says which rule
+    ('not_shipped', 'on_its_way', 'not_delivered', 'window_closed', 'return_open'); ``eta`` is
+    the expected delivery date of a parcel still on its way."""
+
+    code = "not_claimable"
+
+    def __init__(self, message: str, *, why: str, eta=None):
+        super().__init__(message)
+        self.why = why
+        self.eta = eta
+
+
 class VerificationFailed(CareDeskError):
     code = "verification_failed"
 

@@ -72,6 +72,24 @@ class ShopPolicy:
     presence_seconds: int = 90
     # The least NLU confidence at which a guessed request is offered as a button after a misunderstanding.
     clarify_floor: float = 0.1
+    # Requests beyond returns (issue 13): where we ship, exchanges, damaged / wrong / missing items
+    # and lost parcels, warranty, vouchers and restocks.
+    shipping_countries: dict[str, str] = field(default_factory=dict)
+    exchange_free: bool = True
+    claim_report_days: int = 14
+    claim_investigation_days: int = 3
+    claim_late_after_days: int = 2
+    warranty_years: int = 2
+    manufacturer_warranty_years: dict[str, int] = field(default_factory=dict)
+    vouchers_per_order: int = 1
+    vouchers_combine_with_sale: bool = False
+    newsletter_welcome_percent: int = 0
+    gift_voucher_years: int = 3
+    restock_days_min: int = 10
+    restock_days_max: int = 21
+
+    def ships_to(self, country_code: str) -> bool:
+        return country_code.upper() in self.shipping_countries
 
     def agents_live(self, now_utc: datetime) -> bool:
         """Whether agents take chats over at this moment (naive UTC in, shop's time zone rules)."""
@@ -98,6 +116,27 @@ def _escalation(raw: dict[str, Any]) -> EscalationRules:
     if "at_risk_intents" in values:
         values["at_risk_intents"] = tuple(values["at_risk_intents"])
     return EscalationRules(**values)
+
+
+def _after_sales(raw: dict[str, Any]) -> dict[str, Any]:
+    """The optional sections for shipping countries, exchanges, claims, warranty, vouchers and stock."""
+    shipping, exchanges, claims = raw.get("shipping") or {}, raw.get("exchanges") or {}, raw.get("claims") or {}
+    warranty, vouchers, stock = raw.get("warranty") or {}, raw.get("vouchers") or {}, raw.get("stock") or {}
+    return dict(
+        shipping_countries={str(k).upper(): str(v) for k, v in (shipping.get("countries") or {}).items()},
+        exchange_free=bool(exchanges.get("free_of_charge", True)),
+        claim_report_days=int(claims.get("report_within_days", 14)),
+        claim_investigation_days=int(claims.get("investigation_days", 3)),
+        claim_late_after_days=int(claims.get("late_after_days", 2)),
+        warranty_years=int(warranty.get("years", 2)),
+        manufacturer_warranty_years={str(k): int(v) for k, v in (warranty.get("manufacturer_years") or {}).items()},
+        vouchers_per_order=int(vouchers.get("per_order", 1)),
+        vouchers_combine_with_sale=bool(vouchers.get("combinable_with_sale", False)),
+        newsletter_welcome_percent=int(vouchers.get("newsletter_welcome_percent", 0)),
+        gift_voucher_years=int(vouchers.get("gift_voucher_years", 3)),
+        restock_days_min=int(stock.get("restock_days_min", 10)),
+        restock_days_max=int(stock.get("restock_days_max", 21)),
+    )
 
 
 def _parse(raw: dict[str, Any]) -> ShopPolicy:
@@ -133,6 +172,7 @@ def _parse(raw: dict[str, Any]) -> ShopPolicy:
                                  for c in (raw.get("console") or {}).get("canned_replies") or ()),
             presence_seconds=int((raw.get("console") or {}).get("presence_seconds", 90)),
             clarify_floor=float((raw.get("nlu") or {}).get("clarify_floor", 0.1)),
+            **_after_sales(raw),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"invalid shop policy file: {exc!r}") from exc
