@@ -108,6 +108,9 @@ def read_shop(path: Path = REAL_SHOP) -> list[ShopRow]:
 
 def train_nlu(config: str, nlu: str, out: Path) -> Path:
     """Train NLU only into ``out`` with its own cache, so a training running beside it is not disturbed."""
+    from caredesk.training import prepare_spacy
+
+    prepare_spacy(ROOT, config)  # the project's spaCy pipeline, if the config loads it (built once)
     started = time.perf_counter()
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3",
            "RASA_CACHE_DIRECTORY": str(out / "cache")}

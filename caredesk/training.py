@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 MODEL_NAME = "caredesk"
-# What a trained model depends on, relative to the project folder.
+# What a trained model depends on, relative to the project folder (the spaCy pipeline's own inputs,
+# the catalogue among them, count through its build digest: see fingerprint()).
 INPUTS = ("config.yml", "domain.yml", "data", "bot/nlu")
 
 
@@ -24,11 +25,42 @@ def _input_files(project_dir: Path, config: str) -> list[Path]:
     return sorted(set(files))
 
 
+def spacy_pipelines(project_dir: Path, config: str = "config.yml") -> list[Path]:
+    """The project-built spaCy pipelines ``config`` loads (SpacyNLP ``model:`` paths named like ours).
+
+    Rasa resolves the path against the folder it runs in; every Rasa command here runs in the
+    project folder, so that is where the pipeline is built.
+    """
+    import yaml
+
+    from bot.nlu import spacy_pipeline
+
+    path = project_dir / config
+    settings = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    steps = settings.get("pipeline") if isinstance(settings, dict) else None
+    models = [step.get("model") for step in steps or [] if isinstance(step, dict) and step.get("name") == "SpacyNLP"]
+    return [project_dir / m for m in models if isinstance(m, str) and Path(m).name == spacy_pipeline.NAME]
+
+
+def prepare_spacy(project_dir: Path, config: str = "config.yml") -> list[Path]:
+    """Build the spaCy pipelines ``config`` needs, unless already built from the same inputs."""
+    from bot.nlu import spacy_pipeline
+
+    paths = spacy_pipelines(project_dir, config)
+    for path in paths:
+        spacy_pipeline.ensure_pipeline(path)
+    return paths
+
+
 def fingerprint(project_dir: Path, config: str = "config.yml") -> str:
-    """A hash of every training input and the Rasa version."""
+    """A hash of every training input, the spaCy pipeline's build digest and the Rasa version."""
     from importlib.metadata import version
 
+    from bot.nlu import spacy_pipeline
+
     digest = hashlib.sha256(f"rasa=={version('rasa')}".encode())
+    if spacy_pipelines(project_dir, config):
+        digest.update(f"spacy pipeline {spacy_pipeline.build_digest()}".encode())
     for path in _input_files(project_dir, config):
         digest.update(str(path.relative_to(project_dir)).encode())
         digest.update(path.read_bytes())
@@ -51,6 +83,8 @@ def train(project_dir: Path, models_dir: Path, *, name: str = MODEL_NAME, config
           force: bool = False, quiet: bool = False) -> Path:
     """Train with ``rasa train`` unless the saved model already matches the inputs."""
     target = model_path(models_dir, name)
+    # Before the up-to-date check: a trained model loads the pipeline from disk each time it starts.
+    prepare_spacy(project_dir, config)
     if not force and not needs_training(project_dir, models_dir, name, config):
         if not quiet:
             print(f"Model {target} is up to date; not training.")

@@ -62,6 +62,9 @@ def _train(project: Path, out: Path) -> Path:
     """NLU only, from the whole data/ folder as `caredesk train` passes it (so learned/ is walked into)."""
     from rasa.model_training import train_nlu
 
+    from caredesk.training import prepare_spacy
+
+    prepare_spacy(PROJECT, str(project / "config.yml"))  # the spaCy pipeline config.yml loads, built once
     model = train_nlu(str(project / "config.yml"), str(project / "data"), str(out), fixed_model_name="nlu")
     assert model, "training failed"
     return Path(model)
