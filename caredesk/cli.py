@@ -479,6 +479,8 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
         from crm_store.scoring import recommend_eval
 
         try:
+            if args.split == "time" and not args.time_col:
+                raise recommend_eval.InteractionsError("a time split needs a time column (--time-col)")
             frame = recommend_eval.read_interactions(args.interactions, args.user_col, args.item_col, args.time_col)
             with tqdm(unit="trial", desc="Choosing parameters on a validation split", disable=args.no_tune) as bar:
                 report = recommend_eval.evaluate(frame, args.split, k=args.k, seed=args.seed,

@@ -37,6 +37,7 @@ KEEP_PER_ROW = 256
 # "Because you bought X" only when the purchase history gives at least this much of the score (the
 # best item's history part is 1) and more than popularity does; otherwise the pick is a popular one.
 HISTORY_FOR_REASON = 0.15
+TIE_BREAK = 1e-3
 
 
 @dataclass(frozen=True)
@@ -318,14 +319,14 @@ def _gather(matrix: sp.csr_matrix, rows: np.ndarray, row_weights: np.ndarray) ->
 
 def scores(model: Model, weights: dict[int, float]) -> np.ndarray:
     """Every item's score for a customer whose purchases weigh ``weights``."""
-    total = model.params.trend_weight * model.trend.astype(np.float64)
+    trend = model.trend.astype(np.float64)
     if weights:
         rows = np.fromiter(weights, dtype=np.int64, count=len(weights))
         from_history = _gather(model.weights, rows, np.fromiter(weights.values(), dtype=np.float64))
         top = from_history.max()
-        if top > 0:
-            total = total + from_history / top
-    return total
+        if top > 0:  # popularity breaks ties even when its weight is 0
+            return from_history / top + (model.params.trend_weight or TIE_BREAK) * trend
+    return trend  # nothing to go on: what is popular now
 
 
 def recommend(model: Model, history: Sequence[Purchase] = (), k: int = 10, *,
@@ -415,7 +416,7 @@ def _reasons(model: Model, picks: list[int], score: np.ndarray, weights: dict[in
     for n, i in enumerate(picks):
         start, end = columns.indptr[i], columns.indptr[i + 1]
         bought, contribution = columns.indices[start:end], columns.data[start:end] * history[columns.indices[start:end]]
-        trend_part = model.params.trend_weight * float(model.trend[i])
+        trend_part = (model.params.trend_weight or TIE_BREAK) * float(model.trend[i])
         history_part = score[i] - trend_part
         if len(contribution) and contribution.max() > 0 and history_part >= max(HISTORY_FOR_REASON, trend_part):
             because = int(bought[int(contribution.argmax())])

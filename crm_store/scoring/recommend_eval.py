@@ -169,14 +169,16 @@ def item_knn_scorer(t: Truth, neighbours: int = 50) -> Scorer:
 def model_scorer(model: recommend.Model, split: Split, t: Truth) -> Scorer:
     """Our model, served exactly as :func:`recommend.scores` serves one customer, in batches."""
     history = _history_matrix(model, split, t)
-    trend = model.params.trend_weight * model.trend.astype(np.float64)
+    trend = model.trend.astype(np.float64)
+    weight = model.params.trend_weight or recommend.TIE_BREAK
     columns = np.array([model.index[k] for k in t.keys.tolist()])
 
     def score(rows: np.ndarray) -> np.ndarray:
         from_history = (history[rows] @ model.weights).toarray().astype(np.float64)
         top = from_history.max(axis=1, keepdims=True)
         from_history = np.divide(from_history, top, out=np.zeros_like(from_history), where=top > 0)
-        return (from_history + trend)[:, columns]
+        total = np.where(top > 0, from_history + weight * trend, trend)
+        return total[:, columns]
 
     return score
 
@@ -194,8 +196,9 @@ def _history_matrix(model: recommend.Model, split: Split, t: Truth) -> sp.csr_ma
     return recommend.purchase_matrix(rows, cols, len(t.users), model.size, values)
 
 
-def fit_model(split: Split, params: recommend.Params) -> recommend.Model:
-    return recommend.fit(split.train, params=params)
+def fit_model(split: Split, params: recommend.Params,
+              products: list[recommend.ProductInfo] | None = None) -> recommend.Model:
+    return recommend.fit(split.train, products or (), params)
 
 
 # ------------------------------------------------------------------------------------------ tuning
@@ -210,7 +213,7 @@ GRID = {
 }
 
 
-def tune(split: Split, k: int, base: recommend.Params, has_content: bool,
+def tune(split: Split, k: int, base: recommend.Params, products: list[recommend.ProductInfo] | None = None,
          on_trial: Callable[[dict, float], None] | None = None) -> tuple[recommend.Params, list[dict]]:
     """Best params by precision@k on ``split`` (a validation split), searched one setting at a time."""
     t = truth(split)
@@ -218,7 +221,7 @@ def tune(split: Split, k: int, base: recommend.Params, has_content: bool,
     best, best_score = base, -1.0
     has_time = "at" in split.train.columns
     for name, values in GRID.items():
-        if name == "content_weight" and not has_content:
+        if name == "content_weight" and not products:
             continue
         if name in ("decay_days", "trend_weight") and not has_time:
             continue
@@ -226,7 +229,7 @@ def tune(split: Split, k: int, base: recommend.Params, has_content: bool,
             params = replace(best, **{name: value})  # type: ignore[arg-type]  # GRID's names and types
             if name != "ease_lambda" and params == best and best_score >= 0:
                 continue
-            result = measure(model_scorer(fit_model(split, params), split, t), t, k)[f"precision@{k}"]
+            result = measure(model_scorer(fit_model(split, params, products), split, t), t, k)[f"precision@{k}"]
             trials.append({name: value, f"precision@{k}": result})
             if on_trial:
                 on_trial({name: value}, result)
@@ -252,7 +255,7 @@ def evaluate(frame: pd.DataFrame, how: str = "time", *, k: int = 10, seed: int =
     trials: list[dict] = []
     if tune_params:
         validation = cut(outer.train)
-        params, trials = tune(validation, k, params, bool(products), on_trial)
+        params, trials = tune(validation, k, params, products, on_trial)
     t = truth(outer)
     model = recommend.fit(outer.train, products or (), params)
     models = {

@@ -18,14 +18,16 @@ import pandas as pd
 from sqlalchemy import select
 
 from crm_store import models
-from crm_store.scoring import recommend
+from crm_store.scoring import recommend, recommend_eval
 from crm_store.services._common import utcnow
 from crm_store.unit_of_work import UnitOfWork
 
 MODEL_FILE = "recommender.joblib"
 # Orders that put a product in the customer's hands (a cancelled order never did).
 KEPT_STATUSES = ("placed", "paid", "packed", "shipped", "delivered")
-STAGES = ("read orders", "purchase matrix", "EASE", "item-kNN", "content", "popularity", "save")
+STAGES = ("read orders", "choose parameters", "purchase matrix", "EASE", "item-kNN", "content", "popularity", "save")
+# Parameters are chosen on the last TUNING_DAYS of the history (trained on what came before them).
+TUNING_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,24 @@ def _catalogue(uow: UnitOfWork) -> list[recommend.ProductInfo]:
             for pid, name, category, description, price, attributes in rows]
 
 
+def choose_params(purchases: pd.DataFrame, products: list[recommend.ProductInfo],
+                  base: recommend.Params) -> tuple[recommend.Params, dict]:
+    """The parameters that rank the last ``TUNING_DAYS`` of purchases best (precision@10) when
+    trained on what came before them; ``base`` when there is too little history to tell."""
+    try:
+        split = recommend_eval.split_by_time(purchases, holdout_days=TUNING_DAYS)
+        params, trials = recommend_eval.tune(split, 10, base, products)
+    except recommend_eval.InteractionsError as exc:
+        return base, {"skipped": str(exc)}
+    best = max(trial["precision@10"] for trial in trials)
+    return params, {"validation": split.description, "precision@10": best, "trials": len(trials)}
+
+
 def train_model(url: str, model_dir: Path, as_of: datetime | None = None,
-                params: recommend.Params | None = None, on_step: Callable[[str], None] | None = None) -> dict:
-    """Fit on every kept order line (placed before ``as_of``, default now) and store the model."""
+                params: recommend.Params | None = None, on_step: Callable[[str], None] | None = None,
+                tune: bool = True) -> dict:
+    """Fit on every kept order line (placed before ``as_of``, default now) and store the model.
+    Unless ``tune`` is off, the parameters are first chosen on the history's last 90 days."""
     import joblib
 
     step = on_step or (lambda label: None)
@@ -74,14 +91,20 @@ def train_model(url: str, model_dir: Path, as_of: datetime | None = None,
         purchases = _purchases(uow, as_of)
         products = _catalogue(uow)
     step("read orders")
-    model = recommend.fit(purchases, products, params or recommend.Params(), now=as_of, on_step=step)
+    params = params or recommend.Params()
+    tuning: dict = {"skipped": "not asked"}
+    if tune:
+        params, tuning = choose_params(purchases, products, params)
+    step("choose parameters")
+    model = recommend.fit(purchases, products, params, now=as_of, on_step=step)
     model_dir.mkdir(parents=True, exist_ok=True)
     path = model_dir / MODEL_FILE
     joblib.dump(model, path)
     step("save")
     return {"path": str(path), "trained_at": as_of.isoformat(), "products": model.size,
             "customers": int(purchases["customer"].nunique()), "order_lines": len(purchases),
-            "weights": int(model.weights.nnz)}
+            "weights": int(model.weights.nnz), "tuning": tuning,
+            "params": {name: getattr(params, name) for name in recommend_eval.GRID}}
 
 
 _cache: dict[Path, tuple[float, recommend.Model]] = {}
