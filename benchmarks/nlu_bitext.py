@@ -60,6 +60,15 @@ TAGS = {"B": "basic", "C": "coordinated", "E": "expanded abbreviations", "I": "i
 FALLBACK = "nlu_fallback"
 REJECTED = ("out_of_scope", FALLBACK)
 PRODUCT_LABELS = frozenset({"RECOMMEND_PRODUCT"})
+# Intents CareDesk added after the file's `accept` column was written, each a narrower case of
+# older ones: on a real shop query it counts as right where one of those is accepted ("I want to
+# exchange the product" -> exchange_item is right where get_refund is). Stated here and in the
+# printout; the "strict" figure ignores this table. Bitext is always scored strictly.
+REFINES: dict[str, frozenset[str]] = {
+    "exchange_item": frozenset({"get_refund", "change_order"}),
+    "report_item_problem": frozenset({"get_refund", "complaint"}),
+    "report_not_received": frozenset({"track_order", "complaint"}),
+}
 # Chosen once, before any model was scored, as the salt (of 2,000 tried) whose halves are closest
 # in size per source label; fixed from then on, so a text never changes half.
 SPLIT_SALT = "caredesk-real-shop-23:"
@@ -148,11 +157,17 @@ def summarise(pairs: list[tuple[str, str, str]]) -> dict:
             "macro_f1": round(f1_scores([(g, p) for g, p, _ in pairs]), 4) if n else None}
 
 
+def counts_as(intent: str, accept: frozenset[str]) -> bool:
+    """``intent`` is accepted, or refines an accepted intent (see REFINES)."""
+    return intent in accept or bool(REFINES.get(intent, frozenset()) & accept)
+
+
 def shop_summary(rows: list[tuple[ShopRow, Parsed]]) -> dict:
     """Answered right (fallback is wrong), top intent right (fallback ignored) and the fallback share."""
     return {"n": len(rows),
-            "answered_right": share(p.answered in r.accept for r, p in rows),
-            "top_intent_right": share(p.top in r.accept for r, p in rows),
+            "answered_right": share(counts_as(p.answered, r.accept) for r, p in rows),
+            "answered_right_strict": share(p.answered in r.accept for r, p in rows),
+            "top_intent_right": share(counts_as(p.top, r.accept) for r, p in rows),
             "fallback_share": share(p.answered == FALLBACK for _, p in rows)}
 
 
@@ -230,10 +245,12 @@ def print_tables(report: dict) -> None:
     shop = report["real_shop"]
     print("\nReal shop queries, ../shared/data/real_shop_queries/dev.csv (HINT3 curekart, ODbL-1.0);"
           " right = answered intent in `accept`, fallback = wrong")
-    print(f"  {'slice':42} {'n':>5} {'right':>7} {'top ok':>7} {'fallback':>9}")
+    print("  newer intents count where the intent they refine is accepted: "
+          + "; ".join(f"{k} -> {'|'.join(sorted(v))}" for k, v in REFINES.items()) + " (strict: not)")
+    print(f"  {'slice':42} {'n':>5} {'right':>7} {'strict':>7} {'top ok':>7} {'fallback':>9}")
     for name, s in shop["overall"].items():
-        print(f"  {name:42} {s['n']:>5} {fmt(s['answered_right']):>7} {fmt(s['top_intent_right']):>7} "
-              f"{fmt(s['fallback_share']):>9}")
+        print(f"  {name:42} {s['n']:>5} {fmt(s['answered_right']):>7} {fmt(s['answered_right_strict']):>7} "
+              f"{fmt(s['top_intent_right']):>7} {fmt(s['fallback_share']):>9}")
     print(f"\n  {'source label':30} {'n':>4} {'right':>7} {'fallback':>9} | {'tune n':>6} {'right':>6} | "
           f"{'held-out n':>10} {'right':>6}")
     for label, halves in shop["per_source_label"].items():
@@ -310,7 +327,8 @@ def main() -> int:
     if TUNE in args.show_misses:
         print_misses("the TUNE half of the real shop queries",
                      [("|".join(sorted(r.accept)) + f" [{r.label}]", p.answered, r.text)
-                      for r, p in zip(shop, shop_p, strict=True) if r.half == TUNE and p.answered not in r.accept])
+                      for r, p in zip(shop, shop_p, strict=True)
+                      if r.half == TUNE and not counts_as(p.answered, r.accept)])
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
     return 0

@@ -561,3 +561,78 @@ MESSY["recommend_products"] += [f.format(p=p) for i, p in enumerate(PRODUCT_KIND
                                 for j, f in enumerate(_PRODUCT_RECOMMEND) if (i + j) % 3 == 0]
 MESSY["product_info"] += [f.format(p=p) for i, p in enumerate(PRODUCT_KINDS)
                           for j, f in enumerate(_PRODUCT_INFO) if (i + j) % 3 == 0]
+
+# Issue 13, second pass. Shoppers who are fed up with the bot or in a hurry want a person, not a
+# "are you a bot" answer; questions about *my* parcel's remaining time are about that order,
+# not the shop's delivery times; and a product request is often only a need ("gain weight",
+# "dry skin", "for my newborn") or the bare name of a kind of product of any shop.
+_EXTRA_MESSY_2: dict[str, list[str]] = {
+    "contact_human_agent": ["you are useless", "you are of no use", "this bot is useless", "useless bot",
+                            "waste of time talking to you", "you are wasting my time", "what a waste of time",
+                            "this is urgent", "its urgent", "urgent help needed", "emergency", "this is an emergency",
+                            "i need help right now", "need immediate help", "fix my problem immediately",
+                            "solve my issue now", "talk", "chat", "call me", "can someone call me",
+                            "give me someone who can actually help", "you are not helping at all",
+                            "stop replying like a machine", "i dont want to chat with a bot",
+                            "pathetic bot", "horrible bot, get me someone", "no one is helping me",
+                            "nobody is responding to me", "i need to discuss an issue", "discuss with someone",
+                            "i have a query can someone help", "help me please someone", "need support person"],
+    "track_order": ["how much more time for my order", "how many more days for my parcel",
+                    "how long do i still have to wait for my order", "when can i expect my order",
+                    "when can i expect my parcel", "my order should have arrived by now",
+                    "order was supposed to come last week", "it was supposed to be delivered already",
+                    "expected delivery date of my order", "when is my order coming", "when my parcel will reach",
+                    "by when will i receive my order", "delivery date of my order", "still how many days",
+                    "ordered long back still not received", "its been 10 days where is my order",
+                    "order placed 2 weeks ago not yet delivered", "when will my order reach me",
+                    "when can i expect the delivery of my order", "how much more time will my delivery take",
+                    "how many more days will it take to deliver my order", "it should have come long back, when will it come",
+                    "tracking says 3 more days, can it come sooner"],
+    "place_order": ["can i order now", "is delivery happening now", "are you delivering to my area now",
+                    "can i buy it now", "want to buy this", "how to order this product", "i want to order this",
+                    "is your service working", "are you open for orders", "are orders being accepted",
+                    "i want to make an order", "order kaise kare", "where do i order"],
+    "recommend_products": ["i want to lose weight", "weight loss", "want to gain weight", "weight gain",
+                           "build muscle", "muscle gain", "i want to get fit", "for better sleep",
+                           "something for dry skin", "hair fall solution", "for acne", "for joint pain",
+                           "for my newborn", "for my kids", "for the gym", "i just started going to the gym",
+                           "i am a beginner at running", "stamina", "immunity booster", "energy",
+                           "for glowing skin", "anti ageing", "for back pain", "to stay hydrated",
+                           "what should i take to gain muscle", "what helps with hair fall",
+                           "which product for weight loss", "something to help me sleep",
+                           "best product for immunity", "i want to browse products", "show me your products",
+                           "browse", "what do you sell", "what products do you have", "show me the catalogue",
+                           "your range of products", "new arrivals", "any offers on products",
+                           "i want to buy something but dont know what", "help me choose", "help me pick",
+                           "which one should i buy", "suggest for my goal", "choose another product"],
+}
+for _intent, _extra in _EXTRA_MESSY_2.items():
+    MESSY[_intent] += _extra
+
+# More product kinds, across the verticals online shops sell in (groceries, health, sport, home,
+# fashion, electronics, baby, pets, garden, stationery), said alone or as "i need ...".
+PRODUCT_KINDS_2 = [
+    "multivitamin", "calcium tablets", "omega 3", "whey protein", "mass gainer", "fat burner", "pre workout",
+    "creatine", "protein bar", "vitamin c", "vitamin d", "iron supplement", "collagen", "herbal tea",
+    "face serum", "moisturiser", "body lotion", "hair conditioner", "beard oil", "nail polish", "eyeliner",
+    "deodorant", "toothpaste", "electric toothbrush", "trimmer", "hair dryer",
+    "resistance bands", "treadmill", "exercise bike", "gym gloves", "shaker bottle", "tennis racket",
+    "badminton racket", "swimming goggles", "hiking boots", "sleeping bag", "backpack",
+    "dress", "shirt", "trousers", "shorts", "leggings", "sandals", "heels", "handbag", "wallet", "belt",
+    "sunglasses", "watch", "rain jacket", "scarf", "gloves",
+    "headphones", "laptop", "tablet", "mobile phone", "usb cable", "keyboard", "mouse", "monitor",
+    "printer ink", "memory card", "camera", "tv", "router",
+    "frying pan", "knife set", "kettle", "toaster", "blender", "coffee maker", "air fryer", "dinner set",
+    "curtains", "towels", "blanket", "lamp", "vacuum cleaner", "iron box", "storage boxes",
+    "baby wipes", "baby food", "feeding bottle", "stroller", "school bag", "notebook", "pens",
+    "dog food", "cat litter", "bird seed", "plant pots", "garden hose", "seeds", "lawn mower",
+    "rice", "olive oil", "coffee beans", "chocolate", "snacks", "spices", "oats", "peanut butter",
+]
+_PRODUCT_RECOMMEND_2 = ["i need {p}", "want {p}", "best {p}", "looking for a good {p}", "{p} suggestion",
+                        "recommend {p}", "which {p} should i buy", "need a {p}"]
+_PRODUCT_INFO_2 = ["{p}", "{p} pls", "do u have {p}", "{p} price?", "is {p} in stock", "{p} availability",
+                   "have you got {p}", "{p} details"]
+MESSY["recommend_products"] += [f.format(p=p) for i, p in enumerate(PRODUCT_KINDS_2)
+                                for j, f in enumerate(_PRODUCT_RECOMMEND_2) if (i + j) % 4 == 0]
+MESSY["product_info"] += [f.format(p=p) for i, p in enumerate(PRODUCT_KINDS_2)
+                          for j, f in enumerate(_PRODUCT_INFO_2) if (i + j) % 4 == 0]

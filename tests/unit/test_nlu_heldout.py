@@ -163,11 +163,25 @@ def test_a_fallback_counts_as_wrong_and_the_figures_are_split_by_half_and_label(
               bench.Parsed("product_info", "product_info", 1.0)]
     report = bench.evaluate_shop(rows, parsed)
     overall = report["overall"]
-    assert overall["all"] == {"n": 3, "answered_right": 0.6667, "top_intent_right": 1.0, "fallback_share": 0.3333}
+    assert overall["all"] == {"n": 3, "answered_right": 0.6667, "answered_right_strict": 0.6667,
+                              "top_intent_right": 1.0, "fallback_share": 0.3333}
     assert overall["without product requests"]["answered_right"] == 0.5
     assert overall[bench.TUNE]["answered_right"] == 1.0
     assert overall[bench.HELD_OUT]["answered_right"] == 0.5
     assert report["per_source_label"]["ORDER_STATUS"][bench.HELD_OUT]["fallback_share"] == 1.0
+
+
+def test_a_newer_intent_counts_only_where_the_intent_it_refines_is_accepted():
+    bench = _bench()
+    rows = [bench.ShopRow("x", "REFUNDS_RETURNS_REPLACEMENTS", frozenset({"get_refund"}), bench.TUNE),
+            bench.ShopRow("y", "ORDER_STATUS", frozenset({"track_order"}), bench.TUNE),
+            bench.ShopRow("z", "CANCEL_ORDER", frozenset({"cancel_order"}), bench.TUNE)]
+    parsed = [bench.Parsed("exchange_item", "exchange_item", 1.0),
+              bench.Parsed("report_not_received", "report_not_received", 1.0),
+              bench.Parsed("exchange_item", "exchange_item", 1.0)]
+    summary = bench.evaluate_shop(rows, parsed)["overall"]["all"]
+    assert summary["answered_right"] == 0.6667
+    assert summary["answered_right_strict"] == 0.0
 
 
 def test_the_benchmark_refuses_to_print_held_out_texts():
