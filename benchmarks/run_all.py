@@ -13,6 +13,7 @@ BENCHMARKS = [
     ["sentiment_reviews.py"],
     ["churn_online_retail.py"],
     ["churn_crm.py"],
+    ["recommend_online_retail.py"],
     ["chat_latency.py"],
     ["adversarial_parse.py"],
 ]
