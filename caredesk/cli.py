@@ -503,7 +503,12 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
             bar.set_postfix_str(label)
             bar.update()
 
-        report = recommend.train_model(settings.database_url, settings.models_dir, as_of, on_step=step)
+        try:
+            report = recommend.train_model(settings.database_url, settings.models_dir, as_of, on_step=step)
+        except ValueError as exc:
+            bar.close()
+            print(f"Cannot build the recommender: {exc}", file=sys.stderr)
+            return 2
         bar.update(bar.total - bar.n)
     print(f"Built the recommender from {report['order_lines']:,} order lines of {report['customers']:,} customers "
           f"over {report['products']:,} products in {time.perf_counter() - started:.1f} s: {report['path']}")

@@ -42,8 +42,9 @@ TIE_BREAK = 1e-3
 
 @dataclass(frozen=True)
 class Params:
-    """Hyperparameters; the defaults are those chosen on Online Retail's validation period
-    (README, "Recommendations")."""
+    """Hyperparameters. The defaults are where the search starts: ``caredesk recommend train`` and
+    ``evaluate`` choose each on a validation split cut from the training period
+    (:func:`crm_store.scoring.recommend_eval.tune`)."""
 
     ease_lambda: float = 300.0
     neighbours: int = 50
@@ -78,8 +79,9 @@ class Purchase:
 @dataclass(frozen=True)
 class Reason:
     """Why a product is suggested. ``kind``: ``bought`` (because you bought ``product_name``),
-    ``similar`` (similar to ``product_name``, for "more like this") or ``popular`` (popular in
-    ``category``, or in the shop when it is None, over the last ``window_days``)."""
+    ``similar`` (similar to ``product_name``, for "more like this"), ``popular`` (popular in
+    ``category``, or in the shop when it is None, over the last ``window_days``) or ``pick`` (from
+    the ``category`` range: nobody bought it lately, so it is not called popular)."""
 
     kind: str
     product_key: int | str | None = None
@@ -94,8 +96,11 @@ class Reason:
             return f"because you bought {self.product_name}"
         if self.kind == "similar":
             return f"similar to {self.product_name}"
-        period = {7: "this week", 30: "this month"}.get(self.window_days or 0, f"in the last {self.window_days} days")
-        return f"popular in {self.category.title()} {period}" if self.category else f"popular {period}"
+        if self.kind == "pick":
+            return f"from our {self.category.title()} range" if self.category else "from our range"
+        period = {7: " this week", 30: " this month", None: ""}.get(self.window_days,
+                                                                   f" in the last {self.window_days} days")
+        return f"popular in {self.category.title()}{period}" if self.category else f"popular{period}"
 
 
 @dataclass(frozen=True)
@@ -118,8 +123,8 @@ class Model:
     prices: np.ndarray  # float cents, NaN when unknown
     weights: sp.csr_matrix  # items x items, float32
     trend: np.ndarray  # recent popularity in [0, 1]
-    popular_recent: np.ndarray  # buyers per item over the reason window
-    reason_window_days: int
+    popular_recent: np.ndarray  # buyers per item over the last 7 days
+    reason_window_days: int | None  # the trend's window; None: no purchase times, all-time popularity
     fitted_at: datetime | None
     index: dict = field(default_factory=dict)
     columns: sp.csc_matrix | None = None  # the same weights by column, for reasons
@@ -222,6 +227,8 @@ def fit(purchases: pd.DataFrame, products: Sequence[ProductInfo] = (), params: P
     catalogue = {p.key: p for p in products}
     for key in pd.unique(purchases["item"]):
         catalogue.setdefault(key, ProductInfo(key=key, name=str(key)))
+    if not catalogue:
+        raise ValueError("no products and no purchases: nothing to recommend")
     keys = np.array(list(catalogue), dtype=object)
     index = {key: i for i, key in enumerate(keys.tolist())}
     users, user_codes = np.unique(purchases["customer"].to_numpy(), return_inverse=True)
@@ -254,10 +261,8 @@ def fit(purchases: pd.DataFrame, products: Sequence[ProductInfo] = (), params: P
     trend = _buyers_since(purchases, index, now, params.trend_days) if has_time else None
     if trend is None:  # no times: all-time popularity stands in for the trend
         trend = np.asarray(bought.sum(axis=0)).ravel()
-    reason_days = 7
-    recent = _buyers_since(purchases, index, now, reason_days) if has_time else None
-    if recent is None or recent.sum() == 0:
-        reason_days, recent = params.trend_days, trend
+    week = _buyers_since(purchases, index, now, 7) if has_time else None
+    recent = np.zeros(len(keys)) if week is None else week
     trend_score = np.log1p(trend)
     trend_score = trend_score / trend_score.max() if trend_score.max() > 0 else trend_score
     step("popularity")
@@ -265,7 +270,7 @@ def fit(purchases: pd.DataFrame, products: Sequence[ProductInfo] = (), params: P
                  categories=np.array([p.category for p in info], dtype=object),
                  prices=np.array([np.nan if p.price_cents is None else p.price_cents for p in info], dtype=float),
                  weights=weights, trend=trend_score.astype(np.float32), popular_recent=recent.astype(np.float32),
-                 reason_window_days=reason_days, fitted_at=now, index=index)
+                 reason_window_days=params.trend_days if has_time else None, fitted_at=now, index=index)
 
 
 def _buyers_since(purchases: pd.DataFrame, index: dict, now: datetime | None, days: int) -> np.ndarray | None:
@@ -425,7 +430,11 @@ def _reasons(model: Model, picks: list[int], score: np.ndarray, weights: dict[in
 
 
 def _popular_reason(model: Model, i: int) -> Reason:
-    return Reason("popular", category=model.categories[i], window_days=model.reason_window_days)
+    if model.popular_recent[i] > 0:
+        return Reason("popular", category=model.categories[i], window_days=7)
+    if model.trend[i] > 0:
+        return Reason("popular", category=model.categories[i], window_days=model.reason_window_days)
+    return Reason("pick", category=model.categories[i])  # nobody bought it lately: not called popular
 
 
 def with_params(model: Model, **changes) -> Model:

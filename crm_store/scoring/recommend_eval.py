@@ -71,7 +71,9 @@ def read_interactions(path: str, user_col: str, item_col: str, time_col: str | N
 def split_by_time(frame: pd.DataFrame, holdout_days: float | None = None, holdout_fraction: float = 0.2) -> Split:
     if "at" not in frame.columns:
         raise InteractionsError("a time split needs a time column (--time-col)")
-    ordered = frame.sort_values("at", kind="stable")
+    ordered = frame.dropna(subset=["at"]).sort_values("at", kind="stable")
+    if ordered.empty:
+        raise InteractionsError("no interactions with a time to split on")
     if holdout_days is not None:
         cutoff = ordered["at"].max().normalize() - pd.Timedelta(days=holdout_days)
     else:

@@ -48,6 +48,8 @@ def segment(rfm: pd.DataFrame, k_range: range = K_RANGE, seed: int = 0) -> Segme
     missing = [f for f in FEATURES if f not in rfm.columns]
     if missing:
         raise ValueError(f"missing RFM columns: {', '.join(missing)}")
+    if len(rfm) < 3:
+        raise ValueError(f"too few customers with orders to segment ({len(rfm)})")
     x = _scaled(rfm)
     distinct = len(np.unique(x.round(6), axis=0))
     candidates = [k for k in k_range if 2 <= k < min(len(x), distinct + 1)]

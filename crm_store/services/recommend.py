@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crm_store import models
 from crm_store.scoring import recommend, recommend_eval
@@ -32,7 +32,7 @@ TUNING_DAYS = 90
 
 @dataclass(frozen=True)
 class ProductSuggestion:
-    """A product to suggest and why (``reason_kind``: bought | similar | popular)."""
+    """A product to suggest and why (``reason_kind``: bought | similar | popular | pick)."""
 
     sku: str
     name: str
@@ -185,3 +185,70 @@ def similar_to(sku: str, customer_id: int | None, uow: UnitOfWork, model_dir: Pa
         picks = recommend.similar_items(model, product_id, k, history=history, unavailable=_unavailable(uow),
                                         max_price_cents=max_price_cents)
         return _to_suggestions(uow, picks)
+
+
+# Without a trained model (a fresh install before `caredesk recommend train`), the chat still gets
+# sensible suggestions: what sold most over the last POPULAR_DAYS, with the same serving rules.
+POPULAR_DAYS = 30
+
+
+def popular_products(customer_id: int | None, uow: UnitOfWork, *, k: int = 5, category: str | None = None,
+                     max_price_cents: int | None = None, exclude_sku: str | None = None,
+                     now: datetime | None = None) -> list[ProductSuggestion]:
+    """The best sellers of the last ``POPULAR_DAYS`` (then of all time), in stock, within the
+    category and price, minus what the customer already has; reason ``popular``."""
+    since = (now or utcnow()) - pd.Timedelta(days=POPULAR_DAYS)
+    with uow:
+        owned = {p.item for p in customer_history(customer_id, uow)}
+        sold = func.count(models.OrderLine.id).filter(models.Order.placed_at >= since)
+        statement = (select(models.Product, sold.label("recent"), func.count(models.OrderLine.id).label("ever"))
+                     .outerjoin(models.OrderLine, models.OrderLine.product_id == models.Product.id)
+                     .outerjoin(models.Order, (models.Order.id == models.OrderLine.order_id)
+                                & models.Order.status.in_(KEPT_STATUSES))
+                     .where(models.Product.stock > 0)
+                     .group_by(models.Product.id)
+                     .order_by(sold.desc(), func.count(models.OrderLine.id).desc(), models.Product.id))
+        if category:
+            statement = statement.where(func.lower(models.Product.category) == category.lower())
+        if max_price_cents is not None:
+            statement = statement.where(models.Product.price_cents <= max_price_cents)
+        found = []
+        for product, _recent, _ever in uow.session.execute(statement):
+            if product.id in owned or product.sku == exclude_sku:
+                continue
+            found.append(ProductSuggestion(
+                sku=product.sku, name=product.name, category=product.category, price_cents=product.price_cents,
+                stock=product.stock, reason_kind="popular", reason_product=None, reason_category=product.category,
+                reason_window_days=POPULAR_DAYS,
+                reason_text=f"popular in {product.category.title()} in the last {POPULAR_DAYS} days"))
+            if len(found) == k:
+                break
+        return found
+
+
+def suggest(customer_id: int | None, uow: UnitOfWork, model_dir: Path, *, k: int = 5, category: str | None = None,
+            max_price_cents: int | None = None, like_sku: str | None = None) -> list[ProductSuggestion]:
+    """What the chat shows: "more like ``like_sku``" or the customer's recommendations from the
+    model; the best sellers from the CRM when no model has been trained yet."""
+    try:
+        if like_sku:
+            return similar_to(like_sku, customer_id, uow, model_dir, k=k, max_price_cents=max_price_cents)
+        return recommend_for_customer(customer_id, uow, model_dir, k=k, category=category,
+                                      max_price_cents=max_price_cents)
+    except FileNotFoundError:
+        if like_sku:
+            with uow:
+                category = category or uow.session.execute(
+                    select(models.Product.category).where(models.Product.sku == like_sku)).scalar()
+        return popular_products(customer_id, uow, k=k, category=category, max_price_cents=max_price_cents,
+                                exclude_sku=like_sku)
+
+
+def last_bought_sku(customer_id: int, uow: UnitOfWork) -> str | None:
+    """The product of the customer's latest kept order (not returned), for "like last time"."""
+    with uow:
+        history = [p for p in customer_history(customer_id, uow) if not p.returned]
+        if not history:
+            return None
+        latest = max(history, key=lambda p: p.at or datetime.min)
+        return uow.session.execute(select(models.Product.sku).where(models.Product.id == latest.item)).scalar()

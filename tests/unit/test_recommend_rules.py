@@ -136,3 +136,17 @@ def test_serving_one_customer_is_fast(model):
     for _ in range(100):
         recommend.recommend(model, _gardener(), k=10)
     assert (time.perf_counter() - started) / 100 < 0.005
+
+
+def test_a_shop_with_no_sales_yet_offers_its_range_without_calling_it_popular():
+    empty = pd.DataFrame(columns=["customer", "item", "at"])
+    model = recommend.fit(empty, _catalogue(), now=NOW)
+    top = recommend.recommend(model, [], k=3)
+    assert len(top) == 3 and {s.reason.kind for s in top} == {"pick"}
+    assert top[0].reason.text == f"from our {top[0].category.title()} range"
+    assert recommend.similar_items(model, 1, k=1)[0].key == 99  # the hose reel, by its description
+
+
+def test_no_products_and_no_purchases_is_refused():
+    with pytest.raises(ValueError, match="nothing to recommend"):
+        recommend.fit(pd.DataFrame(columns=["customer", "item", "at"]), [])
