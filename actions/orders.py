@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import replies
+from actions.focus import ORDER_SLOT, focus_on_order, order_meant
 from actions.identity import current_customer, require_customer
 from actions.store import uow
 from actions.turns import next_step, request_action
@@ -35,15 +36,16 @@ def pick_order(dispatcher: CollectingDispatcher, customer_id: int, intent: str, 
 
 
 def customer_and_order(dispatcher, tracker, action_name: str, intent: str):
-    """(customer id, order reference, events) for a request about one order.
+    """(customer id, order reference, events) for a request about one order: the one the customer
+    named, else the order in focus ("when will it arrive" after a tracked order).
 
     The id is None when this turn is already answered: verification was started, or the
-    customer's orders were offered as buttons because no order was named.
+    customer's orders were offered as buttons because no order was named or in focus.
     """
     customer_id, events = require_customer(dispatcher, tracker, action_name)
     if customer_id is None:
         return None, None, events
-    reference = slot_text(tracker, "order_ref")
+    reference = order_meant(tracker, customer_id)
     if not reference:
         pick_order(dispatcher, customer_id, intent)
         return None, None, events
@@ -82,7 +84,42 @@ class ActionTrackOrder(Action):
             return events + refuse(dispatcher, exc, reference)
         for said in replies.order_status(status):
             dispatcher.utter_message(**said)
-        return events
+        return events + [focus_on_order(status.reference)]
+
+
+class ActionOtherOrder(Action):
+    """"And the other one?": the customer's other open order comes into focus and is shown as
+    tracking shows it; with several, the customer picks one."""
+
+    def name(self) -> str:
+        return "action_other_order"
+
+    @request_action
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        customer_id, events = require_customer(dispatcher, tracker, self.name())
+        if customer_id is None:
+            return events
+        current = _normalised(order_meant(tracker, customer_id))
+        others = [o for o in orders.list_orders(customer_id, uow(), limit=10)
+                  if o.status in orders.OPEN_STATUSES and o.reference != current]
+        if not others:
+            dispatcher.utter_message(response="utter_no_other_open_order")
+            return events
+        if len(others) > 1:
+            dispatcher.utter_message(response="utter_which_other_order",
+                                     buttons=replies.order_buttons(others[:ORDER_CHOICES], "track_order"))
+            return events
+        status = orders.order_status(customer_id, others[0].reference, uow())
+        for said in replies.order_status(status):
+            dispatcher.utter_message(**said)
+        return events + [SlotSet("order_ref", status.reference), focus_on_order(status.reference)]
+
+
+def _normalised(reference: str | None) -> str | None:
+    try:
+        return normalise_reference(reference) if reference else None
+    except errors.InvalidInput:
+        return None
 
 
 class ActionCancelOrder(Action):
@@ -147,7 +184,8 @@ class ActionAskConfirmed(Action):
 
 
 def _owned_order_slot(dispatcher, tracker, value, check) -> dict[str, Any]:
-    """Validate an order reference slot: well-formed, the customer's own, and ``check`` passes."""
+    """Validate an order reference slot: well-formed, the customer's own, and ``check`` passes.
+    The customer's own order comes into focus, even when ``check`` refuses it."""
     customer_id, _ = current_customer(tracker)
     try:
         reference = normalise_reference(str(value))
@@ -155,24 +193,26 @@ def _owned_order_slot(dispatcher, tracker, value, check) -> dict[str, Any]:
     except errors.CareDeskError as exc:
         dispatcher.utter_message(**replies.error_reply(exc, str(value)))
         if isinstance(exc, (errors.NotCancellable, errors.NotReturnable, errors.AddressNotChangeable)):
-            return {"order_ref": reference, "form_outcome": "refused"}
+            return {"order_ref": reference, "form_outcome": "refused", ORDER_SLOT: reference}
         return {"order_ref": None}
-    return {"order_ref": reference}
+    return {"order_ref": reference, ORDER_SLOT: reference}
 
 
 def precheck_order(dispatcher, tracker, check) -> tuple[bool, list[EventType]]:
-    """Before a form starts: is an order already named, and may this be done to it?
+    """Before a form starts: is an order already named (or in focus: "cancel it"), and may this be
+    done to it?
 
     Returns (start the form?, events). A refused order is answered here, so a form never starts
     only to end at once; an unknown one is cleared so the form asks again.
     """
-    reference = slot_text(tracker, "order_ref")
+    reference = order_meant(tracker, current_customer(tracker)[0])
     if not reference:
         return True, []
     result = _owned_order_slot(dispatcher, tracker, reference, check)
+    focus = [focus_on_order(result[ORDER_SLOT])] if result.get(ORDER_SLOT) else []
     if result.get("form_outcome") == "refused":
-        return False, [SlotSet("order_ref", None)]
-    return True, [SlotSet("order_ref", result["order_ref"])]
+        return False, [SlotSet("order_ref", None), *focus]
+    return True, [SlotSet("order_ref", result["order_ref"]), *focus]
 
 
 class RefusedOrderEndsForm:
@@ -232,6 +272,7 @@ class ActionChangeOrder(Action):
             status = orders.order_status(customer_id, reference, uow())
         except errors.CareDeskError as exc:
             return events + refuse(dispatcher, exc, reference)
+        events.append(focus_on_order(status.reference))
         if not orders.can_cancel(status.status):
             dispatcher.utter_message(response="utter_change_order_shipped", reference=reference)
             return events

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from rasa_sdk import Action
 from rasa_sdk.events import EventType
 
 from actions import replies
+from actions.focus import focus_on_products, focused_products
 from actions.store import uow
 from actions.values import entity_texts
+from crm_store.dto import ProductInfo, format_money
 from crm_store.services import catalog
 
 STOPWORDS = set("""a an the i me my you your we to for of and or is are do does can could would want wanna
@@ -36,6 +39,9 @@ class ActionProductSearch(Action):
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         message = tracker.latest_message
         query, category = search_terms(message.get("text", ""), message.get("entities") or [])
+        shown = focused_products(tracker) if not (query or category) else []
+        if shown:  # "is it in stock", "how much is it": about the products just shown
+            return answer_about(dispatcher, shown)
         found = catalog.search_products(uow(), query=query, category=category, limit=RESULTS) if (
             query or category) else []
         if not found and query:
@@ -48,10 +54,25 @@ class ActionProductSearch(Action):
             # The text lists the products for text-only channels; the web widget shows the cards.
             dispatcher.utter_message(response="utter_products_found", products=replies.product_lines(found),
                                      elements=replies.product_cards(found))
-            return []
+            return [focus_on_products(found)]
         categories = catalog.categories(uow())
         dispatcher.utter_message(
             response="utter_which_products",
             buttons=[{"title": c.title(), "payload": f'/recommend_products{{"product_category": "{c}"}}'}
                      for c in categories])
         return []
+
+
+def answer_about(dispatcher, shown: list[ProductInfo]) -> list[EventType]:
+    """Price and stock of the one product in focus; with several, ask which one (buttons)."""
+    if len(shown) == 1:
+        product = shown[0]
+        dispatcher.utter_message(
+            response="utter_product_in_focus" if product.stock > 0 else "utter_product_in_focus_sold_out",
+            name=product.name, price=format_money(product.price_cents))
+        return []
+    dispatcher.utter_message(
+        response="utter_which_product",
+        buttons=[{"title": p.name, "payload": "/product_info" + json.dumps({"product": p.name})} for p in shown])
+    return []
+

@@ -8,6 +8,7 @@ from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import EventType, SlotSet
 
 from actions import replies
+from actions.focus import focus_on_order, order_meant
 from actions.identity import current_customer, require_customer
 from actions.orders import (
     RefusedOrderEndsForm,
@@ -24,6 +25,7 @@ from crm_store import errors
 from crm_store.dto import format_money
 from crm_store.policy import load_policy
 from crm_store.services import invoices, orders, returns
+from crm_store.services.orders import normalise_reference
 
 
 class ActionStartReturn(Action):
@@ -37,7 +39,7 @@ class ActionStartReturn(Action):
         customer_id, events = require_customer(dispatcher, tracker, self.name())
         if customer_id is None:
             return events
-        reference = slot_text(tracker, "order_ref")
+        reference = order_meant(tracker, customer_id)
         if reference:
             try:
                 status = orders.order_status(customer_id, reference, uow())
@@ -46,7 +48,7 @@ class ActionStartReturn(Action):
             if status.status in ("cancelled", "returned"):
                 info = returns.refund_status(customer_id, reference, uow())
                 dispatcher.utter_message(**replies.refund(info, reference))
-                return events
+                return events + [focus_on_order(status.reference)]
         start, checked = precheck_order(dispatcher, tracker, lambda cid, ref: returns.return_deadline(cid, ref, uow()))
         if not start:
             return events + checked
@@ -111,7 +113,7 @@ class ActionTrackRefund(Action):
             dispatcher.utter_message(response="utter_return_awaited", reference=reference)
         else:
             dispatcher.utter_message(**replies.refund(info, reference))
-        return events
+        return events + [focus_on_order(normalise_reference(reference))]
 
 
 class ActionInvoice(Action):
@@ -129,8 +131,8 @@ class ActionInvoice(Action):
             info = invoices.get_invoice(customer_id, reference, uow())
         except errors.InvoiceNotIssued:
             dispatcher.utter_message(response="utter_no_invoice_yet", reference=reference)
-            return events
+            return events + [focus_on_order(normalise_reference(reference))]
         except errors.CareDeskError as exc:
             return events + refuse(dispatcher, exc, reference)
         dispatcher.utter_message(**replies.invoice(info))
-        return events
+        return events + [focus_on_order(info.order_reference)]

@@ -77,6 +77,25 @@ def order_status(status: dto.OrderStatus) -> list[Reply]:
     return said
 
 
+def order_eta(status: dto.OrderStatus, days_min: int, days_max: int, option_label: str) -> Reply:
+    """When this order arrives ("when will it arrive" about the order in focus): the carrier's
+    expected date once shipped, else how long its delivery option takes once it ships."""
+    ref = status.reference
+    if status.status == "shipped" and status.eta is not None:
+        return reply("utter_order_eta_shipped", reference=ref, carrier=status.carrier, eta=day(status.eta))
+    if status.status == "shipped":
+        return reply("utter_order_eta_shipped_undated", reference=ref, carrier=status.carrier,
+                     option=option_label.lower(), days_min=days_min, days_max=days_max)
+    if status.status == "delivered":
+        return reply("utter_order_eta_delivered", reference=ref, delivered_on=day(status.delivered_at))
+    if status.status == "cancelled":
+        return reply("utter_order_eta_cancelled", reference=ref)
+    if status.status == "returned":
+        return reply("utter_order_eta_returned", reference=ref)
+    return reply("utter_order_eta_not_shipped", reference=ref, status=STATUS_LABELS.get(status.status, status.status),
+                 option=option_label.lower(), days_min=days_min, days_max=days_max)
+
+
 def order_buttons(orders: list[dto.OrderSummary], intent: str) -> list[dict]:
     """One button per order; pressing it repeats the request with that order."""
     return [

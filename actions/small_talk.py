@@ -10,6 +10,7 @@ from rasa_sdk import Action
 from rasa_sdk.events import EventType, SlotSet
 
 from actions.escalation import check_turn
+from actions.feedback import offer_csat
 from crm_store.policy import load_policy
 
 # The reply to each small-talk intent when nobody needs to take over (the words are in domain.yml).
@@ -22,6 +23,8 @@ REPLIES = {
     "affirm": "utter_ok",
     "deny": "utter_ok",
 }
+# Thanks or goodbye after a resolved request: the moment to ask for a rating (actions/feedback.py).
+ASKS_FOR_RATING = {"thank_you", "goodbye"}
 # Understood, but not a request the assistant can serve: misunderstandings are not over.
 KEEPS_FALLBACK_COUNT = {"out_of_scope"}
 
@@ -34,6 +37,11 @@ NOT_GUESSED = {*REPLIES, "nlu_fallback", "inform", "contact_human_agent", "EXTER
 # Offered after the guesses: a person (the hand-over), and "none of these" - out_of_scope, which keeps
 # the run of misunderstandings going and says what the assistant can do.
 ALWAYS_OFFERED = ("contact_human_agent", "out_of_scope")
+# Offered when the NLU has no guess at all: what customers ask for most, so nobody is left with a
+# bare "please rephrase".
+MENU = ("track_order", "get_refund", "check_payment_methods")
+# Small talk that needs no answer from the customer's side: a lone yes or no with nothing asked.
+LONE_ANSWERS = {"affirm", "deny"}
 
 
 def intent_labels(domain: dict[str, Any]) -> dict[str, str]:
@@ -75,9 +83,15 @@ class ActionSmallTalk(Action):
         handed_over, events = check_turn(dispatcher, tracker)
         if handed_over:
             return events
+        if intent in LONE_ANSWERS and reads_like_a_request(tracker.latest_message, domain):
+            # "COD" read as a yes: a keyword, not an answer (nothing was asked). Ask what was meant.
+            clarify(dispatcher, tracker.latest_message.get("intent_ranking") or [], domain, misses=1)
+            return events
         dispatcher.utter_message(response=REPLIES.get(intent, "utter_default"))
         if tracker.get_slot("fallback_count") and intent not in KEEPS_FALLBACK_COUNT:
             events.append(SlotSet("fallback_count", 0))  # understood: misunderstandings start over
+        if intent in ASKS_FOR_RATING:  # after a resolved request: how did we do? (once)
+            events += offer_csat(dispatcher, tracker)
         return events
 
 
@@ -115,4 +129,11 @@ def clarify(dispatcher, ranking: list[dict], domain: dict[str, Any], misses: int
     elif last_before_person:
         dispatcher.utter_message(response="utter_rephrase_again_person", buttons=person_button(labels))
     else:
-        dispatcher.utter_message(response="utter_default")
+        dispatcher.utter_message(response="utter_rephrase_menu", buttons=clarify_buttons(list(MENU), labels))
+
+
+def reads_like_a_request(message: dict[str, Any], domain: dict[str, Any]) -> bool:
+    """A lone yes or no whose intent ranking has a request at or above the policy's clarify floor:
+    short keywords ("COD") can land on affirm by their letters, a real "ok" leaves no such runner-up."""
+    ranking = message.get("intent_ranking") or []
+    return bool(likely_requests(ranking, intent_labels(domain), load_policy().clarify_floor))

@@ -7,10 +7,10 @@ from rasa_sdk.events import EventType, SlotSet
 
 from actions import replies
 from actions.escalation import conversation_summary, hand_over
+from actions.focus import focus_on_order, order_meant
 from actions.identity import current_customer
 from actions.store import uow
 from actions.turns import next_step, request_action
-from actions.values import slot_text
 from crm_store import errors
 from crm_store.dto import format_money
 from crm_store.policy import ShopPolicy, load_policy
@@ -62,7 +62,9 @@ class ActionPolicyAnswer(Action):
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name", "")
         customer_id, _ = current_customer(tracker)
-        reference = slot_text(tracker, "order_ref")
+        reference = order_meant(tracker, customer_id)
+        if intent == "delivery_period" and customer_id is not None and reference:
+            return order_arrival(dispatcher, customer_id, reference)
         if intent == "check_cancellation_fee" and customer_id is not None and reference:
             try:
                 fee = orders.cancellation_fee(customer_id, reference, uow())
@@ -77,6 +79,24 @@ class ActionPolicyAnswer(Action):
         except KeyError:
             dispatcher.utter_message(response="utter_default")
         return []
+
+
+def order_arrival(dispatcher, customer_id: int, reference: str) -> list[EventType]:
+    """"When will it arrive?" about one order: its own expected date, not the shop's delivery times."""
+    try:
+        status = orders.order_status(customer_id, reference, uow())
+    except errors.CareDeskError as exc:
+        dispatcher.utter_message(**replies.error_reply(exc, reference))
+        return [SlotSet("order_ref", None)]
+    policy = load_policy()
+    try:
+        option = policy.delivery_option(status.delivery_option)
+        days_min, days_max, label = option.days_min, option.days_max, option.label
+    except KeyError:  # an option the shop no longer offers: its slowest current one
+        slowest = max(policy.delivery_options, key=lambda o: o.days_max)
+        days_min, days_max, label = slowest.days_min, slowest.days_max, slowest.label
+    dispatcher.utter_message(**replies.order_eta(status, days_min, days_max, label))
+    return [focus_on_order(status.reference)]
 
 
 class ActionHandoff(Action):

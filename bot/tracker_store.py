@@ -41,7 +41,8 @@ PERSONAL_SLOTS = {"email": EMAIL, "new_contact": CONTACT, "new_address": ADDRESS
 # Every other slot holds something the customer typed (an entity, free text) and is redacted.
 MACHINE_SLOTS = ("verified", "next_step", "pending_action", "form_outcome", "confirmed", "issue_kind",
                  "escalated_ticket", "fallback_count", "requested_slot",
-                 "change_preview")  # masked by crm_store.services._changes for the confirmation question
+                 "change_preview",  # masked by crm_store.services._changes for the confirmation question
+                 "order_in_focus", "product_in_focus")  # a reference and SKUs the CRM gave (actions/focus.py)
 # Rasa copies the first message's metadata into this slot when a session starts.
 SESSION_METADATA_SLOT = "session_started_metadata"
 # Metadata keys that are stored: Rasa's own, and ours (bot/channels). "identity" keeps only "cid".

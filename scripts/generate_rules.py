@@ -22,6 +22,7 @@ STEP_FORMS = {"verify": "verify_form", "cancel_form": "cancel_form", "return_for
 REQUESTS = {
     "track_order": ("action_track_order", ["verify", None]),
     "inform": ("action_track_order", ["verify", None]),
+    "other_order": ("action_other_order", ["verify", None]),
     "cancel_order": ("action_cancel_order", ["verify", "cancel_form", None]),
     "change_order": ("action_change_order", ["verify", None]),
     "get_refund": ("action_start_return", ["verify", "return_form", None]),

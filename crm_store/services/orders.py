@@ -32,6 +32,10 @@ def address_change_statuses(policy: ShopPolicy | None = None) -> tuple[str, ...]
     return (policy or load_policy()).address_change_statuses
 
 
+# Orders still on their way to the customer (not delivered, cancelled or returned).
+OPEN_STATUSES = ("placed", "paid", "packed", "shipped")
+
+
 def can_cancel(status: str, policy: ShopPolicy | None = None) -> bool:
     return status in cancellable_statuses(policy)
 

@@ -42,6 +42,16 @@ def test_a_verified_customer_gets_the_status_carrier_and_eta_the_database_holds(
     assert truth.eta.strftime("%d %b %Y") in answer
 
 
+def test_after_tracking_an_order_when_will_it_arrive_answers_that_orders_date(stack):
+    ref = _shipped_order(stack.database_url, 1)
+    truth = orders.order_status(1, ref, UnitOfWork(stack.database_url))
+    stack.say("ana-focus-rest", f"where is my order {ref}")
+    assert "on its way" in _reply(stack.say("ana-focus-rest", "ana@example.com"))
+    answer = _reply(stack.say("ana-focus-rest", "ok so when will it arrive"))
+    assert ref in answer and truth.eta.strftime("%d %b %Y") in answer
+    assert "working days" not in answer  # not the shop's general delivery times
+
+
 def test_another_customer_asking_about_that_order_is_refused(stack):
     ref = _shipped_order(stack.database_url, 1)
     truth = orders.order_status(1, ref, UnitOfWork(stack.database_url))

@@ -3,7 +3,7 @@ action_fallback run as the SDK runs it, with a real CRM behind the escalation ch
 
 import yaml
 
-from actions.small_talk import ActionFallback
+from actions.small_talk import MENU, ActionFallback, ActionSmallTalk
 from tests.actions_support import make_tracker, run, slot_sets, texts
 
 # What the NLU gives a bare "refund": too unsure to answer, but the refund requests lead.
@@ -69,12 +69,31 @@ async def test_guesses_below_the_policy_floor_are_not_offered(crm, monkeypatch, 
     assert [p for _, p in _buttons(messages)] == ["/get_refund", "/contact_human_agent", "/out_of_scope"]
 
 
-async def test_with_no_guess_above_the_floor_the_customer_is_asked_to_say_it_another_way(crm):
+async def test_with_no_guess_above_the_floor_the_main_requests_are_offered_never_a_bare_rephrase(crm):
     noise = [{"name": "nlu_fallback", "confidence": 0.35}, {"name": "greet", "confidence": 0.3},
              {"name": "track_order", "confidence": 0.05}]
     result, messages = await run(ActionFallback(), _missed("qwzx", noise))
-    assert "say it another way" in texts(messages) and _buttons(messages) == []
+    assert "say it another way" in texts(messages)
+    payloads = [p for _, p in _buttons(messages)]
+    assert payloads == [f"/{name}" for name in (*MENU, "contact_human_agent", "out_of_scope")]
     assert slot_sets(result) == {"fallback_count": 1}
+
+
+async def test_a_lone_yes_that_reads_like_a_request_keyword_is_clarified_not_okayed(crm):
+    # "COD" (cash on delivery) once came out as affirm with payment methods close behind.
+    cod = [{"name": "affirm", "confidence": 0.46}, {"name": "check_payment_methods", "confidence": 0.29},
+           {"name": "greet", "confidence": 0.04}]
+    _, messages = await run(ActionSmallTalk(), make_tracker(text="COD", intent="affirm", ranking=cod))
+    assert "Okay." not in texts(messages)
+    assert [p for _, p in _buttons(messages)][0] == "/check_payment_methods"
+
+
+async def test_a_plain_yes_or_no_with_nothing_pending_is_still_just_okayed(crm):
+    for intent in ("affirm", "deny"):
+        ranking = [{"name": intent, "confidence": 0.97}, {"name": "greet", "confidence": 0.01},
+                   {"name": "track_order", "confidence": 0.01}]
+        _, messages = await run(ActionSmallTalk(), make_tracker(text="ok", intent=intent, ranking=ranking))
+        assert "Okay." in texts(messages) and _buttons(messages) == []
 
 
 async def test_the_second_miss_in_a_row_offers_a_person_with_or_without_guesses(crm):
