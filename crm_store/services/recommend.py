@@ -146,20 +146,25 @@ def _unavailable(uow: UnitOfWork) -> set[int]:
     return set(uow.session.execute(select(models.Product.id).where(models.Product.stock <= 0)).scalars())
 
 
-def _to_suggestions(uow: UnitOfWork, picks: list[recommend.Suggestion]) -> list[ProductSuggestion]:
+def _to_suggestions(uow: UnitOfWork, picks: list[recommend.Suggestion]) -> list[ProductSuggestion] | None:
+    """The picks as the catalogue has them now; None if one of them has run out of stock."""
     if not picks:
         return []
-    rows = {p.id: p for p in uow.session.execute(
-        select(models.Product).where(models.Product.id.in_([s.key for s in picks]))).scalars()}
+    product = models.Product
+    rows = {row.id: row for row in uow.session.execute(
+        select(product.id, product.sku, product.name, product.category, product.price_cents, product.stock)
+        .where(product.id.in_([s.key for s in picks])))}
     found = []
     for s in picks:
-        product = rows.get(s.key)
-        if product is None:  # removed from the catalogue since training
+        row = rows.get(s.key)
+        if row is None:  # removed from the catalogue since training
             continue
+        if row.stock <= 0:
+            return None
         found.append(ProductSuggestion(
-            sku=product.sku, name=product.name, category=product.category, price_cents=product.price_cents,
-            stock=product.stock, reason_kind=s.reason.kind, reason_product=s.reason.product_name,
-            reason_category=s.reason.category, reason_window_days=s.reason.window_days, reason_text=s.reason.text))
+            sku=row.sku, name=row.name, category=row.category, price_cents=row.price_cents, stock=row.stock,
+            reason_kind=s.reason.kind, reason_product=s.reason.product_name, reason_category=s.reason.category,
+            reason_window_days=s.reason.window_days, reason_text=s.reason.text))
     return found
 
 
@@ -170,9 +175,18 @@ def recommend_for_customer(customer_id: int | None, uow: UnitOfWork, model_dir: 
     model = load_model(model_dir)
     with uow:
         history = customer_history(customer_id, uow)
-        picks = recommend.recommend(model, history, k, unavailable=_unavailable(uow), category=category,
-                                    max_price_cents=max_price_cents, now=now or utcnow())
-        return _to_suggestions(uow, picks)
+        return _in_stock(uow, lambda unavailable: recommend.recommend(
+            model, history, k, unavailable=unavailable, category=category, max_price_cents=max_price_cents,
+            now=now or utcnow()))
+
+
+def _in_stock(uow: UnitOfWork, rank: Callable[[set[int]], list[recommend.Suggestion]]) -> list[ProductSuggestion]:
+    """Rank, then read the picks' rows; only if one has run out, read every out-of-stock product and
+    rank again (one query fewer in the usual case, and the stock is always read at request time)."""
+    found = _to_suggestions(uow, rank(set()))
+    if found is None:
+        found = _to_suggestions(uow, rank(_unavailable(uow)))
+    return found or []
 
 
 def similar_to(sku: str, customer_id: int | None, uow: UnitOfWork, model_dir: Path, *, k: int = 5,
@@ -182,9 +196,8 @@ def similar_to(sku: str, customer_id: int | None, uow: UnitOfWork, model_dir: Pa
     with uow:
         product_id = uow.session.execute(select(models.Product.id).where(models.Product.sku == sku)).scalar()
         history = customer_history(customer_id, uow)
-        picks = recommend.similar_items(model, product_id, k, history=history, unavailable=_unavailable(uow),
-                                        max_price_cents=max_price_cents)
-        return _to_suggestions(uow, picks)
+        return _in_stock(uow, lambda unavailable: recommend.similar_items(
+            model, product_id, k, history=history, unavailable=unavailable, max_price_cents=max_price_cents))
 
 
 # Without a trained model (a fresh install before `caredesk recommend train`), the chat still gets
