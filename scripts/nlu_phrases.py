@@ -636,3 +636,19 @@ MESSY["recommend_products"] += [f.format(p=p) for i, p in enumerate(PRODUCT_KIND
                                 for j, f in enumerate(_PRODUCT_RECOMMEND_2) if (i + j) % 4 == 0]
 MESSY["product_info"] += [f.format(p=p) for i, p in enumerate(PRODUCT_KINDS_2)
                           for j, f in enumerate(_PRODUCT_INFO_2) if (i + j) % 4 == 0]
+
+# A refund the customer already expects ("expecting ... of 45 euros") is a question about its
+# progress, not a new request; account tiers ("basic", "family") name the account, not a sign-up.
+MESSY["track_refund"] += ["i'm expecting a refund of 45 euros", "expecting my reimbursement of 20 pounds",
+                          "still expecting the 60 dollar compensation", "waiting on a rebate of 15 euros",
+                          "i was promised a refund of 70 dollars, where is it", "my 25 euro refund, any news",
+                          "awaiting compensation of 90 dollars", "the 300 dollars you owe me, when",
+                          "expecting money back, 12 euros", "still waiting for 50 pounds refund"]
+MESSY["switch_account"] += ["use the basic account", "how to use my family account", "go to my kids profile",
+                            "work with the business profile instead", "open my other membership"]
+MESSY["edit_account"] += ["change data on my basic account", "fix the details on my family account",
+                          "correct info on the business profile", "wrong data in my membership profile"]
+# ... while a bare amount with "refund"/"reimburse" is asking for the money now.
+MESSY["get_refund"] += ["refund 40 euros", "refunding 25 dollars", "reimburse me 60 pounds", "i want 30 euros back",
+                        "refund of 80 dollars please", "reimbursing the 15 euros", "give back my 200 dollars",
+                        "compensation of 45 euros please"]
