@@ -652,3 +652,8 @@ MESSY["edit_account"] += ["change data on my basic account", "fix the details on
 MESSY["get_refund"] += ["refund 40 euros", "refunding 25 dollars", "reimburse me 60 pounds", "i want 30 euros back",
                         "refund of 80 dollars please", "reimbursing the 15 euros", "give back my 200 dollars",
                         "compensation of 45 euros please"]
+# Goals said as something to do ("can you help me build muscle") are product requests too.
+INTENTS["recommend_products"]["vp"] += ["get in shape", "build muscle", "lose fat", "gain weight", "get a lean body",
+                                        "improve my skin", "reduce hair fall", "sleep better", "boost my energy",
+                                        "find a product for my goal", "train for a marathon", "start working out",
+                                        "take care of my skin", "pick the right supplement", "set up my home gym"]
