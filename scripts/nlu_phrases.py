@@ -657,3 +657,9 @@ INTENTS["recommend_products"]["vp"] += ["get in shape", "build muscle", "lose fa
                                         "improve my skin", "reduce hair fall", "sleep better", "boost my energy",
                                         "find a product for my goal", "train for a marathon", "start working out",
                                         "take care of my skin", "pick the right supplement", "set up my home gym"]
+# COD is cash on delivery (a payment method), never "yes".
+MESSY["check_payment_methods"] += ["cod possible", "cod accepted", "cod payment option", "want to pay cod",
+                                   "cod allowed on this order", "can i do cod", "cod or prepaid", "pay by cod",
+                                   "cod charges"]
+MESSY["track_order"] += ["tracking id", "tracking number pls"]
+MESSY["get_refund"] += ["refund pls"]
