@@ -150,7 +150,7 @@ class ActionAskOrderRef(Action):
         form = (tracker.active_loop or {}).get("name")
         statuses = {"cancel_form": orders.cancellable_statuses(),
                     "address_form": orders.address_change_statuses(),
-                    "return_form": ("delivered",)}.get(form or "")
+                    "return_form": ("delivered",), "claim_form": ("delivered", "shipped")}.get(form or "")
         if customer_id is not None:
             recent = [o for o in orders.list_orders(customer_id, uow(), limit=10)
                       if not statuses or o.status in statuses][:ORDER_CHOICES]

@@ -13,6 +13,7 @@ from actions.focus import focus_on_products, focused_products
 from actions.store import uow
 from actions.values import entity_texts
 from crm_store.dto import ProductInfo, format_money
+from crm_store.policy import load_policy
 from crm_store.services import catalog
 
 STOPWORDS = set("""a an the i me my you your we to for of and or is are do does can could would want wanna
@@ -20,6 +21,7 @@ need like looking look find buy get order some any something recommend suggest s
 please pls plz show tell about have has in stock available price much how what which there it this that
 info information details product products item items gift idea ideas good nice best popular with on""".split())
 RESULTS = 5
+STOCK_QUESTION = re.compile(r"\b(stock|restock\w*|available|availability|sold out|back in|left)\b", re.IGNORECASE)
 
 
 def search_terms(text: str, entities: list[dict]) -> tuple[str, str | None]:
@@ -50,6 +52,9 @@ class ActionProductSearch(Action):
                 found = catalog.search_products(uow(), query=word, category=category, limit=RESULTS)
                 if found:
                     break
+        if found and STOCK_QUESTION.search(message.get("text", "")):
+            answer_stock(dispatcher, found)
+            return [focus_on_products(found)]
         if found:
             # The text lists the products for text-only channels; the web widget shows the cards.
             dispatcher.utter_message(response="utter_products_found", products=replies.product_lines(found),
@@ -76,3 +81,13 @@ def answer_about(dispatcher, shown: list[ProductInfo]) -> list[EventType]:
         buttons=[{"title": p.name, "payload": "/product_info" + json.dumps({"product": p.name})} for p in shown])
     return []
 
+
+def answer_stock(dispatcher, found: list[ProductInfo]) -> None:
+    """'Is the hoodie in stock?': each match in stock or sold out (the catalogue's stock), and how
+    long a restock usually takes (the shop's policy) when one is sold out."""
+    lines = "\n".join(f"• {p.name}: " + ("in stock" if p.stock > 0 else "sold out") for p in found)
+    dispatcher.utter_message(response="utter_stock", products=lines)
+    if any(p.stock <= 0 for p in found):
+        policy = load_policy()
+        dispatcher.utter_message(response="utter_restock", days_min=policy.restock_days_min,
+                                 days_max=policy.restock_days_max)

@@ -9,6 +9,7 @@ from actions import replies
 from actions.escalation import conversation_summary, hand_over
 from actions.focus import focus_on_order, order_meant
 from actions.identity import current_customer
+from actions.policy_answers import message_policy_replies
 from actions.store import uow
 from actions.turns import next_step, request_action
 from crm_store import errors
@@ -74,6 +75,12 @@ class ActionPolicyAnswer(Action):
             except errors.CareDeskError as exc:
                 dispatcher.utter_message(**replies.error_reply(exc, reference))
                 return []
+        message = tracker.latest_message
+        answers = message_policy_replies(intent, load_policy(), message.get("text", ""), message.get("entities"))
+        if answers:  # where we ship, warranty, vouchers (actions/policy_answers.py)
+            for said in answers:
+                dispatcher.utter_message(**said)
+            return []
         try:
             dispatcher.utter_message(**policy_reply(intent, load_policy()))
         except KeyError:

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STEP_FORMS = {"verify": "verify_form", "cancel_form": "cancel_form", "return_form": "return_form",
               "address_form": "address_form", "contact_form": "contact_form",
               "delete_account_form": "delete_account_form", "issue_form": "issue_form",
-              "feedback_form": "feedback_form"}
+              "feedback_form": "feedback_form", "claim_form": "claim_form"}
 # intent -> (action, the next steps that action can choose; None = answered)
 REQUESTS = {
     "track_order": ("action_track_order", ["verify", None]),
@@ -36,25 +36,30 @@ REQUESTS = {
     "complaint": ("action_open_issue", ["issue_form"]),
     "payment_issue": ("action_open_issue", ["issue_form"]),
     "review": ("action_feedback", ["feedback_form"]),
+    # After delivery: exchanges and delivery claims (actions/claims.py)
+    **{intent: ("action_start_claim", ["verify", "claim_form", None])
+       for intent in ("exchange_item", "report_item_problem", "report_not_received")},
 }
 DIRECT = {
     "place_order": "action_product_search", "recommend_products": "action_product_search",
     "product_info": "action_product_search", "contact_human_agent": "action_handoff",
     **{intent: "action_policy_answer" for intent in (
         "check_refund_policy", "delivery_options", "delivery_period", "check_payment_methods",
-        "check_cancellation_fee", "contact_customer_service")},
+        "check_cancellation_fee", "contact_customer_service", "check_warranty", "ask_voucher")},
 }
 HOW_TO = ["create_account", "recover_password", "registration_problems", "switch_account", "set_up_shipping_address"]
-AFTER_VERIFICATION = [None, "cancel_form", "return_form", "address_form", "contact_form", "delete_account_form"]
+AFTER_VERIFICATION = [None, "cancel_form", "return_form", "address_form", "contact_form", "delete_account_form",
+                      "claim_form"]
 SUBMITS = {"verify_form": "action_after_verification", "cancel_form": "action_submit_cancel",
            "return_form": "action_submit_return", "address_form": "action_submit_address",
            "contact_form": "action_submit_contact", "delete_account_form": "action_submit_delete_account",
-           "issue_form": "action_submit_issue", "feedback_form": "action_submit_feedback"}
+           "issue_form": "action_submit_issue", "feedback_form": "action_submit_feedback",
+           "claim_form": "action_submit_claim"}
 INTERRUPTIONS = ["check_payment_methods", "delivery_options", "delivery_period", "check_refund_policy",
                  "check_cancellation_fee", "contact_customer_service"]
 # Forms whose question can be interrupted (their answers are entities or yes/no, not free text).
 INTERRUPTIBLE = {"verify_form": ["order_ref", "email"], "cancel_form": ["order_ref"],
-                 "return_form": ["order_ref"], "address_form": ["order_ref"]}
+                 "return_form": ["order_ref"], "address_form": ["order_ref"], "claim_form": ["order_ref"]}
 
 
 def then(step: str | None) -> list[dict]:
