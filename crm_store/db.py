@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 
 def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:
@@ -24,7 +25,10 @@ def make_engine(url: str) -> Engine:
         database = url.split("///", 1)[-1]
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, future=True, connect_args={"check_same_thread": False})
+        # A pool even for a file (SQLAlchemy 1.4 would open a new connection, and run the pragmas
+        # below, for every session: about 2 ms each, most of a short request).
+        pool = {} if database in ("", ":memory:") else {"poolclass": QueuePool, "pool_size": 5, "max_overflow": 10}
+        engine = create_engine(url, future=True, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)
         return engine
     return create_engine(url, future=True, pool_pre_ping=True, pool_size=5, max_overflow=10)

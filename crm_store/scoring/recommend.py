@@ -48,11 +48,18 @@ class Params:
 
     ease_lambda: float = 300.0
     neighbours: int = 50
-    knn_share: float = 0.5  # 0: EASE only, 1: item-kNN only
+    knn_share: float = 0.75  # 0: EASE only, 1: item-kNN only
+    # Asymmetric cosine (Aiolli 2013): c_ij / (n_i^a n_j^(1-a)); 0.5 is the plain cosine, lower values
+    # penalise the popularity of the suggested item j more.
+    knn_alpha: float = 0.2
     content_weight: float = 0.1
     decay_days: float | None = 60.0  # None: every purchase counts the same
-    trend_weight: float = 0.2
-    trend_days: int = 30
+    trend_weight: float = 0.8
+    trend_days: int = 14
+    # Newness: a product first sold within about ``new_days`` that is selling now gets
+    # ``new_weight * exp(-days since its first sale / new_days) * trend`` (new ranges, seasonal lines).
+    new_weight: float = 0.8
+    new_days: float = 30.0
     max_per_category: int = 3
 
 
@@ -123,11 +130,19 @@ class Model:
     prices: np.ndarray  # float cents, NaN when unknown
     weights: sp.csr_matrix  # items x items, float32
     trend: np.ndarray  # recent popularity in [0, 1]
+    boost: np.ndarray  # what is added to a customer's history scores: trend and newness, weighted
     popular_recent: np.ndarray  # buyers per item over the last 7 days
     reason_window_days: int | None  # the trend's window; None: no purchase times, all-time popularity
     fitted_at: datetime | None
     index: dict = field(default_factory=dict)
     columns: sp.csc_matrix | None = None  # the same weights by column, for reasons
+
+    def __setstate__(self, state: dict) -> None:
+        # A model stored before the newness boost existed: its boost was the weighted trend alone.
+        if "boost" not in state:
+            weight = state["params"].trend_weight or TIE_BREAK
+            state["boost"] = (weight * state["trend"]).astype(np.float32)
+        self.__dict__.update(state)
 
     def __post_init__(self) -> None:
         if not self.index:
@@ -162,12 +177,15 @@ def ease_weights(bought: sp.csr_matrix, lam: float) -> np.ndarray:
     return weights
 
 
-def knn_weights(bought: sp.csr_matrix, neighbours: int) -> sp.csr_matrix:
-    """Cosine similarity of items' buyer sets; each target item (column) keeps its nearest."""
+def knn_weights(bought: sp.csr_matrix, neighbours: int, alpha: float = 0.5) -> sp.csr_matrix:
+    """Cosine similarity of items' buyer sets, asymmetric when ``alpha`` is not 0.5 (row: the item
+    bought, divided by its norm to the power 2 alpha; column: the item suggested, to the power
+    2 (1 - alpha)); each target item (column) keeps its nearest."""
     norms = np.sqrt(np.asarray(bought.multiply(bought).sum(axis=0)).ravel())
     norms[norms == 0] = 1.0
-    scaled = bought @ sp.diags(1.0 / norms)
-    return _top_per_column((scaled.T @ scaled).tocsc(), neighbours)
+    overlap = (bought.T @ bought).tocsc()
+    similar = sp.diags(norms ** (-2 * alpha)) @ overlap @ sp.diags(norms ** (-2 * (1 - alpha)))
+    return _top_per_column(sp.csc_matrix(similar), neighbours)
 
 
 def content_weights(texts: Sequence[str], neighbours: int) -> sp.csr_matrix:
@@ -244,7 +262,7 @@ def fit(purchases: pd.DataFrame, products: Sequence[ProductInfo] = (), params: P
         step("EASE")
     knn_share = params.knn_share if parts else 1.0
     if knn_share > 0:
-        parts.append((knn_share, knn_weights(bought, params.neighbours)))
+        parts.append((knn_share, knn_weights(bought, params.neighbours, params.knn_alpha)))
         step("item-kNN")
     info = [catalogue[k] for k in keys.tolist()]
     if params.content_weight > 0:
@@ -265,12 +283,25 @@ def fit(purchases: pd.DataFrame, products: Sequence[ProductInfo] = (), params: P
     recent = np.zeros(len(keys)) if week is None else week
     trend_score = np.log1p(trend)
     trend_score = trend_score / trend_score.max() if trend_score.max() > 0 else trend_score
+    boost = (params.trend_weight or TIE_BREAK) * trend_score
+    if has_time and params.new_weight > 0:
+        boost = boost + params.new_weight * _newness(purchases, index, now, params.new_days) * trend_score
     step("popularity")
     return Model(params=params, keys=keys, names=np.array([p.name for p in info], dtype=object),
                  categories=np.array([p.category for p in info], dtype=object),
                  prices=np.array([np.nan if p.price_cents is None else p.price_cents for p in info], dtype=float),
-                 weights=weights, trend=trend_score.astype(np.float32), popular_recent=recent.astype(np.float32),
+                 weights=weights, trend=trend_score.astype(np.float32),
+                 boost=boost.astype(np.float32), popular_recent=recent.astype(np.float32),
                  reason_window_days=params.trend_days if has_time else None, fitted_at=now, index=index)
+
+
+def _newness(purchases: pd.DataFrame, index: dict, now: datetime | None, days: float) -> np.ndarray:
+    """exp(-days since the product's first sale / ``days``); 0 for a product never sold."""
+    newness = np.zeros(len(index))
+    first = pd.to_datetime(purchases["at"]).groupby(purchases["item"]).min()
+    age = (pd.Timestamp(now) - first).dt.total_seconds().to_numpy() / 86400
+    newness[first.index.map(index).to_numpy()] = np.exp(-np.maximum(age, 0.0) / days)
+    return newness
 
 
 def _buyers_since(purchases: pd.DataFrame, index: dict, now: datetime | None, days: int) -> np.ndarray | None:
@@ -330,7 +361,7 @@ def scores(model: Model, weights: dict[int, float]) -> np.ndarray:
         from_history = _gather(model.weights, rows, np.fromiter(weights.values(), dtype=np.float64))
         top = from_history.max()
         if top > 0:  # popularity breaks ties even when its weight is 0
-            return from_history / top + (model.params.trend_weight or TIE_BREAK) * trend
+            return from_history / top + model.boost.astype(np.float64)
     return trend  # nothing to go on: what is popular now
 
 
@@ -421,7 +452,7 @@ def _reasons(model: Model, picks: list[int], score: np.ndarray, weights: dict[in
     for n, i in enumerate(picks):
         start, end = columns.indptr[i], columns.indptr[i + 1]
         bought, contribution = columns.indices[start:end], columns.data[start:end] * history[columns.indices[start:end]]
-        trend_part = (model.params.trend_weight or TIE_BREAK) * float(model.trend[i])
+        trend_part = float(model.boost[i])
         history_part = score[i] - trend_part
         if len(contribution) and contribution.max() > 0 and history_part >= max(HISTORY_FOR_REASON, trend_part):
             because = int(bought[int(contribution.argmax())])

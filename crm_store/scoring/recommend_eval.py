@@ -172,14 +172,14 @@ def model_scorer(model: recommend.Model, split: Split, t: Truth) -> Scorer:
     """Our model, served exactly as :func:`recommend.scores` serves one customer, in batches."""
     history = _history_matrix(model, split, t)
     trend = model.trend.astype(np.float64)
-    weight = model.params.trend_weight or recommend.TIE_BREAK
+    boost = model.boost.astype(np.float64)
     columns = np.array([model.index[k] for k in t.keys.tolist()])
 
     def score(rows: np.ndarray) -> np.ndarray:
         from_history = (history[rows] @ model.weights).toarray().astype(np.float64)
         top = from_history.max(axis=1, keepdims=True)
         from_history = np.divide(from_history, top, out=np.zeros_like(from_history), where=top > 0)
-        total = np.where(top > 0, from_history + weight * trend, trend)
+        total = np.where(top > 0, from_history + boost, trend)
         return total[:, columns]
 
     return score
@@ -209,23 +209,28 @@ def fit_model(split: Split, params: recommend.Params,
 GRID = {
     "ease_lambda": (100.0, 300.0, 1000.0),
     "knn_share": (0.0, 0.25, 0.5, 0.75, 1.0),
+    "knn_alpha": (0.5, 0.2, 0.1),
     "decay_days": (None, 30.0, 60.0, 180.0),
-    "trend_weight": (0.0, 0.1, 0.2, 0.4),
+    "trend_days": (7, 14, 30),
+    "trend_weight": (0.0, 0.2, 0.4, 0.8, 1.2),
+    "new_weight": (0.0, 0.4, 0.8, 1.2),
     "content_weight": (0.0, 0.1, 0.3),
 }
 
 
 def tune(split: Split, k: int, base: recommend.Params, products: list[recommend.ProductInfo] | None = None,
-         on_trial: Callable[[dict, float], None] | None = None) -> tuple[recommend.Params, list[dict]]:
-    """Best params by precision@k on ``split`` (a validation split), searched one setting at a time."""
+         on_trial: Callable[[dict, float], None] | None = None,
+         grid: dict | None = None) -> tuple[recommend.Params, list[dict]]:
+    """Best params by precision@k on ``split`` (a validation split), searched one setting at a time
+    over ``grid`` (default :data:`GRID`)."""
     t = truth(split)
     trials: list[dict] = []
     best, best_score = base, -1.0
     has_time = "at" in split.train.columns
-    for name, values in GRID.items():
+    for name, values in (grid or GRID).items():
         if name == "content_weight" and not products:
             continue
-        if name in ("decay_days", "trend_weight") and not has_time:
+        if name in ("decay_days", "trend_days", "trend_weight", "new_weight") and not has_time:
             continue
         for value in values:
             params = replace(best, **{name: value})  # type: ignore[arg-type]  # GRID's names and types

@@ -150,3 +150,28 @@ def test_a_shop_with_no_sales_yet_offers_its_range_without_calling_it_popular():
 def test_no_products_and_no_purchases_is_refused():
     with pytest.raises(ValueError, match="nothing to recommend"):
         recommend.fit(pd.DataFrame(columns=["customer", "item", "at"]), [])
+
+
+def test_asymmetric_cosine_at_one_half_is_the_plain_cosine_and_lower_favours_the_rarer_item():
+    bought = recommend.purchase_matrix(np.array([0, 0, 1, 1, 2, 2, 3]), np.array([0, 1, 0, 2, 0, 2, 2]), 4, 3)
+    plain = recommend.knn_weights(bought, 5, alpha=0.5).toarray()
+    overlap = (bought.T @ bought).toarray()
+    norms = np.sqrt(np.diag(overlap))
+    expected = overlap / np.outer(norms, norms)
+    np.fill_diagonal(expected, 0)
+    assert np.allclose(plain, expected)
+    # Item 0 was bought with item 1 (1 buyer) and item 2 (3 buyers), once each.
+    asymmetric = recommend.knn_weights(bought, 5, alpha=0.1).toarray()
+    assert asymmetric[0, 1] / asymmetric[0, 2] > plain[0, 1] / plain[0, 2]
+
+
+def test_a_new_product_selling_now_is_lifted_above_an_old_one_selling_as_well():
+    rows = [(c, 1, NOW - timedelta(days=300 - c)) for c in range(20)]  # the old one, sold for a year
+    rows += [(c, 1, NOW - timedelta(days=3)) for c in range(20, 30)]
+    rows += [(c, 2, NOW - timedelta(days=3)) for c in range(30, 40)]  # the new one, first sold 3 days ago
+    purchases = pd.DataFrame(rows, columns=["customer", "item", "at"])
+    products = [ProductInfo(1, "Old"), ProductInfo(2, "New")]
+    plain = recommend.fit(purchases, products, recommend.Params(new_weight=0.0, content_weight=0), now=NOW)
+    lifted = recommend.fit(purchases, products, recommend.Params(new_weight=0.8, content_weight=0), now=NOW)
+    assert plain.boost[0] == pytest.approx(plain.boost[1])
+    assert lifted.boost[1] > lifted.boost[0]
