@@ -392,12 +392,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
                      with_personal_data=args.with_personal_data)
         print(f"Wrote {out}.")
         return 0
-    from caredesk.reports import summary_lines
-    from crm_store.services import reports
+    from caredesk.reports import segment_lines, summary_lines
+    from crm_store.services import reports, segments
     from crm_store.unit_of_work import UnitOfWork
 
     episodes = reports.load_episodes(UnitOfWork(settings.database_url), since=args.since, until=args.until)
     for line in summary_lines(episodes, reports.last_build(UnitOfWork(settings.database_url))):
+        print(line)
+    for line in segment_lines(segments.load_summary(settings.models_dir / segments.SUMMARY_FILE)):
         print(line)
     return 0
 

@@ -131,6 +131,14 @@ def _rating(mean: float | None) -> str:
     return "-" if mean is None else f"{mean:.2f}"
 
 
+def segment_lines(summary: dict | None) -> list[str]:
+    """The customer segments the recommender was last built with: size, share and profile each."""
+    if not summary:
+        return ["Segments:          none saved yet (`caredesk recommend train` saves them)"]
+    parts = [f"{s['segment']}: {s['customers']:,} ({s['share']:.0%}) {s['profile']}" for s in summary["segments"]]
+    return [f"Segments:          {summary['k']} (RFM k-means as of {summary['as_of'][:10]}): " + "; ".join(parts)]
+
+
 def summary_lines(episodes: list[Episode], build: reports.BuildInfo | None) -> list[str]:
     """The headline figures of these episodes, as ``caredesk report summary`` prints them."""
     from crm_store.scoring import report_metrics

@@ -22,7 +22,7 @@ millisecond at the median for 3,400 products (``benchmarks/recommend_online_reta
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -38,6 +38,9 @@ KEEP_PER_ROW = 256
 # best item's history part is 1) and more than popularity does; otherwise the pick is a popular one.
 HISTORY_FOR_REASON = 0.15
 TIE_BREAK = 1e-3
+# A customer with fewer distinct kept purchases than this says little by them: what their segment
+# (RFM, crm_store.scoring.segments) buys lately weighs in beside the shop's trend.
+LITTLE_HISTORY = 3
 
 
 @dataclass(frozen=True)
@@ -136,8 +139,12 @@ class Model:
     fitted_at: datetime | None
     index: dict = field(default_factory=dict)
     columns: sp.csc_matrix | None = None  # the same weights by column, for reasons
+    segment_trend: dict = field(default_factory=dict)  # segment -> recent popularity among its customers
+    customer_segments: dict = field(default_factory=dict)  # customer -> segment when fitted
 
     def __setstate__(self, state: dict) -> None:
+        state.setdefault("segment_trend", {})
+        state.setdefault("customer_segments", {})
         # A model stored before the newness boost existed: its boost was the weighted trend alone.
         if "boost" not in state:
             weight = state["params"].trend_weight or TIE_BREAK
@@ -231,7 +238,7 @@ def _scale(matrix) -> float:
 
 
 def fit(purchases: pd.DataFrame, products: Sequence[ProductInfo] = (), params: Params = Params(),
-        now: datetime | None = None, on_step=None) -> Model:
+        now: datetime | None = None, on_step=None, segments: Mapping | None = None) -> Model:
     """Fit on a purchase table with columns ``customer``, ``item`` and optionally ``at``.
 
     Args:
@@ -240,6 +247,8 @@ def fit(purchases: pd.DataFrame, products: Sequence[ProductInfo] = (), params: P
             added without them. Products nobody bought are still recommendable (content, trend).
         now: the model's "today" for the trend and the decay (default: the last purchase).
         on_step: called with a short label after each stage (for a progress bar).
+        segments: customer -> segment (as of ``now``); each segment's recent popularity is kept for
+            its customers with little history.
     """
     step = on_step or (lambda label: None)
     catalogue = {p.key: p for p in products}
@@ -286,13 +295,32 @@ def fit(purchases: pd.DataFrame, products: Sequence[ProductInfo] = (), params: P
     boost = (params.trend_weight or TIE_BREAK) * trend_score
     if has_time and params.new_weight > 0:
         boost = boost + params.new_weight * _newness(purchases, index, now, params.new_days) * trend_score
+    segment_trend = _segment_trend(purchases, index, now, params.trend_days, segments) if segments else {}
     step("popularity")
     return Model(params=params, keys=keys, names=np.array([p.name for p in info], dtype=object),
                  categories=np.array([p.category for p in info], dtype=object),
                  prices=np.array([np.nan if p.price_cents is None else p.price_cents for p in info], dtype=float),
                  weights=weights, trend=trend_score.astype(np.float32),
                  boost=boost.astype(np.float32), popular_recent=recent.astype(np.float32),
-                 reason_window_days=params.trend_days if has_time else None, fitted_at=now, index=index)
+                 reason_window_days=params.trend_days if has_time else None, fitted_at=now, index=index,
+                 segment_trend=segment_trend, customer_segments=dict(segments or {}))
+
+
+def _segment_trend(purchases: pd.DataFrame, index: dict, now: datetime | None, days: int,
+                   segments: Mapping) -> dict:
+    """Per segment, log buyers per item over the last ``days`` (all time without times), in [0, 1]."""
+    table = purchases.assign(segment=purchases["customer"].map(segments)).dropna(subset=["segment"])
+    if now is not None and "at" in table.columns and table["at"].notna().any():
+        table = table[pd.to_datetime(table["at"]) >= pd.Timestamp(now) - pd.Timedelta(days=days)]
+    found = {}
+    for segment, group in table.groupby("segment"):
+        counts = np.zeros(len(index))
+        buyers = group.groupby("item")["customer"].nunique()
+        counts[buyers.index.map(index).to_numpy()] = buyers.to_numpy()
+        score = np.log1p(counts)
+        if score.max() > 0:
+            found[segment] = (score / score.max()).astype(np.float32)
+    return found
 
 
 def _newness(purchases: pd.DataFrame, index: dict, now: datetime | None, days: float) -> np.ndarray:
@@ -353,29 +381,37 @@ def _gather(matrix: sp.csr_matrix, rows: np.ndarray, row_weights: np.ndarray) ->
                        minlength=matrix.shape[1])
 
 
-def scores(model: Model, weights: dict[int, float]) -> np.ndarray:
-    """Every item's score for a customer whose purchases weigh ``weights``."""
+def scores(model: Model, weights: dict[int, float], segment=None) -> np.ndarray:
+    """Every item's score for a customer whose purchases weigh ``weights``; a customer of
+    ``segment`` with little history also gets what their segment buys lately."""
     trend = model.trend.astype(np.float64)
+    peers = model.segment_trend.get(segment) if len(weights) < LITTLE_HISTORY else None
+    if peers is not None:
+        trend = (trend + peers.astype(np.float64)) / 2
     if weights:
         rows = np.fromiter(weights, dtype=np.int64, count=len(weights))
         from_history = _gather(model.weights, rows, np.fromiter(weights.values(), dtype=np.float64))
         top = from_history.max()
         if top > 0:  # popularity breaks ties even when its weight is 0
-            return from_history / top + model.boost.astype(np.float64)
-    return trend  # nothing to go on: what is popular now
+            boost = model.boost.astype(np.float64)
+            if peers is not None:
+                boost = boost + model.params.trend_weight * peers
+            return from_history / top + boost
+    return trend  # nothing to go on: what is popular now (among the customer's segment too)
 
 
 def recommend(model: Model, history: Sequence[Purchase] = (), k: int = 10, *,
               unavailable: Collection = (), category: str | None = None, max_price_cents: int | None = None,
-              now: datetime | None = None) -> list[Suggestion]:
+              now: datetime | None = None, segment=None) -> list[Suggestion]:
     """Up to ``k`` products for one customer, best first.
 
     Never one the customer bought or returned (anything in ``history``), nor one in ``unavailable``
     (out of stock, withdrawn); only ``category`` and at most ``max_price_cents`` when given; at
-    most ``max_per_category`` per category otherwise, unless too few others are left.
+    most ``max_per_category`` per category otherwise, unless too few others are left. ``segment``:
+    the customer's RFM segment, which weighs in when their history is short.
     """
     weights = history_weights(model, history, now)
-    score = scores(model, weights)
+    score = scores(model, weights, segment)
     allowed = _allowed(model, [p.item for p in history], unavailable, category, max_price_cents)
     picks = _diverse_top(model, score, allowed, k, enforce=category is None)
     return [Suggestion(model.keys[i], str(model.names[i]), model.categories[i], float(score[i]), reason)

@@ -19,14 +19,16 @@ import pandas as pd
 from sqlalchemy import bindparam, select, update
 
 from crm_store import models
-from crm_store.scoring import churn
+from crm_store.scoring import churn, segments
 from crm_store.services._common import utcnow
 from crm_store.unit_of_work import UnitOfWork
 
 HORIZON = timedelta(days=90)
 MODELS = churn.MODELS  # the candidate models, for callers of this service
 FEATURES = ["recency_days", "frequency", "orders_last_90d", "monetary_cents", "tenure_days", "returns",
-            "cancellations", "complaints", "tickets", "negative_conversations", "low_csat", "avg_csat", "segment"]
+            "cancellations", "complaints", "tickets", "negative_conversations", "low_csat", "avg_csat", "segment",
+            "rfm_segment"]
+CATEGORICAL = ["segment", "rfm_segment"]
 # Conversations the assistant had to hand over because the customer was upset or asked for a person.
 NEGATIVE_CONVERSATION_TICKETS = ("escalated", "human_requested")
 
@@ -79,8 +81,22 @@ def features_at(frames: dict[str, pd.DataFrame], cutoff: datetime) -> pd.DataFra
               "complaints", "negative_conversations", "low_csat"]
     table[counts] = table[counts].fillna(0)
     table["segment"] = customers.segment.reindex(table.index)
+    table["rfm_segment"] = rfm_segments_at(table)
     table.index.name = "customer_id"
     return table[FEATURES]
+
+
+def rfm_segments_at(table: pd.DataFrame) -> pd.Series:
+    """The RFM segment (:mod:`crm_store.scoring.segments`) of each customer from the features as of
+    the cutoff alone, so no later order leaks in; as text (a category, numbered by value); missing
+    when there are too few customers to segment."""
+    rfm = pd.DataFrame({"recency_days": table.recency_days, "frequency": table.frequency,
+                        "spend": table.monetary_cents / 100}, index=table.index)
+    try:
+        labels = segments.segment(rfm).labels
+    except ValueError:
+        return pd.Series(None, index=table.index, dtype=object)
+    return labels.map(lambda n: f"rfm{n}").astype(object)
 
 
 def labels_at(frames: dict[str, pd.DataFrame], cutoff: datetime, customer_ids) -> pd.Series:
@@ -110,7 +126,7 @@ def train_model(url: str, model_dir: Path, as_of: datetime | None = None, folds:
     check_y = labels_at(frames, check_cutoff, check_x.index)
     if train_y.nunique() < 2 or check_y.nunique() < 2:
         raise ValueError("not enough history to learn churn: need customers who stayed and who left")
-    columns = churn.Columns(numeric=[f for f in FEATURES if f != "segment"], categorical=["segment"])
+    columns = churn.Columns(numeric=[f for f in FEATURES if f not in CATEGORICAL], categorical=CATEGORICAL)
     scores = churn.compare_models(train_x, train_y.to_numpy(), columns, folds, models)
     choice = churn.choose_model(scores)
     with churn.one_thread():

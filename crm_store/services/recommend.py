@@ -20,13 +20,16 @@ from sqlalchemy import DateTime, false, func, literal, null, select, union_all
 
 from crm_store import models
 from crm_store.scoring import recommend, recommend_eval
+from crm_store.scoring.segments import Segmentation
+from crm_store.services import segments
 from crm_store.services._common import utcnow
 from crm_store.unit_of_work import UnitOfWork
 
 MODEL_FILE = "recommender.joblib"
 # Orders that put a product in the customer's hands (a cancelled order never did).
 KEPT_STATUSES = ("placed", "paid", "packed", "shipped", "delivered")
-STAGES = ("read orders", "choose parameters", "purchase matrix", "EASE", "item-kNN", "content", "popularity", "save")
+STAGES = ("read orders", "segments", "choose parameters", "purchase matrix", "EASE", "item-kNN", "content",
+          "popularity", "save")
 # Parameters are chosen on the last TUNING_DAYS of the history (trained on what came before them).
 TUNING_DAYS = 90
 # The chat promises suggestions from the customer's own taste: popularity and newness may lift and
@@ -98,12 +101,15 @@ def train_model(url: str, model_dir: Path, as_of: datetime | None = None,
         purchases = _purchases(uow, as_of)
         products = _catalogue(uow)
     step("read orders")
+    segmentation = _segments(url, as_of, model_dir)
+    step("segments")
     params = params or CRM_BASE
     tuning: dict = {"skipped": "not asked"}
     if tune:
         params, tuning = choose_params(purchases, products, params)
     step("choose parameters")
-    model = recommend.fit(purchases, products, params, now=as_of, on_step=step)
+    model = recommend.fit(purchases, products, params, now=as_of, on_step=step,
+                          segments=None if segmentation is None else segmentation.labels.to_dict())
     model_dir.mkdir(parents=True, exist_ok=True)
     path = model_dir / MODEL_FILE
     joblib.dump(model, path)
@@ -111,7 +117,19 @@ def train_model(url: str, model_dir: Path, as_of: datetime | None = None,
     return {"path": str(path), "trained_at": as_of.isoformat(), "products": model.size,
             "customers": int(purchases["customer"].nunique()), "order_lines": len(purchases),
             "weights": int(model.weights.nnz), "tuning": tuning,
+            "segments": 0 if segmentation is None else segmentation.k,
             "params": {name: getattr(params, name) for name in recommend_eval.GRID}}
+
+
+def _segments(url: str, as_of: datetime, model_dir: Path) -> Segmentation | None:
+    """The RFM segments as of ``as_of`` (their popularity serves customers with little history),
+    also written to ``segments.json`` for the reports; None when there are too few customers."""
+    try:
+        found = segments.segment_customers(url, as_of)
+    except ValueError:
+        return None
+    segments.save_summary(found, as_of, model_dir / segments.SUMMARY_FILE)
+    return found
 
 
 _cache: dict[Path, tuple[float, recommend.Model]] = {}
@@ -213,7 +231,8 @@ def recommend_for_customer(customer_id: int | None, uow: UnitOfWork, model_dir: 
     with uow:
         history, unavailable = history_and_unavailable(customer_id, uow)
         picks = recommend.recommend(model, history, k, unavailable=unavailable, category=category,
-                                    max_price_cents=max_price_cents, now=now or utcnow())
+                                    max_price_cents=max_price_cents, now=now or utcnow(),
+                                    segment=model.customer_segments.get(customer_id))
         return _to_suggestions(uow, picks)
 
 

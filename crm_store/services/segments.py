@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import case, func, select
@@ -14,6 +16,8 @@ from crm_store.unit_of_work import UnitOfWork
 
 # A cancelled order is neither a visit that counts nor money spent.
 COUNTED_STATUSES = ("placed", "paid", "packed", "shipped", "delivered", "returned")
+# Written beside the recommender by `caredesk recommend train` (the segments it was built with).
+SUMMARY_FILE = "segments.json"
 
 
 def rfm_table(uow: UnitOfWork, as_of: datetime | None = None) -> pd.DataFrame:
@@ -35,3 +39,22 @@ def rfm_table(uow: UnitOfWork, as_of: datetime | None = None) -> pd.DataFrame:
 
 def segment_customers(url: str, as_of: datetime | None = None, seed: int = 0) -> segments.Segmentation:
     return segments.segment(rfm_table(UnitOfWork(url), as_of), seed=seed)
+
+
+def save_summary(found: segments.Segmentation, as_of: datetime, path: Path) -> None:
+    """The segments' sizes and profiles as of ``as_of``, as JSON (``caredesk report summary`` reads it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"as_of": as_of.isoformat(), **found.to_dict()}, default=_plain, indent=2),
+                    encoding="utf-8")
+
+
+def load_summary(path: Path) -> dict | None:
+    """What :func:`save_summary` wrote, or None when nothing was saved."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else str(value)

@@ -3,6 +3,7 @@
 import json
 from datetime import timedelta
 
+import pandas as pd
 import pytest
 from sqlalchemy import select
 
@@ -32,6 +33,22 @@ def test_features_use_only_history_before_the_cutoff(shop):
     assert (table["recency_days"] >= 0).all()
     labels = churn.labels_at(frames, cutoff, table.index)
     assert set(labels.unique()) == {0, 1}
+
+
+def test_rfm_segments_are_a_feature_computed_from_the_cutoff_alone(shop):
+    with UnitOfWork(shop) as uow:
+        frames = churn._frames(uow)
+    cutoff = AS_OF - timedelta(days=200)
+    table = churn.features_at(frames, cutoff)
+    assert table["rfm_segment"].notna().all() and table["rfm_segment"].nunique() >= 2
+    # Orders placed after the cutoff (here: a copy of every later order, doubled) change nothing.
+    orders = frames["orders"]
+    later = orders[orders.placed_at >= cutoff]
+    busier = {**frames, "orders": pd.concat([orders, later], ignore_index=True)}
+    assert churn.features_at(busier, cutoff)["rfm_segment"].equals(table["rfm_segment"])
+    # The most valuable segment (rfm1) orders more often than the least valuable, as of the cutoff.
+    by_segment = table.groupby("rfm_segment").frequency.median()
+    assert by_segment["rfm1"] > by_segment[by_segment.index.max()]
 
 
 def test_training_beats_chance_on_the_later_hold_out_and_saves_the_model(shop, tmp_path):

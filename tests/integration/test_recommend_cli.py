@@ -59,6 +59,20 @@ def test_train_stores_the_model_and_says_what_it_read(trained):
     assert "Building the recommender" in captured.err  # the progress bar
 
 
+def test_train_saves_the_segments_it_used_and_the_report_summary_shows_them(trained, capsys):
+    model_dir, _, _ = trained
+    saved = json.loads((model_dir / "segments.json").read_text())
+    assert saved["k"] >= 2 and saved["as_of"].startswith(DAY)
+    model = recommend.load_model(model_dir)
+    # Each segment that bought lately has its popularity (a lapsed one may have none).
+    assert model.customer_segments and set(model.segment_trend) <= {s["segment"] for s in saved["segments"]}
+    assert 1 in model.segment_trend
+    assert main(["report", "summary"]) == 0
+    out = capsys.readouterr().out
+    assert f"Segments:          {saved['k']} (RFM k-means as of {DAY}): 1: " in out
+    assert saved["segments"][0]["profile"] in out
+
+
 def _tastes(url: str, customer_id: int) -> tuple[set[str], set[int]]:
     """The categories of at least a quarter of the customer's order lines, and the products they have."""
     with UnitOfWork(url) as uow:

@@ -175,3 +175,17 @@ def test_a_new_product_selling_now_is_lifted_above_an_old_one_selling_as_well():
     lifted = recommend.fit(purchases, products, recommend.Params(new_weight=0.8, content_weight=0), now=NOW)
     assert plain.boost[0] == pytest.approx(plain.boost[1])
     assert lifted.boost[1] > lifted.boost[0]
+
+
+def test_a_customer_with_little_history_gets_what_their_segment_buys_and_a_guest_the_shop_trend():
+    rows = [(c, 1, NOW - timedelta(days=2)) for c in range(30)]  # segment 1 buys the hose
+    rows += [(c, 7, NOW - timedelta(days=2)) for c in range(30, 50)]  # segment 2 buys the kettle
+    purchases = pd.DataFrame(rows, columns=["customer", "item", "at"])
+    segments = {c: 1 if c < 30 else 2 for c in range(50)}
+    model = recommend.fit(purchases, _catalogue(), recommend.Params(), now=NOW, segments=segments)
+    assert recommend.recommend(model, [], k=1)[0].key == 1
+    assert recommend.recommend(model, [], k=1, segment=2)[0].key == 7
+    assert model.customer_segments[40] == 2
+    # Without segments at fit time the segment is ignored.
+    plain = recommend.fit(purchases, _catalogue(), recommend.Params(), now=NOW)
+    assert recommend.recommend(plain, [], k=1, segment=2)[0].key == 1
