@@ -10,6 +10,7 @@ from rasa_sdk import Action
 from rasa_sdk.events import EventType, SlotSet
 
 from actions.escalation import check_turn
+from actions.feedback import offer_csat
 from crm_store.policy import load_policy
 
 # The reply to each small-talk intent when nobody needs to take over (the words are in domain.yml).
@@ -22,6 +23,8 @@ REPLIES = {
     "affirm": "utter_ok",
     "deny": "utter_ok",
 }
+# Thanks or goodbye after a resolved request: the moment to ask for a rating (actions/feedback.py).
+ASKS_FOR_RATING = {"thank_you", "goodbye"}
 # Understood, but not a request the assistant can serve: misunderstandings are not over.
 KEEPS_FALLBACK_COUNT = {"out_of_scope"}
 
@@ -87,6 +90,8 @@ class ActionSmallTalk(Action):
         dispatcher.utter_message(response=REPLIES.get(intent, "utter_default"))
         if tracker.get_slot("fallback_count") and intent not in KEEPS_FALLBACK_COUNT:
             events.append(SlotSet("fallback_count", 0))  # understood: misunderstandings start over
+        if intent in ASKS_FOR_RATING:  # after a resolved request: how did we do? (once)
+            events += offer_csat(dispatcher, tracker)
         return events
 
 

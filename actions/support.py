@@ -5,6 +5,7 @@ from __future__ import annotations
 from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import EventType, SlotSet
 
+from actions import feedback as rating
 from actions import replies
 from actions.escalation import conversation_summary, hand_over
 from actions.focus import focus_on_order, order_meant
@@ -120,14 +121,19 @@ class ActionHandoff(Action):
 
 class ActionHandBack(Action):
     """An agent resolved the conversation (the console triggers ``EXTERNAL_agent_resolved``): the
-    assistant says it is back; the rule then asks for a rating with the feedback form."""
+    assistant says it is back; the rules then ask for a rating with the feedback form, unless the
+    rating was already asked in this conversation (``next_step``)."""
 
     def name(self) -> str:
         return "action_hand_back"
 
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         dispatcher.utter_message(response="utter_back_to_bot")
-        return [SlotSet("escalated_ticket", None), SlotSet("fallback_count", 0)]
+        events: list[EventType] = [SlotSet("escalated_ticket", None), SlotSet("fallback_count", 0)]
+        if not rating.may_ask(tracker, hand_back=True):
+            return events + [next_step(None)]
+        return events + [SlotSet(rating.ASKED_SLOT, True), SlotSet("csat", None), SlotSet("feedback_comment", None),
+                         next_step("feedback_form")]
 
 
 class ActionOpenIssue(Action):
@@ -166,7 +172,10 @@ class ActionFeedback(Action):
 
     @request_action
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
-        return [SlotSet("csat", None), SlotSet("feedback_comment", None), next_step("feedback_form")]
+        # A rating button carries its score: the form then only asks for the optional comment.
+        score = rating.tapped_score(tracker.latest_message.get("entities"))
+        return [SlotSet("csat", score), SlotSet("feedback_comment", None), SlotSet(rating.ASKED_SLOT, True),
+                next_step("feedback_form")]
 
 
 WORD_SCORES = {"terrible": 1, "awful": 1, "bad": 2, "poor": 2, "ok": 3, "okay": 3, "fine": 3, "good": 4,
@@ -204,8 +213,13 @@ class ActionSubmitFeedback(Action):
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         customer_id, events = current_customer(tracker)
         comment = tracker.get_slot("feedback_comment")
-        feedback.record_feedback(uow(), customer_id=customer_id, csat=int(tracker.get_slot("csat")),
-                                 comment=None if comment == "-" else comment,
-                                 conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel())
+        stored = feedback.record_feedback(
+            uow(), customer_id=customer_id, csat=int(tracker.get_slot("csat")),
+            comment=None if comment == "-" else comment, conversation_id=tracker.sender_id,
+            channel=tracker.get_latest_input_channel(), intent=rating.rated_request(tracker),
+            resolved_by=rating.resolved_by(tracker), sentiment=rating.comment_sentiment(tracker))
         dispatcher.utter_message(response="utter_feedback_thanks")
+        if stored.ticket_id is not None:
+            dispatcher.utter_message(response="utter_feedback_follow_up", ticket=stored.ticket_id,
+                                     reply_hours=load_policy().first_reply_hours)
         return events + [SlotSet("csat", None), SlotSet("feedback_comment", None)]

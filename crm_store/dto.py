@@ -157,6 +157,7 @@ class FeedbackInfo:
     csat: int | None
     comment: str | None
     created_at: datetime
+    ticket_id: int | None = None  # the follow-up a low score or an angry comment opened
 
 
 @dataclass(frozen=True)

@@ -216,6 +216,26 @@ class Feedback(Base):
     conversation_id = Column(String(120))
     channel = Column(String(20))
     created_at = Column(DateTime, nullable=False)
+    intent = Column(String(80))  # the request the rating is about
+    resolved_by = Column(String(10))  # bot | agent
+    sentiment = Column(Float)  # the comment's sentiment score (-1 .. 1)
+    ticket_id = Column(Integer)  # the follow-up ticket a low score or an angry comment opened
+
+
+class Suggestion(Base):
+    """A product suggested in chat, and the first time the customer followed it (a card's button)."""
+
+    __tablename__ = "suggestions"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(120), nullable=False, index=True)
+    channel = Column(String(20))
+    customer_id = Column(ForeignKey("customers.id", ondelete="SET NULL"), index=True)
+    product_sku = Column(String(40), nullable=False)
+    reason_kind = Column(String(20), nullable=False)  # bought | similar | popular
+    shown_at = Column(DateTime, nullable=False, index=True)
+    followed_at = Column(DateTime)
+    followed_by = Column(String(20))  # details | more | basket
 
 
 class AuditLog(Base):

@@ -36,12 +36,13 @@ REQUESTS = {
     "complaint": ("action_open_issue", ["issue_form"]),
     "payment_issue": ("action_open_issue", ["issue_form"]),
     "review": ("action_feedback", ["feedback_form"]),
+    "recommend_products": ("action_recommend", [None]),  # actions/recommend.py
     # After delivery: exchanges and delivery claims (actions/claims.py)
     **{intent: ("action_start_claim", ["verify", "claim_form", None])
        for intent in ("exchange_item", "report_item_problem", "report_not_received")},
 }
 DIRECT = {
-    "place_order": "action_product_search", "recommend_products": "action_product_search",
+    "place_order": "action_product_search",
     "product_info": "action_product_search", "contact_human_agent": "action_handoff",
     **{intent: "action_policy_answer" for intent in (
         "check_refund_policy", "delivery_options", "delivery_period", "check_payment_methods",

@@ -28,6 +28,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.shared.core.events import SlotSet
@@ -49,6 +50,7 @@ MAX_MESSAGE = 4096
 MAX_CALLBACK_DATA = 64  # bytes Telegram keeps for a button
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 PRIVATE, GROUP = "tg:", "tg-group:"
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "0.0.0.0", "::1", None}
 
 
 def conversation_for(chat_id: int | str, chat_type: str | None) -> str:
@@ -76,6 +78,23 @@ def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
         chunks.append(rest[:cut])
         rest = rest[cut:].lstrip("\n ")
     return chunks + ([rest] if rest or not chunks else [])
+
+
+def card_keyboards(elements: list, shop_url: str) -> list[tuple[str, list[list[dict[str, str]]]]]:
+    """(text, keyboard rows) for each card that has buttons: its buttons on one row, and its link
+    on a second when the shop has a public address (Telegram refuses links to this machine)."""
+    public = shop_url.startswith(("http://", "https://")) and urlsplit(shop_url).hostname not in LOCAL_HOSTS
+    shown = []
+    for card in elements:
+        if not isinstance(card, dict) or not card.get("title") or not card.get("buttons"):
+            continue
+        rows = [[{"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+                 for b in card["buttons"] if isinstance(b, dict)]]
+        if public and str(card.get("url") or "").startswith("/"):
+            rows.append([{"title": str(card.get("link_title") or "View product"),
+                          "url": shop_url.rstrip("/") + str(card["url"])}])
+        shown.append(("\n".join(filter(None, [str(card["title"]), str(card.get("subtitle") or "")])), rows))
+    return shown
 
 
 class ButtonPayloads:
@@ -122,8 +141,23 @@ class TelegramOutput(OutputChannel):
             await self._send(recipient_id, chunk)
         await self._send(recipient_id, chunks[-1], reply_markup=InlineKeyboardMarkup(keyboard))
 
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        """Cards with buttons (suggestions) come as one message each with an inline keyboard, so
+        the text keeps only its first line (the list of products is what the cards show)."""
+        text = message.get("text") or ""
+        if card_keyboards(message.get("elements") or [], "") and "\n" in text:
+            message = {**message, "text": text.split("\n", 1)[0]}
+        await super().send_response(recipient_id, message)
+
     async def send_elements(self, recipient_id: str, elements, **kwargs: Any) -> None:
-        """Cards are for the web widget; the message's text already lists the items here."""
+        """Cards with buttons as messages with inline keyboards; plain product cards are for the web
+        widget (the message's text already lists those items here)."""
+        for text, rows in card_keyboards(elements or [], get_settings().shop_url):
+            keyboard = [[InlineKeyboardButton(b["title"][:64], url=b["url"]) if "url" in b else
+                         InlineKeyboardButton(b["title"][:64], callback_data=self.payloads.pack(b["payload"]))
+                         for b in row] for row in rows]
+            self.sent += 1
+            await self._send(recipient_id, text[:MAX_MESSAGE], reply_markup=InlineKeyboardMarkup(keyboard))
 
 
 class TelegramChannel(InputChannel):

@@ -101,6 +101,8 @@ def card_elements_to_cards(elements: Iterable[dict]) -> list[dict]:
             "buttons": [{"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
                         for b in element.get("buttons") or [] if isinstance(b, dict)],
         })
+        if element.get("link_title"):  # the link's words ("Add to basket"); the widget's default otherwise
+            cards[-1]["link_title"] = str(element["link_title"])
     return cards
 
 

@@ -102,3 +102,14 @@ COUNTRY_SHORT = ("uk", "u.k.", "u.k", "usa", "u.s.a.", "u.s.a", "uae", "u.a.e.",
                  "drc", "gb")
 # Written in capitals only: in lower case these are words ("us", "in", "it").
 COUNTRY_UPPER = ("US", "U.S.", "UAE", "USA", "UK")
+
+# Who a gift is for and what it is for ("a gift for my mum", "for a birthday"): recommendations.
+RECIPIENTS = ("mum", "mom", "mummy", "mother", "dad", "daddy", "father", "parents", "wife", "husband", "partner",
+              "girlfriend", "boyfriend", "fiance", "fiancee", "son", "daughter", "kids", "kid", "child", "children",
+              "baby", "toddler", "teenager", "grandma", "grandmother", "granny", "nan", "grandpa", "grandfather",
+              "grandparents", "sister", "brother", "friend", "best friend", "colleague", "boss", "teacher",
+              "aunt", "uncle", "niece", "nephew", "neighbour", "neighbor")
+OCCASIONS = ("birthday", "bday", "christmas", "xmas", "anniversary", "wedding", "valentine's day", "valentines day",
+             "valentines", "mother's day", "mothers day", "father's day", "fathers day", "graduation",
+             "housewarming", "baby shower", "retirement", "easter", "new year", "secret santa", "diwali", "eid",
+             "hanukkah")

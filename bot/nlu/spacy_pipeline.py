@@ -3,7 +3,8 @@
     blank "en" tokenizer
     -> attribute_ruler  lemmas for shopper spellings ("pls" -> please, "recieved" -> receive)
     -> lemmatizer       lookup mode, table from the installed spacy-lookups-data package
-    -> entity_ruler     product, product_category, size, colour, price_limit, money, date, country
+    -> entity_ruler     product, product_category, size, colour, price_limit, money, date, country,
+                        recipient, occasion
 
 No pretrained model and no download: the lemma table comes from ``spacy-lookups-data``, products
 and categories from the catalogue (:mod:`crm_store.seed_catalogue`), the rest of the shop's words
@@ -38,7 +39,8 @@ NAME = "caredesk_en"
 PIPELINE_VERSION = "1.0.0"
 DIGEST_KEY = "caredesk_build_digest"
 # The labels the entity ruler gives (``SpacyEntityExtractor`` dimensions and domain.yml entities).
-LABELS = ("product", "product_category", "size", "colour", "price_limit", "money", "date", "country")
+LABELS = ("product", "product_category", "size", "colour", "price_limit", "money", "date", "country",
+          "recipient", "occasion")
 # Matched so that a longer span wins over a label above ("under 3 days" is no price limit);
 # SpacyEntityExtractor leaves it out (not among its dimensions).
 DURATION = "duration"
@@ -210,7 +212,7 @@ def entity_patterns() -> list[dict[str, Any]]:
     """Every entity-ruler pattern, in a fixed order (the build is the same for the same inputs)."""
     return [*_phrases("product", _product_names()), *_phrases("product_category", _category_names()),
             *_size_patterns(), *_phrases("colour", vocab.COLOURS), *_money_patterns(), *_date_patterns(),
-            *_country_patterns()]
+            *_country_patterns(), *_phrases("recipient", vocab.RECIPIENTS), *_phrases("occasion", vocab.OCCASIONS)]
 
 
 def lemma_rules() -> list[dict[str, Any]]:

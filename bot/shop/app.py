@@ -30,7 +30,7 @@ from common import identity_token
 from common.settings import Settings, get_settings
 from crm_store import errors
 from crm_store.dto import format_money
-from crm_store.services import accounts, catalog, identity
+from crm_store.services import accounts, catalog, identity, suggestions
 from crm_store.unit_of_work import UnitOfWork
 
 log = logging.getLogger("caredesk.shop")
@@ -109,6 +109,9 @@ async def product_page(request: web.Request) -> web.Response:
         product = catalog.get_product(request.match_info["sku"][:40], uow)
     except errors.InvalidInput:
         raise web.HTTPNotFound(text="There is no such product.") from None
+    followed = request.query.get("suggestion", "")[:12]
+    if followed.isdigit():  # a chat suggestion's "Add to basket" link, counted in the reports
+        suggestions.record_followed(uow, int(followed), conversation_id=None, kind="basket")
     return _page(request, [product])
 
 

@@ -264,7 +264,7 @@
         box.appendChild(el("h4", null, card.title));
         if (card.subtitle) box.appendChild(el("p", null, card.subtitle));
         if (card.url && SAFE_URL.test(card.url)) {
-          var link = el("a", "cd-card-link", "View product");
+          var link = el("a", "cd-card-link", card.link_title || "View product");
           link.href = card.url;
           box.appendChild(link);
         }

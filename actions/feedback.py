@@ -1,0 +1,88 @@
+"""Asking for a rating once, and what a rating is stored with.
+
+After a resolved request (the customer thanks or says goodbye) or an agent's hand-back, the
+assistant asks once per conversation how happy the customer is, with one-tap buttons (``/review``
+carrying the score, so the feedback form only asks for an optional comment). Never twice, and
+never while a hand-over the customer has not seen resolved is open (the ``escalated_ticket`` slot).
+"""
+
+from __future__ import annotations
+
+import json
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+
+from actions.values import entity_texts
+
+ASKED_SLOT = "csat_asked"
+SCORES = ("1", "2", "3", "4", "5")
+# Actions that answer or complete a request: after one of them there is something to rate.
+RESOLVING = {"action_track_order", "action_other_order", "action_track_refund", "action_invoice",
+             "action_newsletter", "action_policy_answer", "action_product_search", "action_recommend",
+             "action_hand_back", "action_submit_cancel", "action_submit_return", "action_submit_address",
+             "action_submit_contact", "action_submit_delete_account", "action_submit_claim"}
+# Intents that are not the request a rating is about.
+NOT_A_REQUEST = {"greet", "goodbye", "thank_you", "affirm", "deny", "bot_challenge", "out_of_scope", "inform",
+                 "nlu_fallback", "review", "EXTERNAL_agent_resolved"}
+
+
+def csat_buttons() -> list[dict[str, str]]:
+    return [{"title": score, "payload": "/review" + json.dumps({"csat": score})} for score in SCORES]
+
+
+def something_resolved(tracker: Tracker) -> bool:
+    return any(e.get("event") == "action" and e.get("name") in RESOLVING for e in tracker.events)
+
+
+def may_ask(tracker: Tracker, hand_back: bool = False) -> bool:
+    """Once per conversation, after something was resolved (``hand_back``: an agent just resolved
+    it), never while a hand-over is open."""
+    if tracker.get_slot(ASKED_SLOT):
+        return False
+    return hand_back or (not tracker.get_slot("escalated_ticket") and something_resolved(tracker))
+
+
+def offer_csat(dispatcher, tracker: Tracker, hand_back: bool = False) -> list[EventType]:
+    """Ask for the rating (one-tap buttons) if it may be asked now; the events that remember it."""
+    if not may_ask(tracker, hand_back):
+        return []
+    dispatcher.utter_message(response="utter_ask_csat", buttons=csat_buttons())
+    return [SlotSet(ASKED_SLOT, True)]
+
+
+def tapped_score(entities: list[dict] | None) -> str | None:
+    """The score a rating button carries (``/review{"csat": "4"}``), if it is one of 1-5."""
+    score = next(iter(entity_texts(entities, "csat")), None)
+    return score if score in SCORES else None
+
+
+def rated_request(tracker: Tracker) -> str | None:
+    """The last request the customer made before rating: what the rating is about."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if name and name not in NOT_A_REQUEST:
+            return name
+    return None
+
+
+def resolved_by(tracker: Tracker) -> str:
+    """'agent' when a colleague took part in the conversation (a hand-over or an agent's message), else 'bot'."""
+    for event in tracker.events:
+        if event.get("event") == "slot" and event.get("name") == "escalated_ticket" and event.get("value"):
+            return "agent"
+        if event.get("event") == "bot" and (event.get("metadata") or {}).get("agent"):
+            return "agent"
+        if event.get("event") == "user" and (
+                (event.get("parse_data") or {}).get("intent") or {}).get("name") == "EXTERNAL_agent_resolved":
+            return "agent"
+    return "bot"
+
+
+def comment_sentiment(tracker: Tracker) -> float | None:
+    """The sentiment score of the comment (the message that answered the comment question)."""
+    sentiment = tracker.latest_message.get("sentiment") or {}
+    score = sentiment.get("score") if isinstance(sentiment, dict) else None
+    return float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None
