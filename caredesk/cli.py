@@ -170,6 +170,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print("The CRM is empty: not seeding it. For a demo shop with made-up customers run "
                   "`caredesk run --demo` (what `make run` does); for your shop, load its data.", flush=True)
     train(settings.project_dir, settings.models_dir)
+    train_recommender_if_missing(settings)
     print("Starting the action server and the Rasa server ...", flush=True)
     try:
         started = runner.start_all(settings, demo=args.demo)
@@ -180,6 +181,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.demo:
         _first_demo_admin(settings)
     return runner.serve_forever(settings, started)
+
+
+def train_recommender_if_missing(settings) -> None:
+    """The chat's recommendations need a model: build it once from the CRM's orders (a shop with no
+    orders yet keeps the chat's fallback, the CRM's best sellers, until `caredesk recommend train`)."""
+    from crm_store.services import recommend
+
+    if (settings.models_dir / recommend.MODEL_FILE).exists():
+        return
+    print("Building the recommender from the CRM's orders ...", flush=True)
+    try:
+        report = recommend.train_model(settings.database_url, settings.models_dir)
+    except ValueError as exc:
+        print(f"No recommender yet ({exc}); the chat suggests best sellers meanwhile.", flush=True)
+        return
+    print(f"Built the recommender from {report['order_lines']:,} order lines.", flush=True)
 
 
 def _first_demo_admin(settings) -> None:
