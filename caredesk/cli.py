@@ -162,15 +162,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 2
     print(f"CareDesk ({settings.environment}) in {settings.project_dir}", flush=True)
     migrate.upgrade(settings.database_url)
+    seeded = False
     if is_empty(settings.database_url):
         if args.demo:
             seed_with_progress(settings.database_url, args.customers, 7, None)
             seed_history_apart(settings, args.conversations, 7, None)
+            seeded = True
         else:
             print("The CRM is empty: not seeding it. For a demo shop with made-up customers run "
                   "`caredesk run --demo` (what `make run` does); for your shop, load its data.", flush=True)
     train(settings.project_dir, settings.models_dir)
-    train_recommender_if_missing(settings)
+    train_recommender(settings, again=seeded)
     print("Starting the action server and the Rasa server ...", flush=True)
     try:
         started = runner.start_all(settings, demo=args.demo)
@@ -183,12 +185,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return runner.serve_forever(settings, started)
 
 
-def train_recommender_if_missing(settings) -> None:
-    """The chat's recommendations need a model: build it once from the CRM's orders (a shop with no
-    orders yet keeps the chat's fallback, the CRM's best sellers, until `caredesk recommend train`)."""
+def train_recommender(settings, again: bool = False) -> None:
+    """The chat's recommendations need a model: build it from the CRM's orders when there is none,
+    or ``again`` (a freshly seeded shop: a stored model knows other customers). A shop with no
+    orders yet keeps the chat's fallback, the CRM's best sellers, until `caredesk recommend train`."""
     from crm_store.services import recommend
 
-    if (settings.models_dir / recommend.MODEL_FILE).exists():
+    if (settings.models_dir / recommend.MODEL_FILE).exists() and not again:
         return
     print("Building the recommender from the CRM's orders ...", flush=True)
     try:
