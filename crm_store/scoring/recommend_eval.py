@@ -210,6 +210,7 @@ GRID = {
     "ease_lambda": (100.0, 300.0, 1000.0),
     "knn_share": (0.0, 0.25, 0.5, 0.75, 1.0),
     "knn_alpha": (0.5, 0.2, 0.1),
+    "neighbours": (20, 50, 100),
     "decay_days": (None, 30.0, 60.0, 180.0),
     "trend_days": (7, 14, 30),
     "trend_weight": (0.0, 0.2, 0.4, 0.8, 1.2),
