@@ -35,12 +35,16 @@ from bitext_overlap import (  # noqa: E402
 from nlu_phrases import GER_FRAMES, NP_FRAMES, VP_FRAMES  # noqa: E402
 from nlu_phrases import INTENTS as BASE_INTENTS  # noqa: E402
 from nlu_phrases import MESSY as BASE_MESSY  # noqa: E402
+from nlu_phrases_recommend import merged as merged_recommend  # noqa: E402
 from nlu_phrases_requests import merged  # noqa: E402
 
 # With the requests beyond Bitext's taxonomy (scripts/nlu_phrases_requests.py). The intents those
 # add or change are sampled with a generator of their own, so the other intents' sentences stay
 # exactly what scripts/nlu_phrases.py alone gives.
 INTENTS, MESSY, OWN_SAMPLES = merged(BASE_INTENTS, BASE_MESSY)
+# With the recommendation wordings (scripts/nlu_phrases_recommend.py), merged the same way.
+INTENTS, MESSY, _RECOMMEND = merged_recommend(INTENTS, MESSY)
+OWN_SAMPLES |= _RECOMMEND
 
 ROOT = Path(__file__).resolve().parents[1]
 REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
