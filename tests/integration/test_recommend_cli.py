@@ -124,6 +124,25 @@ def test_a_guest_gets_popular_products_and_an_empty_shelf_is_never_offered(train
     assert picks[0].sku not in {p.sku for p in again}
 
 
+def test_the_catalogue_cache_never_hides_a_restock_nor_offers_an_empty_shelf(trained):
+    model_dir, url, _ = trained
+    top = recommend.recommend_for_customer(None, UnitOfWork(url), model_dir, k=1, now=AS_OF)[0]
+
+    def set_stock(stock: int) -> None:
+        with UnitOfWork(url) as uow:
+            uow.session.execute(update(models.Product).where(models.Product.sku == top.sku).values(stock=stock))
+            uow.commit()
+
+    recommend._catalogue_cache.clear()
+    set_stock(0)  # the cache is filled while the shelf is empty ...
+    assert top.sku not in {p.sku for p in recommend.recommend_for_customer(None, UnitOfWork(url), model_dir, k=6,
+                                                                           now=AS_OF)}
+    set_stock(7)  # ... and the restock shows at once, with the stock as it is now
+    again = recommend.recommend_for_customer(None, UnitOfWork(url), model_dir, k=1, now=AS_OF)[0]
+    assert (again.sku, again.stock) == (top.sku, 7)
+    set_stock(top.stock)
+
+
 def test_a_purchase_made_after_training_is_not_suggested_again(trained):
     model_dir, url, _ = trained
     first = recommend.recommend_for_customer(10, UnitOfWork(url), model_dir, k=1, now=AS_OF)[0]
