@@ -28,6 +28,7 @@ NOT_A_REQUEST = {"greet", "goodbye", "thank_you", "affirm", "deny", "bot_challen
 
 
 def csat_buttons() -> list[dict[str, str]]:
+    """The rating question's one-tap buttons (utter_offer_csat in domain.yml holds the same)."""
     return [{"title": score, "payload": "/review" + json.dumps({"csat": score})} for score in SCORES]
 
 
@@ -47,7 +48,7 @@ def offer_csat(dispatcher, tracker: Tracker, hand_back: bool = False) -> list[Ev
     """Ask for the rating (one-tap buttons) if it may be asked now; the events that remember it."""
     if not may_ask(tracker, hand_back):
         return []
-    dispatcher.utter_message(response="utter_ask_csat", buttons=csat_buttons())
+    dispatcher.utter_message(response="utter_offer_csat")  # its buttons: csat_buttons(), in domain.yml
     return [SlotSet(ASKED_SLOT, True)]
 
 

@@ -43,7 +43,7 @@ NOT_A_TOPIC = frozenset({
 EXTERNAL_PREFIX = "EXTERNAL_"  # intents the console triggers (EXTERNAL_agent_resolved): nobody typed them
 EXTERNAL_TEXT = "EXTERNAL: "  # Rasa's text for such a message
 SESSION_START = "action_session_start"
-CSAT_QUESTION = "utter_ask_csat"
+CSAT_QUESTIONS = ("utter_ask_csat", "utter_offer_csat")  # the form's question, the one-tap offer
 TICKET_SLOT = "escalated_ticket"
 AUTOMATIC_REASON = "escalated"  # a ticket the escalation rules opened (the card lists which fired)
 RECONTACT_WINDOW = timedelta(hours=24)
@@ -317,7 +317,7 @@ def _read_other(event: dict, found: _Session) -> None:
         agent = metadata.get("agent")
         if isinstance(agent, str) and agent and isinstance(event.get("timestamp"), (int, float)):
             found.agent_replies.append((_utc(event["timestamp"]), agent))
-        if metadata.get("utter_action") == CSAT_QUESTION:
+        if metadata.get("utter_action") in CSAT_QUESTIONS:
             found.csat_asked = True
     elif kind == "slot":
         if event.get("name") == TICKET_SLOT and event.get("value"):

@@ -173,7 +173,7 @@ def _stored_sessions(tracker_db, tickets: list[dict], feedback: list[dict]) -> l
 
 def _asks_rating(event: dict) -> bool:
     if event["event"] == "bot":
-        return (event.get("metadata") or {}).get("utter_action") == "utter_ask_csat"
+        return (event.get("metadata") or {}).get("utter_action") in ("utter_ask_csat", "utter_offer_csat")
     return event["event"] == "slot" and event.get("name") == "requested_slot" and event.get("value") == "csat"
 
 

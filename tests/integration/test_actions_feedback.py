@@ -10,11 +10,12 @@ import json
 import pytest
 from sqlalchemy import select
 
+from actions.feedback import csat_buttons
 from actions.small_talk import ActionSmallTalk
 from actions.support import ActionFeedback, ActionHandBack, ActionSubmitFeedback
 from crm_store import models
 from crm_store.unit_of_work import UnitOfWork
-from tests.actions_support import make_tracker, run, slot_sets, texts
+from tests.actions_support import load_domain, make_tracker, run, slot_sets, texts
 
 RESOLVED = [{"event": "user", "text": "where is my order", "parse_data": {"intent": {"name": "track_order"}}},
             {"event": "action", "name": "action_track_order"},
@@ -28,8 +29,9 @@ def _thanks(slots=None, events=RESOLVED):
 
 async def test_thanks_after_a_resolved_request_asks_for_a_rating_with_one_tap_buttons(crm):
     events, messages = await run(ActionSmallTalk(), _thanks())
-    assert [m["response"] for m in messages] == ["utter_you_are_welcome", "utter_ask_csat"]
-    buttons = messages[1]["buttons"]
+    assert [m["response"] for m in messages] == ["utter_you_are_welcome", "utter_offer_csat"]
+    buttons = load_domain()["responses"]["utter_offer_csat"][0]["buttons"]
+    assert buttons == csat_buttons()
     assert [b["title"] for b in buttons] == ["1", "2", "3", "4", "5"]
     assert buttons[3]["payload"] == '/review{"csat": "4"}'
     assert slot_sets(events)["csat_asked"] is True
@@ -117,8 +119,6 @@ async def test_a_low_score_or_an_angry_comment_opens_a_follow_up_ticket(crm, csa
 
 
 def test_the_rating_buttons_are_review_payloads_rasa_can_parse():
-    from actions.feedback import csat_buttons
-
     for button in csat_buttons():
         intent, values = button["payload"][1:].split("{", 1)
         assert intent == "review" and json.loads("{" + values) == {"csat": button["title"]}
