@@ -8,6 +8,7 @@ SpacyNLP does), so the tests see the saved form, not the object in memory.
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 from pathlib import Path
 
@@ -127,10 +128,17 @@ def test_training_builds_the_pipeline_config_yml_names():
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_a_trained_model_returns_the_spacy_entities_and_the_regex_ones_once(tmp_path):
-    """The project's config.yml trained on a slice of our NLU data, as the review/learn test does."""
+    """The project's config.yml trained on a slice of our NLU data (as the review/learn test does) and the regexes."""
     from tests.integration.test_nlu_learning import _parse, _small_project, _train
 
-    model = _train(_small_project(tmp_path / "project"), tmp_path / "model")
+    project = _small_project(tmp_path / "project")
+    shutil.copy(PROJECT / "data" / "nlu" / "entities.yml", project / "data" / "nlu")  # the regexes
+    # RegexEntityExtractor uses a regex only for an entity annotated in some example.
+    (project / "data" / "nlu" / "refs.yml").write_text(
+        'version: "3.1"\nnlu:\n  - intent: track_order\n    examples: |\n'
+        "      - where is [CD-ABCDEF](order_ref)\n      - status of order [CD-XYZ234](order_ref) please\n",
+        encoding="utf-8")
+    model = _train(project, tmp_path / "model")
     texts = ["i want to exchange my shoes for a bigger size", "do u ship to india",
              "Where is order CD-K7M2QX? I ordered it last Tuesday", "wireless headphones under 30 euros"]
     found = {p["text"]: sorted((e["entity"], e["value"], e["extractor"]) for e in p["entities"])
