@@ -106,16 +106,16 @@ def test_a_linked_user_gets_their_order_status_and_buttons_work(telegram):
     sent = api.wait_sent(mark, "on its way")
     assert any(truth.tracking_number in m["text"] and truth.carrier in m["text"] for m in sent)
 
-    # Buttons come back as an inline keyboard, and pressing one is handled.
+    # Suggestions come as a message per product with an inline keyboard, and pressing a button is handled.
     mark = len(api.calls)
     post_update(stack, text_update(ANA_TELEGRAM_ID, "recommend something"))
-    sent = api.wait_sent(mark, "pick a category")
-    keyboard = json.loads(next(m["reply_markup"] for m in sent if "reply_markup" in m))["inline_keyboard"]
-    garden = next(row[0] for row in keyboard if row[0]["text"] == "Garden")
+    sent = api.wait_sent(mark, " · ")  # a card: "name\nprice · why"
+    card = next(m for m in sent if " · " in (m.get("text") or ""))
+    keyboard = json.loads(card["reply_markup"])["inline_keyboard"]
+    assert [b["text"] for b in keyboard[0]] == ["Details", "More like this"]
     mark = len(api.calls)
-    post_update(stack, button_update(ANA_TELEGRAM_ID, garden["callback_data"]))
-    found = api.wait_sent(mark, "Here's what I found")
-    assert any("Garden Hose" in m["text"] or "Planter" in m["text"] for m in found)
+    post_update(stack, button_update(ANA_TELEGRAM_ID, keyboard[0][1]["callback_data"]))
+    api.wait_sent(mark, "More like " + card["text"].split("\n")[0])
     assert "answerCallbackQuery" in [method for method, _ in api.calls[mark:]]
 
 

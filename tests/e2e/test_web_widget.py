@@ -173,7 +173,7 @@ def test_a_forged_login_cookie_is_a_guest(stack, page):
 def test_quick_replies_and_product_cards(stack, page):
     _log_in(page, stack, 3)
     _open_chat(page)
-    _say(page, "can u recommend something", "category")
+    _say(page, "do you have hovercrafts", "category")  # nothing like it: the categories as quick replies
     buttons = page.locator(".cd-replies:not(.cd-used) .cd-reply")
     assert buttons.count() >= 2
     title = buttons.first.inner_text()
@@ -183,6 +183,7 @@ def test_quick_replies_and_product_cards(stack, page):
     card = page.locator(".cd-card").first
     assert card.locator("h4").inner_text() and "€" in card.inner_text()
     assert card.locator("a").get_attribute("href").startswith("/products/")
+    assert [b.inner_text() for b in card.locator("button").all()] == ["Details", "More like this"]
     _shot(page, "widget-product-cards.png")
 
 
