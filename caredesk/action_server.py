@@ -2,7 +2,7 @@
 
     python -m caredesk.action_server --port 5055
 
-rasa_sdk's own app (``rasa_sdk.endpoint.create_app``) with four changes:
+rasa_sdk's own app (``rasa_sdk.endpoint.create_app``) with five changes:
 
 - it listens on ``settings.host`` (127.0.0.1 unless ``CAREDESK_HOST`` says otherwise), never on
   every interface as ``python -m rasa_sdk`` does;
@@ -13,15 +13,21 @@ rasa_sdk's own app (``rasa_sdk.endpoint.create_app``) with four changes:
 - an action that raises is logged with its name and the exception only, and answered
   ``{"error": "action failed", "action_name": ...}``: rasa_sdk's handler put the whole tracker
   (the conversation, personal data included) into the 500 body, which the Rasa server then logs.
+- each action runs in a worker thread, so its synchronous CRM calls never block the event loop
+  that serves the other conversations' calls (``run_in_worker_thread``).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import functools
 import hmac
 import logging
 import traceback
 import zlib
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from sanic import Sanic, response
 from sanic.exceptions import SanicException
@@ -82,11 +88,33 @@ def describe_failure(exception: BaseException) -> str:
     return f"{type(exception).__name__}{where}: {redact(message)}"
 
 
+def run_in_worker_thread(run: Callable[[Any, Any], Coroutine[Any, Any, Any]]) -> Callable[[Any, Any], Awaitable[Any]]:
+    """``ActionExecutor.run`` moved off the server's event loop: each action call runs in a worker
+    thread (with an event loop of its own for the action's ``async def run``).
+
+    Our actions call the CRM synchronously (SQLAlchemy sessions, SQLite commits). On the server's
+    loop, one action waiting for its database blocked every other conversation's call, and the
+    loop could not even read the next request meanwhile. The actions await nothing bound to the
+    server's loop, so a loop per call is safe."""
+
+    @functools.wraps(run)
+    async def threaded(self, action_call):
+        return await asyncio.to_thread(asyncio.run, run(self, action_call))
+
+    return threaded
+
+
 def create_app(settings: Settings, actions_package: str = "actions") -> Sanic:
     """rasa_sdk's app behind the shared token, with bounded bodies and a quiet error handler."""
-    from rasa_sdk.endpoint import create_app as create_sdk_app
+    from rasa_sdk import endpoint
+    from rasa_sdk.executor import ActionExecutor
 
-    app = create_sdk_app(actions_package, cors_origins=None)  # browsers have no business here
+    class ThreadedActionExecutor(ActionExecutor):
+        run = run_in_worker_thread(ActionExecutor.run)
+
+    # rasa_sdk's create_app builds its executor from this module global: ours runs actions off the loop.
+    endpoint.ActionExecutor = ThreadedActionExecutor
+    app = endpoint.create_app(actions_package, cors_origins=None)  # browsers have no business here
     app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
     app.config.FALLBACK_ERROR_FORMAT = "json"
     token = settings.action_server_token

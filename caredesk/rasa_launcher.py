@@ -61,6 +61,10 @@ def main() -> None:
     sys.argv = rasa_arguments(sys.argv[1:], get_settings().rasa_api_token)
     from rasa.__main__ import main as rasa_main
 
+    from bot import rasa_patches
+
+    rasa_patches.apply()
+
     rasa_main()
 
 

@@ -45,6 +45,17 @@ def _port(name: str, default: int) -> int:
     return port
 
 
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, not {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: str
@@ -75,6 +86,9 @@ class Settings:
     agent_alert_chat_id: str | None = None  # Telegram chat told about urgent escalations
     console_url: str | None = None  # how agents reach the console (links in alerts); default local
     console_secure_cookies: bool = False  # Secure cookies: on whenever the console is served over HTTPS
+    # Messages one REST conversation may send a minute (the throughput benchmark raises it: its
+    # conversations type as fast as the server answers)
+    rest_rate_limit: int = 20
 
     @property
     def console_base_url(self) -> str:
@@ -193,6 +207,7 @@ def load_settings() -> Settings:
         console_url=os.environ.get("CONSOLE_URL") or None,
         console_secure_cookies=(environment == "production"
                                 or (os.environ.get("CONSOLE_URL") or "").startswith("https://")),
+        rest_rate_limit=_positive_int("CAREDESK_REST_RATE_LIMIT", 20),
     )
 
 

@@ -114,7 +114,7 @@ class RestChannel(RestInput):
 
     def __init__(self):
         self._app = None
-        self.conversations = RateLimiter()
+        self.conversations = RateLimiter(limit=get_settings().rest_rate_limit)
         self.clients = RateLimiter(limit=CLIENT_RATE_LIMIT)
 
     def admit(self, request: Request) -> tuple[str, str, dict]:

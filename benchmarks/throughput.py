@@ -1,0 +1,264 @@
+"""Throughput under concurrent conversations: CareDesk against a stock `rasa init` assistant, in one run.
+
+    python benchmarks/throughput.py [--concurrency 20] [--lengths 20,60] [--models-dir DIR]
+    python benchmarks/throughput.py --concurrency 20,100 --lengths 20,60,200   # the issue's full grid
+
+Starts CareDesk (`caredesk run`: the embedded default, Rasa's SQL tracker store on SQLite, the
+action server) on free ports, then a stock assistant (`rasa init --no-prompt` in a temporary folder,
+trained there, its endpoints.yml pointing Rasa's SQL tracker store at a SQLite file) and drives each
+over REST, one after the other, with N conversations at once. Every conversation sends the same four
+messages in turn, each as soon as the previous reply arrived, up to the longest length. Figures are
+taken over the last ``--window`` turns before each length: throughput is the sum over conversations
+of their own turn rates there (robust to conversations drifting apart), latency percentiles over the
+same turns. Also printed: start-up time, RSS memory per process after the load, the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import yaml
+
+from caredesk.harness import free_port, start_stack, stop_stack
+
+MESSAGES = ("hi", "what is your return policy", "do you ship to canada", "thanks")
+SECRET = "benchmark-secret-0123456789abcdefghijkl"
+
+
+@dataclass
+class Turn:
+    conversation: int
+    number: int  # 1-based
+    started: float
+    seconds: float
+    ok: bool
+
+
+@dataclass
+class Target:
+    name: str
+    url: str
+    headers: dict[str, str]
+    startup_s: float
+    pids: list[int] = field(default_factory=list)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _conversation(session: aiohttp.ClientSession, target: Target, run_id: str, index: int, turns: int,
+                        out: list[Turn]) -> None:
+    sender = f"bench-{run_id}-{index}"
+    for number in range(1, turns + 1):
+        text = MESSAGES[(number - 1) % len(MESSAGES)]
+        started = time.perf_counter()
+        async with session.post(target.url, json={"sender": sender, "message": text},
+                                headers=target.headers) as response:
+            body = await response.json(content_type=None)
+            ok = response.status == 200 and isinstance(body, list) and bool(body)
+        out.append(Turn(index, number, started, time.perf_counter() - started, ok))
+
+
+async def drive(target: Target, concurrency: int, turns: int, run_id: str) -> list[Turn]:
+    out: list[Turn] = []
+    timeout = aiohttp.ClientTimeout(total=300)
+    async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=0)) as session:
+        await asyncio.gather(*(_conversation(session, target, run_id, i, turns, out) for i in range(concurrency)))
+    return out
+
+
+def window_figures(turns: list[Turn], length: int, window: int) -> dict[str, float]:
+    """Throughput and latency over turns (length - window, length] of every conversation."""
+    chosen = [t for t in turns if length - window < t.number <= length]
+    rate = 0.0
+    for conversation in {t.conversation for t in chosen}:
+        mine = sorted((t for t in chosen if t.conversation == conversation), key=lambda t: t.number)
+        span = mine[-1].started + mine[-1].seconds - mine[0].started
+        rate += len(mine) / span
+    ms = [t.seconds * 1000 for t in chosen]
+    return {"rate": rate, "p50": statistics.median(ms), "p95": percentile(ms, 0.95),
+            "p99": percentile(ms, 0.99), "failed": sum(not t.ok for t in chosen)}
+
+
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def rss_by_process(pids: list[int]) -> list[tuple[str, float]]:
+    """(short command line, RSS in MB) of each process still alive, largest first."""
+    rows = []
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        kb = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+        words = [w.decode(errors="replace") for w in command if w]
+        label = " ".join(Path(words[0]).name.split() + [w for w in words[1:4] if not w.startswith("--auth")])
+        rows.append((label[:60], kb / 1024))
+    return sorted(rows, key=lambda row: -row[1])
+
+
+def _wait_http(url: str, process: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not come up") from None
+            time.sleep(0.25)
+
+
+def prepare_stock(folder: Path) -> None:
+    """`rasa init --no-prompt` (it trains the model) unless ``folder`` already holds one."""
+    if not list((folder / "models").glob("*.tar.gz")):
+        folder.mkdir(parents=True, exist_ok=True)
+        rasa = Path(sys.executable).with_name("rasa")
+        print(f"rasa init in {folder} (trains the stock model) ...", file=sys.stderr, flush=True)
+        subprocess.run([str(rasa), "init", "--no-prompt", "--init-dir", str(folder)], cwd=folder, check=True,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    endpoints = {"tracker_store": {"type": "SQL", "dialect": "sqlite", "db": str(folder / "tracker.db")}}
+    (folder / "endpoints.yml").write_text(yaml.safe_dump(endpoints), encoding="utf-8")
+    (folder / "tracker.db").unlink(missing_ok=True)
+
+
+def start_stock(folder: Path) -> tuple[subprocess.Popen, Target]:
+    port = free_port()
+    rasa = Path(sys.executable).with_name("rasa")
+    started = time.perf_counter()
+    process = subprocess.Popen([str(rasa), "run", "--model", "models", "--endpoints", "endpoints.yml",
+                                "--credentials", "credentials.yml", "--port", str(port)], cwd=folder,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    _wait_http(f"{base}/webhooks/rest/", process, 300)
+    target = Target("stock rasa init", f"{base}/webhooks/rest/webhook", {}, time.perf_counter() - started)
+    return process, target
+
+
+def measure(target: Target, concurrency: list[int], lengths: list[int], window: int) -> dict:
+    asyncio.run(drive(target, 2, len(MESSAGES), "warm"))  # first turns load lazily cached parts
+    results = {}
+    for n in concurrency:
+        print(f"{target.name}: {n} conversations x {max(lengths)} turns ...", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        turns = asyncio.run(drive(target, n, max(lengths), f"n{n}"))
+        elapsed = time.perf_counter() - started
+        results[n] = {length: window_figures(turns, length, min(window, length)) for length in lengths}
+        results[n]["overall"] = len(turns) / elapsed
+    results["rss"] = rss_by_process(target.pids)
+    return results
+
+
+def report(ours: Target, stock: Target, mine: dict, theirs: dict, concurrency: list[int], lengths: list[int],
+           window: int) -> None:
+    print(f"\nLoad average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          f"({os.cpu_count()} cores); window: last {window} turns before each length")
+    print("\n| conversations | turns | CareDesk msg/s | stock msg/s | ratio | CareDesk p50/p95/p99 ms "
+          "| stock p50/p95/p99 ms |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for n in concurrency:
+        for length in lengths:
+            a, b = mine[n][length], theirs[n][length]
+            failed = f" ({a['failed']:.0f}/{b['failed']:.0f} failed)" if a["failed"] or b["failed"] else ""
+            print(f"| {n} | {length} | {a['rate']:.1f} | {b['rate']:.1f} | {a['rate'] / b['rate']:.2f}{failed} "
+                  f"| {a['p50']:.0f} / {a['p95']:.0f} / {a['p99']:.0f} | {b['p50']:.0f} / {b['p95']:.0f} / "
+                  f"{b['p99']:.0f} |")
+        first, last = mine[n][lengths[0]]["rate"], mine[n][lengths[-1]]["rate"]
+        print(f"| {n} | all | {mine[n]['overall']:.1f} | {theirs[n]['overall']:.1f} | "
+              f"{mine[n]['overall'] / theirs[n]['overall']:.2f} | CareDesk {lengths[-1]} vs {lengths[0]} turns: "
+              f"{last / first - 1:+.0%} | |")
+    print(f"\nStart-up: CareDesk {ours.startup_s:.1f} s (`caredesk run` until every process answers, the "
+          f"demo CRM seeded on the way), stock {stock.startup_s:.1f} s (`rasa run` until REST answers); "
+          f"ratio {ours.startup_s / stock.startup_s:.2f}")
+    print("\n| process | RSS MB after the load |\n| --- | --- |")
+    for label, mb in mine["rss"] + theirs["rss"]:
+        print(f"| {label} | {mb:.0f} |")
+    rasa_ours = max((mb for label, mb in mine["rss"] if "rasa_launcher" in label), default=0.0)
+    rasa_stock = max((mb for _, mb in theirs["rss"]), default=0.0)
+    total_ours = sum(mb for _, mb in mine["rss"])
+    print(f"\nRasa server RSS: CareDesk {rasa_ours:.0f} MB, stock {rasa_stock:.0f} MB; all CareDesk processes "
+          f"{total_ours:.0f} MB")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--concurrency", default="20", help="conversations at once, comma-separated (20,100)")
+    parser.add_argument("--lengths", default="20,60", help="conversation lengths in turns, comma-separated")
+    parser.add_argument("--window", type=int, default=10, help="turns before each length that are measured")
+    parser.add_argument("--models-dir", type=Path, help="CareDesk's models folder (default: the project's)")
+    parser.add_argument("--stock-dir", type=Path, help="keep the stock assistant here (trained once, reused)")
+    parser.add_argument("--only", choices=["ours", "stock"], help="drive one assistant only (profiling)")
+    args = parser.parse_args()
+    concurrency = [int(x) for x in args.concurrency.split(",")]
+    lengths = sorted(int(x) for x in args.lengths.split(","))
+    with tempfile.TemporaryDirectory() as folder:
+        results: dict[str, dict] = {}
+        targets: dict[str, Target] = {}
+        if args.only != "stock":
+            env = {"CAREDESK_SECRET_KEY": SECRET, "CAREDESK_REST_RATE_LIMIT": "100000"}
+            if args.models_dir:
+                env["CAREDESK_MODELS_DIR"] = str(args.models_dir.resolve())
+            started = time.perf_counter()
+            stack = start_stack(Path(folder) / "var", extra_env=env)
+            ours = Target("CareDesk", stack.rest_url, {"Authorization": f"Bearer {stack.rest_key()}"},
+                          time.perf_counter() - started, descendants(stack.process.pid))
+            for pid in ours.pids:  # for a profiler: py-spy record --pid <the rasa_launcher's>
+                print(pid, *rss_by_process([pid]), file=sys.stderr)
+            try:
+                results["ours"] = measure(ours, concurrency, lengths, args.window)
+            finally:
+                stop_stack(stack)
+            targets["ours"] = ours
+        if args.only != "ours":
+            stock_dir = args.stock_dir or Path(folder) / "stock"
+            prepare_stock(stock_dir)
+            process, stock = start_stock(stock_dir)
+            stock.pids = descendants(process.pid)
+            try:
+                results["stock"] = measure(stock, concurrency, lengths, args.window)
+            finally:
+                process.terminate()
+                process.wait(60)
+            targets["stock"] = stock
+            if args.stock_dir is None:
+                shutil.rmtree(stock_dir, ignore_errors=True)
+    if args.only:
+        print(results)
+        return 0
+    report(targets["ours"], targets["stock"], results["ours"], results["stock"], concurrency, lengths, args.window)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
