@@ -153,9 +153,11 @@ def load_model(model_dir: Path) -> recommend.Model:
 
 
 def _history_statement(customer_id: int):
-    returned = select(models.Return.order_id).where(models.Return.status != "rejected")
-    return (select(models.OrderLine.product_id, models.Order.placed_at, models.Order.status,
-                   models.Order.id.in_(returned))
+    # Correlated, so each of the customer's orders is looked up by the returns' order_id index
+    # (an IN over every return in the shop cost ~10 ms per call at 100,000 customers).
+    returned = (select(models.Return.id).where(models.Return.order_id == models.Order.id,
+                                               models.Return.status != "rejected").exists())
+    return (select(models.OrderLine.product_id, models.Order.placed_at, models.Order.status, returned)
             .join(models.Order, models.Order.id == models.OrderLine.order_id)
             .where(models.Order.customer_id == customer_id))
 
