@@ -28,10 +28,16 @@ def evaluate_csv(path: str, text_col: str = "text", label_col: str = "label") ->
     Labels are negative / neutral / positive; a file without neutral rows is scored as binary,
     where a neutral prediction counts as wrong. Raises ValueError on a malformed file.
     """
-    with open(path, encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except csv.Error as exc:  # a NUL byte, a field past the csv module's limit
+        raise ValueError(f"not a readable CSV table: {exc}") from None
     if not rows or text_col not in rows[0] or label_col not in rows[0]:
         raise ValueError(f"needs the columns {text_col!r} and {label_col!r}")
+    short = [number for number, row in enumerate(rows, 2) if row[text_col] is None or row[label_col] is None]
+    if short:
+        raise ValueError(f"row {short[0]} has no {text_col!r} or {label_col!r} value (a short row)")
     gold = [row[label_col].strip().lower() for row in rows]
     unknown = sorted(set(gold) - set(LABELS))
     if unknown:

@@ -13,6 +13,9 @@ TEST_CUSTOMERS = 40
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Hypothesis (tests/support/fuzzing.py) keeps its caches in the git-ignored var/, not in .hypothesis/.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY",
+                      os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "var", "hypothesis"))
 
 
 @pytest.fixture

@@ -51,6 +51,9 @@ LEARNED_DIR = Path("nlu") / "learned"  # under the project's data/ folder
 _UNTYPED_PREFIX = "EXTERNAL_"
 # A cell starting with one of these is a formula to a spreadsheet: customer text must never run as one.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Characters YAML cannot hold (control characters, non-characters): a learned file with one would not
+# load, and neither would the next training. They carry no meaning for the NLU, so they become spaces.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 _ANNOTATION = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
 
 
@@ -265,14 +268,19 @@ def read_annotations(path: Path, intents: set[str]) -> list[Annotation]:
 
     Raises :class:`AnnotationError` naming every row whose intent is not in the domain, so a
     typo is fixed before anything is written."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"text", "intent"} - set(reader.fieldnames or ())
-        if missing:
-            raise AnnotationError(f"{path} has no {' or '.join(sorted(missing))} column "
-                                  f"(expected the columns {', '.join(REVIEW_COLUMNS)})")
-        records = [(reader.line_num, from_spreadsheet(record.get("text") or ""), record.get("intent") or "")
-                   for record in reader]
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = {"text", "intent"} - set(reader.fieldnames or ())
+            if missing:
+                raise AnnotationError(f"{path} has no {' or '.join(sorted(missing))} column "
+                                      f"(expected the columns {', '.join(REVIEW_COLUMNS)})")
+            records = [(reader.line_num, from_spreadsheet(record.get("text") or ""), record.get("intent") or "")
+                       for record in reader]
+    except UnicodeDecodeError as exc:
+        raise AnnotationError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except csv.Error as exc:  # a NUL byte, a field past the csv module's limit
+        raise AnnotationError(f"{path} is not a readable CSV table: {exc}") from None
     return annotations_of(records, intents)
 
 
@@ -281,7 +289,7 @@ def annotations_of(records: Iterable[tuple[int, str, str]], intents: set[str]) -
     empty intents skipped, every unknown intent named with its row in one :class:`AnnotationError`."""
     found, wrong = [], []
     for row, raw_text, raw_intent in records:
-        intent, text = raw_intent.strip(), " ".join(raw_text.split())
+        intent, text = raw_intent.strip(), " ".join(_UNSTORABLE.sub(" ", raw_text).split())
         if not intent:
             continue
         if intent not in intents:
