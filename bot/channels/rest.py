@@ -3,7 +3,8 @@
 credentials.yml: ``bot.channels.rest.RestChannel:`` in place of ``rest:``; `caredesk run` opens
 ``bot.channels.rest.CallbackChannel`` in place of ``callback:`` when CAREDESK_CALLBACK_URL is set.
 
-``POST /webhooks/rest/webhook`` ``{"sender": "...", "message": "..."}``. Anyone can name a sender,
+``POST /webhooks/rest/webhook`` ``{"sender": "...", "message": "..."}``; the sender is an id (ASCII
+letters, digits and ``-._~:@!$&'()*,;=``, at most 128). Anyone can name a sender,
 so what a caller may do depends on what it proves:
 
 - **Public** (no credential): the conversation is ``rest:<sender>``. General answers only: order and
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -44,6 +46,10 @@ from common.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 MAX_MESSAGE = 2000
 MAX_SENDER = 128
+# An id, not free text: the characters a URL path keeps as they are, so the agent console reaches the
+# conversation through Rasa's HTTP API (Rasa does not decode %-escapes in a conversation id: "José"
+# was stored as one conversation and read as another, "Jos%C3%A9").
+SENDER = re.compile(r"[A-Za-z0-9._~:@!$&'()*,;=-]+")  # not "+": the console's HTTP client keeps it escaped
 PUBLIC, TRUSTED, CALLBACK = "rest:", "api:", "cb:"
 # Per client address: a busy integration sends for many customers, so only the public side is capped.
 CLIENT_RATE_LIMIT = 60
@@ -63,7 +69,8 @@ def trusted_caller(request: Request, settings: Settings) -> bool:
     supplied = request.headers.get("Authorization", "")
     if not supplied.startswith("Bearer "):
         return False
-    supplied = supplied[len("Bearer "):].strip().encode()
+    # Sanic keeps undecodable header bytes as surrogate escapes: compare the bytes as sent.
+    supplied = supplied[len("Bearer "):].strip().encode(errors="surrogateescape")
     return any(hmac.compare_digest(supplied, key.encode()) for key in settings.rest_api_keys)
 
 
@@ -82,8 +89,9 @@ def read_message(request: Request) -> tuple[str, str]:
     if not isinstance(body, dict):
         raise Refused(400, "bad_request", 'Send a JSON object: {"sender": "...", "message": "..."}.')
     sender, text = body.get("sender"), body.get("message")
-    if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER:
-        raise Refused(400, "bad_sender", f"'sender' must be some text of at most {MAX_SENDER} characters.")
+    if not isinstance(sender, str) or len(sender.strip()) > MAX_SENDER or not SENDER.fullmatch(sender.strip()):
+        raise Refused(400, "bad_sender", f"'sender' must be an id of 1 to {MAX_SENDER} letters, digits or "
+                                         "- . _ ~ : @ ! $ & ' ( ) * , ; = (no spaces).")
     if not isinstance(text, str) or not text.strip():
         raise Refused(400, "bad_message", "'message' must be some text.")
     if len(text) > MAX_MESSAGE:

@@ -205,7 +205,8 @@ class TelegramChannel(InputChannel):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request):
             supplied = request.headers.get(SECRET_HEADER, "")
-            if not hmac.compare_digest(supplied.encode(), self.secret_token.encode()):
+            # Sanic keeps undecodable header bytes as surrogate escapes: compare the bytes as sent.
+            if not hmac.compare_digest(supplied.encode(errors="surrogateescape"), self.secret_token.encode()):
                 log.warning("telegram update rejected: wrong secret token")
                 return response.json({"error": "forbidden"}, status=403)
             try:

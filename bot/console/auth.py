@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.console.http import DATABASE_URL
+from bot.console.http import DATABASE_URL, form_of
 from crm_store.services import sessions, users
 from crm_store.unit_of_work import UnitOfWork
 
@@ -87,7 +87,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     if request.method in UNSAFE:
         supplied: object = request.headers.get("X-CSRF-Token")
         if supplied is None and request.content_type == "application/x-www-form-urlencoded":
-            supplied = (await request.post()).get("csrf_token")
+            supplied = (await form_of(request)).get("csrf_token")
         if not csrf_ok(request, supplied if isinstance(supplied, str) else None):
             return _json_error(403, "csrf", "the request did not carry this session's CSRF token")
     return await handler(request)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.console.rasa_client import RasaClient
-from crm_store.errors import NotOwner
+from crm_store.errors import NotOwner, TicketNotFound
 from crm_store.services import handover
 from crm_store.unit_of_work import UnitOfWork
 
@@ -57,6 +57,8 @@ async def resolve(rasa: RasaClient, database_url: str, conversation_id: str, use
     """Hand back to the bot: Rasa first (a failure there leaves the ticket as it was), then the
     ticket closes; the bot says it is back and asks for a rating in the customer's channel."""
     current = await asyncio.to_thread(handover.owner, conversation_id, UnitOfWork(database_url))
+    if current.state == "bot":  # nothing to hand back: tell Rasa nothing (it would store a new conversation)
+        raise TicketNotFound(f"no open hand-over for conversation {conversation_id}")
     if current.state == "agent" and current.assignee != user and role != "admin":
         raise NotOwner(f"{current.assignee} owns this conversation")
     await rasa.append(conversation_id, [

@@ -48,12 +48,22 @@ def refusal(exc: errors.CareDeskError) -> web.Response:
 async def body_of(request: web.Request) -> dict:
     try:
         body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, LookupError, RecursionError):  # not JSON, not its charset, an unknown charset, too deep
         body = None
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(text=json.dumps({"error": "bad_json", "message": "the body must be a JSON object"}),
                                  content_type="application/json")
     return body
+
+async def form_of(request: web.Request):
+    """The posted form, or 400 when the body cannot be read as the form its Content-Type names
+    (a multipart body without its boundary, an unknown charset)."""
+    try:
+        return await request.post()
+    except (ValueError, LookupError):
+        raise web.HTTPBadRequest(text=json.dumps({"error": "bad_form", "message": "the body is not a readable form"}),
+                                 content_type="application/json") from None
+
 
 def bad_text() -> web.Response:
     return json_response({"error": "bad_text", "message": f"a message has 1 to {MAX_MESSAGE} characters"}, 400)

@@ -13,7 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.console.auth import admin_only
-from bot.console.http import render
+from bot.console.http import form_of, render
 from bot.console.live import FEED
 from bot.nlu import learning
 
@@ -59,7 +59,7 @@ async def review_page(request: web.Request) -> web.Response:
 
 @admin_only
 async def save_review(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await form_of(request)
     texts, chosen = form.getall("text", []), form.getall("intent", [])
     if len(texts) != len(chosen):
         raise web.HTTPBadRequest(text="every text needs its intent field (empty to skip it)")

@@ -19,6 +19,7 @@ from bot.console.http import (
     SECURE_COOKIES,
     act,
     body_of,
+    form_of,
     json_response,
     refusal,
     render,
@@ -45,7 +46,7 @@ def _set_cookie(request: web.Request, response: web.StreamResponse, name: str, v
 
 
 async def login(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
+    form = await form_of(request)
     username = str(form.get("username") or "").strip().lower()[:64]
     expected, supplied = request.cookies.get(LOGIN_COOKIE), form.get("csrf_token")
     if not expected or not isinstance(supplied, str) or not hmac.compare_digest(expected, supplied):

@@ -57,7 +57,7 @@ json_values = st.recursive(json_scalars, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(ugly_text, inner, max_size=4)), max_leaves=12)
 
 
-def deeply_nested(depth: int = 50_000) -> bytes:
+def deeply_nested(depth: int = 30_000) -> bytes:
     """A JSON document nested past the parser's recursion limit."""
     return b"[" * depth + b"]" * depth
 
