@@ -15,6 +15,7 @@ BENCHMARKS = [
     ["churn_crm.py"],
     ["recommend_online_retail.py"],
     ["chat_latency.py"],
+    ["throughput.py"],  # CareDesk against a stock `rasa init` assistant, 20 conversations at once
     ["adversarial_parse.py"],
 ]
 

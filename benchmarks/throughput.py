@@ -1,16 +1,17 @@
 """Throughput under concurrent conversations: CareDesk against a stock `rasa init` assistant, in one run.
 
-    python benchmarks/throughput.py [--concurrency 20] [--lengths 20,60] [--models-dir DIR]
-    python benchmarks/throughput.py --concurrency 20,100 --lengths 20,60,200   # the issue's full grid
+    python benchmarks/throughput.py [--concurrency 1,20] [--lengths 20,60] [--models-dir DIR]
+    python benchmarks/throughput.py --concurrency 1,20,100 --lengths 20,60,200   # the issue's full grid
 
 Starts CareDesk (`caredesk run`: the embedded default, Rasa's SQL tracker store on SQLite, the
 action server) on free ports, then a stock assistant (`rasa init --no-prompt` in a temporary folder,
 trained there, its endpoints.yml pointing Rasa's SQL tracker store at a SQLite file) and drives each
-over REST, one after the other, with N conversations at once. Every conversation sends the same four
-messages in turn, each as soon as the previous reply arrived, up to the longest length. Figures are
-taken over the last ``--window`` turns before each length: throughput is the sum over conversations
-of their own turn rates there (robust to conversations drifting apart), latency percentiles over the
-same turns. Also printed: start-up time, RSS memory per process after the load, the load average.
+over REST, one after the other, with N conversations at once, in step: each round every conversation
+sends its next message (the same four messages in turn) and the round ends with the last reply, up
+to the longest length. Figures are taken over the last ``--window`` rounds before each length:
+messages per second and latency percentiles. Also printed: CPU time per message of the assistant's
+own processes (robust to other load on a shared machine, unlike messages per second), start-up
+time, RSS memory per process after the load, and the load average.
 """
 
 from __future__ import annotations
@@ -60,38 +61,46 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def _conversation(session: aiohttp.ClientSession, target: Target, run_id: str, index: int, turns: int,
-                        out: list[Turn]) -> None:
-    sender = f"bench-{run_id}-{index}"
-    for number in range(1, turns + 1):
-        text = MESSAGES[(number - 1) % len(MESSAGES)]
-        started = time.perf_counter()
-        async with session.post(target.url, json={"sender": sender, "message": text},
-                                headers=target.headers) as response:
-            body = await response.json(content_type=None)
-            ok = response.status == 200 and isinstance(body, list) and bool(body)
-        out.append(Turn(index, number, started, time.perf_counter() - started, ok))
+async def _turn(session: aiohttp.ClientSession, target: Target, sender: str, index: int, number: int) -> Turn:
+    text = MESSAGES[(number - 1) % len(MESSAGES)]
+    started = time.perf_counter()
+    async with session.post(target.url, json={"sender": sender, "message": text}, headers=target.headers) as response:
+        body = await response.json(content_type=None)
+        ok = response.status == 200 and isinstance(body, list) and bool(body)
+    return Turn(index, number, started, time.perf_counter() - started, ok)
 
 
 async def drive(target: Target, concurrency: int, turns: int, run_id: str) -> list[Turn]:
+    """``concurrency`` conversations in step: each round, every conversation sends its next message
+    at once and the round ends with the last reply, so all conversations have the same length."""
     out: list[Turn] = []
     timeout = aiohttp.ClientTimeout(total=300)
     async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=0)) as session:
-        await asyncio.gather(*(_conversation(session, target, run_id, i, turns, out) for i in range(concurrency)))
+        for number in range(1, turns + 1):
+            out += await asyncio.gather(*(_turn(session, target, f"bench-{run_id}-{i}", i, number)
+                                          for i in range(concurrency)))
     return out
 
 
 def window_figures(turns: list[Turn], length: int, window: int) -> dict[str, float]:
-    """Throughput and latency over turns (length - window, length] of every conversation."""
+    """Throughput and latency over the rounds (length - window, length]."""
     chosen = [t for t in turns if length - window < t.number <= length]
-    rate = 0.0
-    for conversation in {t.conversation for t in chosen}:
-        mine = sorted((t for t in chosen if t.conversation == conversation), key=lambda t: t.number)
-        span = mine[-1].started + mine[-1].seconds - mine[0].started
-        rate += len(mine) / span
+    span = max(t.started + t.seconds for t in chosen) - min(t.started for t in chosen)
     ms = [t.seconds * 1000 for t in chosen]
-    return {"rate": rate, "p50": statistics.median(ms), "p95": percentile(ms, 0.95),
+    return {"rate": len(chosen) / span, "p50": statistics.median(ms), "p95": percentile(ms, 0.95),
             "p99": percentile(ms, 0.99), "failed": sum(not t.ok for t in chosen)}
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time these processes have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def descendants(pid: int) -> list[int]:
@@ -171,11 +180,12 @@ def measure(target: Target, concurrency: list[int], lengths: list[int], window: 
     results = {}
     for n in concurrency:
         print(f"{target.name}: {n} conversations x {max(lengths)} turns ...", file=sys.stderr, flush=True)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds(target.pids)
         turns = asyncio.run(drive(target, n, max(lengths), f"n{n}"))
         elapsed = time.perf_counter() - started
         results[n] = {length: window_figures(turns, length, min(window, length)) for length in lengths}
         results[n]["overall"] = len(turns) / elapsed
+        results[n]["cpu_ms"] = 1000 * (cpu_seconds(target.pids) - cpu) / len(turns)
     results["rss"] = rss_by_process(target.pids)
     return results
 
@@ -197,7 +207,8 @@ def report(ours: Target, stock: Target, mine: dict, theirs: dict, concurrency: l
         first, last = mine[n][lengths[0]]["rate"], mine[n][lengths[-1]]["rate"]
         print(f"| {n} | all | {mine[n]['overall']:.1f} | {theirs[n]['overall']:.1f} | "
               f"{mine[n]['overall'] / theirs[n]['overall']:.2f} | CareDesk {lengths[-1]} vs {lengths[0]} turns: "
-              f"{last / first - 1:+.0%} | |")
+              f"{last / first - 1:+.0%}; CPU {mine[n]['cpu_ms']:.0f} ms a message | "
+              f"CPU {theirs[n]['cpu_ms']:.0f} ms a message |")
     print(f"\nStart-up: CareDesk {ours.startup_s:.1f} s (`caredesk run` until every process answers, the "
           f"demo CRM seeded on the way), stock {stock.startup_s:.1f} s (`rasa run` until REST answers); "
           f"ratio {ours.startup_s / stock.startup_s:.2f}")
@@ -213,7 +224,8 @@ def report(ours: Target, stock: Target, mine: dict, theirs: dict, concurrency: l
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--concurrency", default="20", help="conversations at once, comma-separated (20,100)")
+    parser.add_argument("--concurrency", default="1,20",
+                        help="conversations at once, comma-separated (1 gives the single-client latency)")
     parser.add_argument("--lengths", default="20,60", help="conversation lengths in turns, comma-separated")
     parser.add_argument("--window", type=int, default=10, help="turns before each length that are measured")
     parser.add_argument("--models-dir", type=Path, help="CareDesk's models folder (default: the project's)")
