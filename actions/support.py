@@ -194,7 +194,11 @@ class ValidateFeedbackForm(FormValidationAction):
     def name(self) -> str:
         return "validate_feedback_form"
 
+    # A slot cleared before the form starts (the hand-back clears csat and feedback_comment) is
+    # validated too: nothing said is nothing to judge, not an invalid score or an empty comment.
     def validate_csat(self, value, dispatcher, tracker, domain) -> dict:
+        if value is None:
+            return {"csat": None}
         score = parse_csat(str(value))
         if score is None:
             dispatcher.utter_message(response="utter_csat_invalid")
@@ -202,7 +206,9 @@ class ValidateFeedbackForm(FormValidationAction):
         return {"csat": str(score)}
 
     def validate_feedback_comment(self, value, dispatcher, tracker, domain) -> dict:
-        text = str(value or "").strip()
+        if value is None:
+            return {"feedback_comment": None}
+        text = str(value).strip()
         return {"feedback_comment": "-" if text.lower() in NO_COMMENT else text[:2000]}
 
 
