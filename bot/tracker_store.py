@@ -26,14 +26,11 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
-from sqlalchemy.orm import sessionmaker
-from sqlalchemy.pool import QueuePool
 
 from crm_store.privacy import ADDRESS, EMAIL, redact
 
@@ -158,39 +155,8 @@ def redacted_events(events: Iterable[dict]) -> list[dict]:
     return [redacted_event(event, values) for event in events]
 
 
-def _write_ahead_log(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
-
-
-def pooled_sqlite_engine(engine: sa.engine.Engine) -> sa.engine.Engine:
-    """For a SQLite file: an engine that keeps its connection open and writes ahead.
-
-    Rasa's engine (SQLAlchemy 1.4) opens and closes a connection for every session, in SQLite's
-    default rollback-journal mode, so every saved turn created, synced and deleted a journal file
-    and synced the database as well (about a fifth of the Rasa server's time under 20 concurrent
-    conversations). With a write-ahead log a commit appends to the log and syncs it once; SQLite
-    folds the log back into the file every 1,000 pages and when the last connection closes.
-    ``synchronous`` stays FULL: a saved turn survives a power cut as before."""
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
-        return engine
-    engine.dispose()
-    pooled = sa.create_engine(engine.url, poolclass=QueuePool, pool_size=2, max_overflow=8,
-                              connect_args={"check_same_thread": False})
-    sa.event.listen(pooled, "connect", _write_ahead_log)
-    return pooled
-
-
 class RedactingSQLTrackerStore(SQLTrackerStore):
     """``SQLTrackerStore`` that writes and streams redacted copies of the new events."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.engine = pooled_sqlite_engine(self.engine)
-        self.sessionmaker = sessionmaker(bind=self.engine)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Stream, then store, the events this tracker has beyond those already stored

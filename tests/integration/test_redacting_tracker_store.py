@@ -204,33 +204,3 @@ def test_values_given_as_json_are_redacted_inside_and_machine_slots_are_kept():
     assert [e["value"] for e in user["parse_data"]["entities"]] == [{"note": "call [phone]"}, "[card]"]
     assert order_ref["value"] == ["CD-7KQ2MX", "[email]"]
     assert verified["value"] == "12.1900000000.c2ln" and fallbacks["value"] == 1.0
-
-
-def test_on_sqlite_saved_turns_go_to_a_write_ahead_log_on_a_kept_connection_and_others_see_them(tmp_path):
-    import sqlite3
-    from contextlib import closing
-
-    from rasa.shared.core.domain import Domain
-    from rasa.shared.core.events import UserUttered
-
-    path = tmp_path / "tracker.db"
-    store = RedactingSQLTrackerStore(domain=Domain.load("domain.yml"), dialect="sqlite", db=str(path))
-    connects = []
-    from sqlalchemy import event
-
-    event.listen(store.engine, "connect", lambda *_: connects.append(1))
-
-    async def turns(count):
-        tracker = await store.get_or_create_tracker("api:wal")
-        for number in range(count):
-            tracker.update(UserUttered(f"message {number}", intent={"name": "greet", "confidence": 1.0}))
-            await store.save(tracker)
-            tracker = await store.retrieve("api:wal")
-
-    asyncio.run(turns(5))
-    assert len(connects) == 1  # one connection kept, not one per session
-    with closing(sqlite3.connect(path)) as other:  # another process (the console) reads it at once
-        assert other.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert other.execute("SELECT COUNT(*) FROM events WHERE type_name = 'user'").fetchone() == (5,)
-    store.engine.dispose()  # the last connection closing folds the log into the file: a copy is whole
-    assert not (tmp_path / "tracker.db-wal").exists() or (tmp_path / "tracker.db-wal").stat().st_size == 0
