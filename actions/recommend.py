@@ -25,6 +25,7 @@ from actions.identity import current_customer
 from actions.store import settings, uow
 from actions.turns import request_action
 from actions.values import entity_texts
+from common import identity_token
 from crm_store import errors
 from crm_store.dto import ProductInfo, format_money
 from crm_store.policy import load_policy
@@ -102,14 +103,20 @@ def button(title: str, suggestion_id: int, card_action: str) -> dict[str, str]:
     return {"title": title, "payload": "/recommend_products" + json.dumps(values)}
 
 
+def link_signature(suggestion_id: int, sku: str) -> str:
+    return identity_token.suggestion_signature(suggestion_id, sku, settings().signing_keys)
+
+
 def category_buttons(categories: list[str]) -> list[dict[str, str]]:
     return [{"title": c.title(), "payload": "/recommend_products" + json.dumps({"product_category": c})}
             for c in categories]
 
 
-def product_card(sku: str, name: str, subtitle: str, suggestion_id: int) -> dict[str, Any]:
-    """One card: the product, why, and its buttons; the link adds it to the basket at the shop."""
-    return {"title": name, "subtitle": subtitle, "url": f"/products/{sku}?suggestion={suggestion_id}&add=1",
+def product_card(sku: str, name: str, subtitle: str, suggestion_id: int, link_signature: str) -> dict[str, Any]:
+    """One card: the product, why, and its buttons; the link adds it to the basket at the shop, which
+    counts it as followed only with the signature (``identity_token.suggestion_signature``)."""
+    return {"title": name, "subtitle": subtitle,
+            "url": f"/products/{sku}?suggestion={suggestion_id}&sig={link_signature}&add=1",
             "link_title": "Add to basket",
             "buttons": [button("Details", suggestion_id, "details"), button("More like this", suggestion_id, "more")]}
 
@@ -126,7 +133,8 @@ def present(tracker: Tracker, domain: dict, found: list[recommender.ProductSugge
         why = reason_words(domain, suggestion)
         price = format_money(suggestion.price_cents)
         lines.append(f"• {suggestion.name} - {price} ({why})")
-        cards.append(product_card(suggestion.sku, suggestion.name, f"{price} · {why}", suggestion_id))
+        cards.append(product_card(suggestion.sku, suggestion.name, f"{price} · {why}", suggestion_id,
+                                  link_signature(suggestion_id, suggestion.sku)))
     shown = [ProductInfo(s.sku, s.name, s.category, s.price_cents, s.stock, "") for s in found]
     return "\n".join(lines), cards, [focus_on_products(shown)]
 
@@ -230,6 +238,7 @@ class ActionRecommend(Action):
         dispatcher.utter_message(
             response="utter_suggestion_details", name=product.name, price=format_money(product.price_cents),
             stock="in stock" if product.stock > 0 else "sold out", description=product.description or "",
-            elements=[{**product_card(product.sku, product.name, format_money(product.price_cents), suggestion_id),
+            elements=[{**product_card(product.sku, product.name, format_money(product.price_cents), suggestion_id,
+                                      link_signature(suggestion_id, product.sku)),
                        "buttons": [button("More like this", suggestion_id, "more")]}])
         return [focus_on_products([product])]

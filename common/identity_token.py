@@ -1,6 +1,6 @@
 """Signed proofs of who a customer is, each bound to one purpose.
 
-Three kinds, all keyed by ``CAREDESK_SECRET_KEY`` (older keys still verify during a rotation):
+Four kinds, all keyed by ``CAREDESK_SECRET_KEY`` (older keys still verify during a rotation):
 
 - **Tokens** (PyJWT, HS256) that cross a process boundary: the shop's login cookie
   (``shop-login``) and the identity the shop page hands the chat widget (``chat-identity``).
@@ -13,6 +13,9 @@ Three kinds, all keyed by ``CAREDESK_SECRET_KEY`` (older keys still verify durin
 - **Chat proofs** an action keeps in a slot after in-chat verification: ``cid.expiry.sig``, bound
   to the conversation id and expiring, so a slot set any other way, or carried to another
   conversation, or kept past its time, proves nothing.
+- **Suggestion links**: the chat's "Add to basket" link carries the suggestion's id and a signature
+  bound to that id and the product, so the shop counts it as followed only when the chat made it
+  (anyone can call the shop's pages; an unsigned id would let them inflate the reports' follow rates).
 """
 
 from __future__ import annotations
@@ -132,3 +135,25 @@ def keyed_hash(value: str, secret: str | Iterable[str], purpose: str, length: in
     """A stable pseudonym for ``value`` (a client address, a web session key) that cannot be reversed."""
     current = _secrets(secret)[0]
     return hmac.new(_derived_key(current, purpose), value.encode(), hashlib.sha256).hexdigest()[:length]
+
+
+SUGGESTION_LINK = "suggestion-link"
+MAX_SIGNATURE_LENGTH = 64
+
+
+def suggestion_signature(suggestion_id: int, sku: str, secret: str | Iterable[str]) -> str:
+    """What a suggestion's shop link carries beside its id: bound to the id and the product."""
+    return _sign(_secrets(secret)[0], SUGGESTION_LINK, f"{int(suggestion_id)}|{sku}")
+
+
+def signed_suggestion(suggestion_id: object, sku: str, signature: object, secret: str | Iterable[str]) -> int | None:
+    """The suggestion id of a shop link if the chat signed it for this product, or None."""
+    if not isinstance(suggestion_id, str) or not suggestion_id.isascii() or not suggestion_id.isdigit():
+        return None
+    if len(suggestion_id) > 12 or not isinstance(signature, str) or not signature.isascii() \
+            or not signature or len(signature) > MAX_SIGNATURE_LENGTH:
+        return None
+    for key in _secrets(secret):
+        if hmac.compare_digest(signature, _sign(key, SUGGESTION_LINK, f"{int(suggestion_id)}|{sku}")):
+            return int(suggestion_id)
+    return None

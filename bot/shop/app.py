@@ -109,9 +109,13 @@ async def product_page(request: web.Request) -> web.Response:
         product = catalog.get_product(request.match_info["sku"][:40], uow)
     except errors.InvalidInput:
         raise web.HTTPNotFound(text="There is no such product.") from None
-    followed = request.query.get("suggestion", "")[:12]
-    if followed.isdigit():  # a chat suggestion's "Add to basket" link, counted in the reports
-        suggestions.record_followed(uow, int(followed), conversation_id=None, kind="basket")
+    if "suggestion" in request.query:  # a chat suggestion's "Add to basket" link, counted in the reports
+        followed = identity_token.signed_suggestion(request.query.get("suggestion"), product.sku,
+                                                    request.query.get("sig"), request.app[SETTINGS].signing_keys)
+        if followed is None:  # unsigned, forged or made for another product: shown, never counted
+            log.warning("suggestion link without a valid signature: not counted")
+        else:
+            suggestions.record_followed(uow, followed, conversation_id=None, kind="basket")
     return _page(request, [product])
 
 

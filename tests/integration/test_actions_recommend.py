@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from actions.recommend import ActionRecommend, catalogue_category, price_limit_cents
+from common import identity_token
+from common.settings import get_settings
 from crm_store import models
 from crm_store.services import recommend, suggestions
 from crm_store.unit_of_work import UnitOfWork
@@ -94,6 +96,10 @@ async def test_a_verified_customer_with_a_clear_taste_gets_it_as_cards_with_reas
     for card in cards:  # details, more like this, and the basket link; each names the stored suggestion
         assert [b["title"] for b in card["buttons"]] == ["Details", "More like this"]
         assert card["link_title"] == "Add to basket" and "suggestion=" in card["url"]
+        query = dict(part.split("=", 1) for part in card["url"].split("?", 1)[1].split("&"))
+        sku = card["url"].split("?", 1)[0].rsplit("/", 1)[1]  # the shop counts the link only with its signature
+        assert identity_token.signed_suggestion(query["suggestion"], sku, query["sig"],
+                                                get_settings().signing_keys) == int(query["suggestion"])
     with UnitOfWork(crm) as uow:
         stored = uow.session.execute(select(models.Suggestion)).scalars().all()
         assert [s.product_sku for s in stored] == [p.sku for p in products]
