@@ -116,6 +116,45 @@ def rebuild(settings, *, on_progress: Callable[[int], None] | None = None,
                         time.perf_counter() - started, built_at)
 
 
+def conversation_events(engine: Engine, conversation_ids: list[str]) -> dict[str, list[dict]]:
+    """These conversations' stored events in order (a lookup on the tracker store's sender_id index)."""
+    found: dict[str, list[dict]] = {conversation: [] for conversation in conversation_ids}
+    if not conversation_ids or not inspect(engine).has_table("events"):
+        return found
+    query = (select(EVENTS.c.sender_id, EVENTS.c.data).where(EVENTS.c.sender_id.in_(conversation_ids))
+             .order_by(EVENTS.c.sender_id, EVENTS.c.id))
+    with engine.connect() as connection:
+        for sender_id, data in connection.execute(query):
+            if data:
+                found[sender_id].append(json.loads(data))
+    return found
+
+
+def refresh(settings, conversation_ids: list[str], new_events: int, *, engine: Engine | None = None,
+            hours: SupportHours | None = None) -> reports.BuildInfo:
+    """What the report consumer does as conversations go on: derive these conversations' episodes
+    again from their whole stored history, as :func:`rebuild` does for all of them, and put them in
+    place of their old rows (``new_events``: events the broker announced since the last refresh)."""
+    hours = hours or SupportHours.from_policy(load_policy())
+    uow = UnitOfWork(settings.database_url)
+    tickets, feedback = reports.tickets_and_feedback(uow, conversation_ids)
+    own_engine = engine is None
+    engine = engine or _tracker_engine(settings.tracker_store_url)
+    try:
+        stored = conversation_events(engine, conversation_ids)
+    finally:
+        if own_engine:
+            engine.dispose()
+    episodes: list[Episode] = []
+    negatives: list[NegativeMessage] = []
+    for sender_id, events in stored.items():
+        found, negative = derive(sender_id, events, tickets.get(sender_id, ()), feedback.get(sender_id, ()), hours)
+        episodes += found
+        negatives += negative
+    return reports.replace_conversations(conversation_ids, episodes, negatives, uow,
+                                         built_at=datetime.utcnow().replace(microsecond=0), new_events=new_events)
+
+
 def _percent(share: float | None) -> str:
     return "-" if share is None else f"{share:.1%}"
 

@@ -28,6 +28,7 @@ from crm_store.scoring.episodes import (
     FeedbackFacts,
     NegativeMessage,
     TicketFacts,
+    mark_recontacts,
 )
 from crm_store.unit_of_work import UnitOfWork
 
@@ -116,6 +117,50 @@ def replace_all(episodes: Sequence[Episode], negatives: Sequence[NegativeMessage
             session.execute(insert(negative_table), batch)
         session.execute(delete(models.ReportBuild.__table__))
         session.execute(insert(models.ReportBuild.__table__), [{"id": BUILD_ROW, **info.__dict__}])
+        uow.commit()
+    return info
+
+
+def replace_conversations(conversation_ids: Sequence[str], episodes: Sequence[Episode],
+                          negatives: Sequence[NegativeMessage], uow: UnitOfWork, *, built_at: datetime,
+                          new_events: int) -> BuildInfo:
+    """The incremental form of :func:`replace_all` (the report consumer's, as conversations go on):
+    these conversations' rows are replaced by ``episodes`` and ``negatives`` (derived again from
+    each conversation's whole stored history), and the re-contact flags of their customers' other
+    episodes are worked out again with them, in one transaction. The build row keeps the totals
+    (``new_events``: the events stored since the last update)."""
+    e, n, b = models.ReportEpisode.__table__, models.ReportNegativeMessage.__table__, models.ReportBuild.__table__
+    ids = list(dict.fromkeys(conversation_ids))
+    customers = sorted({episode.customer_id for episode in episodes if episode.customer_id is not None})
+    with uow:
+        session = uow.session
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            session.execute(delete(n).where(n.c.conversation_id.in_(chunk)))
+            session.execute(delete(e).where(e.c.conversation_id.in_(chunk)))
+        others: list[Episode] = []
+        if customers:
+            rows = _raw_rows(uow, select(*(e.c[name] for name in EPISODE_FIELDS)).where(e.c.customer_id.in_(customers)))
+            others = _typed(Episode, EPISODE_FIELDS, rows, times=("started_at", "ended_at"), flags=_FLAGS,
+                            intents="intents")
+        marked = mark_recontacts([*others, *episodes])
+        for before, after in zip(others, marked[:len(others)], strict=True):
+            if (before.recontact_24h, before.contained) != (after.recontact_24h, after.contained):
+                session.execute(update(e).where(e.c.conversation_id == after.conversation_id,
+                                                e.c.number == after.number)
+                                .values(recontact_24h=after.recontact_24h, contained=after.contained))
+        fresh = marked[len(others):]
+        topics = {(x.conversation_id, x.number): x.topic_intent for x in fresh}
+        for batch in _batches(_episode_rows(fresh)):
+            session.execute(insert(e), batch)
+        for batch in _batches(_negative_rows(negatives, topics)):
+            session.execute(insert(n), batch)
+        episode_count = session.execute(select(func.count()).select_from(e)).scalar_one()
+        negative_count = session.execute(select(func.count()).select_from(n)).scalar_one()
+        read_before = session.execute(select(b.c.events_read).where(b.c.id == BUILD_ROW)).scalar_one_or_none()
+        info = BuildInfo(built_at, (read_before or 0) + new_events, episode_count, negative_count)
+        session.execute(delete(b))
+        session.execute(insert(b), [{"id": BUILD_ROW, **info.__dict__}])
         uow.commit()
     return info
 
@@ -237,22 +282,29 @@ def last_build(uow: UnitOfWork) -> BuildInfo | None:
         return BuildInfo(*row) if row else None
 
 
-def tickets_and_feedback(uow: UnitOfWork) -> tuple[dict[str, list[TicketFacts]], dict[str, list[FeedbackFacts]]]:
-    """The CRM's tickets and ratings that belong to a conversation, by conversation id, oldest first."""
+def tickets_and_feedback(uow: UnitOfWork, conversation_ids: Sequence[str] | None = None,
+                         ) -> tuple[dict[str, list[TicketFacts]], dict[str, list[FeedbackFacts]]]:
+    """The CRM's tickets and ratings that belong to a conversation (to one of ``conversation_ids``
+    if given), by conversation id, oldest first."""
     t, f = models.Ticket.__table__, models.Feedback.__table__
     tickets: dict[str, list[TicketFacts]] = {}
     feedback: dict[str, list[FeedbackFacts]] = {}
+    ticket_filter = t.c.conversation_id.is_not(None)
+    feedback_filter = f.c.conversation_id.is_not(None)
+    if conversation_ids is not None:
+        ticket_filter = t.c.conversation_id.in_(list(conversation_ids))
+        feedback_filter = f.c.conversation_id.in_(list(conversation_ids))
     with uow:
         for row in uow.session.execute(
                 select(t.c.conversation_id, t.c.id, t.c.created_at, t.c.reason, t.c.assignee,
                        t.c.first_response_at, t.c.closed_at, t.c.customer_id, t.c.card)
-                .where(t.c.conversation_id.is_not(None)).order_by(t.c.created_at, t.c.id)):
+                .where(ticket_filter).order_by(t.c.created_at, t.c.id)):
             conversation, ticket_id, created, reason, assignee, answered, closed, customer, card = row
             tickets.setdefault(conversation, []).append(TicketFacts(
                 ticket_id, created, reason, assignee, answered, closed, customer, rules=_card_rules(card)))
         for row in uow.session.execute(
                 select(f.c.conversation_id, f.c.csat, f.c.created_at, f.c.customer_id)
-                .where(f.c.conversation_id.is_not(None)).order_by(f.c.created_at, f.c.id)):
+                .where(feedback_filter).order_by(f.c.created_at, f.c.id)):
             feedback.setdefault(row[0], []).append(FeedbackFacts(*row[1:]))
     return tickets, feedback
 
