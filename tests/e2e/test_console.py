@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from caredesk.harness import start_stack, stop_stack
@@ -127,9 +128,10 @@ def test_a_web_customer_is_handed_to_an_agent_and_back_and_rates_the_help(setup,
 
     session = customer.get_attribute(".cd-window", "data-session")
     conversation = "web:" + identity_token.keyed_hash(session, SECRET, "web-session")
-    row = agent.wait_for_selector(f"#queue tr.waiting[data-conversation='{conversation}']",
-                                  timeout=30_000)  # arrives without a reload
-    assert row.is_visible()
+    # Arrives without a reload. (A locator, not an element handle: each queue event redraws the rows,
+    # so a handle taken a moment ago may already be detached.)
+    row = agent.locator(f"#queue tr.waiting[data-conversation='{conversation}']")
+    expect(row).to_be_visible(timeout=30_000)
     _shot(agent, "console-queue.png")
     agent.click(f"#queue tr[data-conversation='{conversation}'] a")
     agent.wait_for_selector("#handover-card")
