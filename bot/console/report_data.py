@@ -25,13 +25,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.console import report_figures as metrics
 from bot.console.report_figures import Computed, Table
 from crm_store.privacy import redact
-from crm_store.services import reports
+from crm_store.scoring.episodes import channel_name
+from crm_store.services import reports, suggestions
 from crm_store.unit_of_work import UnitOfWork
 
 CHANNELS = ("web", "telegram", "rest", "other")
@@ -213,10 +214,35 @@ def build_report(database_url: str, filters: Filters, *, personal: bool) -> Repo
     names = () if personal else _example_writers(database_url, filters, stamp, computed)
     tables = {table.name: table for table in _tables(computed, _at_risk_table(at_risk, computed.latest_conversation,
                                                                               personal), personal, names)}
+    tables["suggestions"] = suggestions_table(database_url, filters)
     last = reports.last_build(UnitOfWork(database_url))
     return Report(filters=filters, personal=personal, built_at=_built_at(last), episodes=computed.summary["episodes"],
                   summary=computed.summary, figures=computed.figures, tables=tables,
                   notes=computed.notes, intents=computed.intents)
+
+
+FOLLOW_NAMES = {"details": "Details", "more": "More like this", "basket": "Add to basket link"}
+
+
+def suggestions_table(database_url: str, filters: Filters) -> Table:
+    """How often the suggestions shown in chat in the period (and channel) were followed, by how.
+    Read live (not cached): follows arrive between rebuilds. Suggestions have no intent."""
+    until = None if filters.until is None else datetime.combine(filters.until, datetime.min.time()) + timedelta(days=1)
+    since = None if filters.since is None else datetime.combine(filters.since, datetime.min.time())
+    counts = [c for c in suggestions.follow_counts(UnitOfWork(database_url), since=since, until=until)
+              if filters.channel is None or channel_name(c.channel) == filters.channel]
+    shown = sum(c.shown for c in counts)
+    by_kind = {kind: sum(c.followed[kind] for c in counts) for kind in suggestions.FOLLOW_KINDS}
+
+    def share(n: int) -> str:
+        return f"{n / shown:.1%}" if shown else "-"
+
+    rows = [("shown", shown, "")] if shown else []
+    if shown:
+        rows += [(FOLLOW_NAMES[kind], n, share(n)) for kind, n in by_kind.items()]
+        rows.append(("followed in any way", sum(by_kind.values()), share(sum(by_kind.values()))))
+    return Table(name="suggestions", title="Suggestions followed", columns=("suggestions", "count", "share of shown"),
+                 rows=tuple(rows))
 
 
 def warm(database_url: str) -> None:

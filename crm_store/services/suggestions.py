@@ -65,6 +65,36 @@ def record_followed(uow: UnitOfWork, suggestion_id: int, *, conversation_id: str
         return row.product_sku
 
 
+@dataclass(frozen=True)
+class FollowCounts:
+    """Suggestions shown in one input channel over a period, and how many were first followed by
+    each kind (``details``, ``more``, ``basket``)."""
+
+    channel: str | None
+    shown: int
+    followed: dict[str, int]
+
+
+def follow_counts(uow: UnitOfWork, since: datetime | None = None, until: datetime | None = None) -> list[FollowCounts]:
+    """Per input channel, the suggestions shown from ``since`` to before ``until`` and how each kind
+    of follow counts among them (a suggestion is counted once, by the way it was first followed)."""
+    statement = select(models.Suggestion.channel, models.Suggestion.followed_by, func.count(models.Suggestion.id))
+    if since is not None:
+        statement = statement.where(models.Suggestion.shown_at >= since)
+    if until is not None:
+        statement = statement.where(models.Suggestion.shown_at < until)
+    shown: dict[str | None, int] = {}
+    followed: dict[str | None, dict[str, int]] = {}
+    with uow:
+        rows = uow.session.execute(statement.group_by(models.Suggestion.channel, models.Suggestion.followed_by)).all()
+    for channel, kind, count in rows:
+        shown[channel] = shown.get(channel, 0) + int(count)
+        if kind in FOLLOW_KINDS:
+            followed.setdefault(channel, {})[kind] = int(count)
+    return [FollowCounts(channel, total, {kind: followed.get(channel, {}).get(kind, 0) for kind in FOLLOW_KINDS})
+            for channel, total in sorted(shown.items(), key=lambda item: item[0] or "")]
+
+
 def follow_rate(uow: UnitOfWork, since: datetime | None = None) -> FollowRate:
     """How many suggestions were shown (since ``since``) and how many of them were followed."""
     statement = select(func.count(models.Suggestion.id), func.count(models.Suggestion.followed_at))

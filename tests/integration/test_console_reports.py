@@ -26,7 +26,7 @@ from caredesk.reports import rebuild
 from crm_store import models
 from crm_store.migrate import upgrade
 from crm_store.seed import seed_shop
-from crm_store.services import reports, users
+from crm_store.services import reports, suggestions, users
 from crm_store.unit_of_work import UnitOfWork
 from tests.support.console import PASSWORD, log_in
 
@@ -229,3 +229,38 @@ def test_the_html_report_is_one_self_contained_file_without_personal_data(crm, t
     with_people = write_report(settings, since=None, until=None, out=tmp_path / "people.html",
                                with_personal_data=True).read_text(encoding="utf-8")
     assert any(email in with_people for _, email, _, _ in _customers(crm))
+
+
+async def test_the_report_shows_how_often_suggestions_were_followed_by_kind(console, crm):
+    april, may = datetime(2026, 4, 10, 12), datetime(2026, 5, 20, 12)
+
+    def show(conversation: str, channel: str, at: datetime, n: int) -> list[int]:
+        shown = [suggestions.Shown(f"SKU-{i}", "popular") for i in range(n)]
+        return suggestions.record_shown(UnitOfWork(crm), conversation_id=conversation, channel=channel,
+                                        customer_id=None, products=shown, now=at)
+
+    web = show("web:follows", "caredesk_web", april, 8)
+    telegram = show("telegram:follows", "caredesk_telegram", april, 2)
+    later = show("web:later", "caredesk_web", may, 5)
+    for suggestion_id, kind in ((web[0], "details"), (web[1], "more"), (web[2], "basket"), (web[3], "details"),
+                                (telegram[0], "more"), (later[0], "basket")):
+        conversation = None if kind == "basket" else ("telegram:follows" if suggestion_id in telegram
+                                                      else "web:follows")
+        suggestions.record_followed(UnitOfWork(crm), suggestion_id, conversation_id=conversation, kind=kind)
+    suggestions.record_followed(UnitOfWork(crm), web[0], conversation_id="web:follows", kind="more")  # counted once
+
+    await _log_in(console, "ana")  # analysts read it too: counts only, no personal data
+    april_rows = await _csv(console, "/reports/export/suggestions.csv?since=2026-04-01&until=2026-04-30")
+    assert [(r["suggestions"], r["count"], r["share of shown"]) for r in april_rows] == [
+        ("shown", "10", ""), ("Details", "2", "20.0%"), ("More like this", "2", "20.0%"),
+        ("Add to basket link", "1", "10.0%"), ("followed in any way", "5", "50.0%")]
+    web_only = await _csv(console, "/reports/export/suggestions.csv?since=2026-04-01&until=2026-04-30&channel=web")
+    assert {r["suggestions"]: r["count"] for r in web_only} == {
+        "shown": "8", "Details": "2", "More like this": "1", "Add to basket link": "1", "followed in any way": "4"}
+    whole = {r["suggestions"]: r["count"] for r in await _csv(console, "/reports/export/suggestions.csv")}
+    assert whole["shown"] == "15" and whole["Add to basket link"] == "2" and whole["followed in any way"] == "6"
+    page = await (await _page(console, "/reports?since=2026-05-01&until=2026-05-31")).text()
+    section = re.sub(r"\s+", " ", page.split('id="table-suggestions"', 1)[1].split("</table>", 1)[0])
+    assert re.search(r"<td>\s*Add to basket link\s*</td>\s*<td>\s*1\s*</td>\s*<td>\s*20.0%\s*</td>", section), section
+    nothing = await _csv(console, "/reports/export/suggestions.csv?since=2026-01-01&until=2026-01-31")
+    assert nothing == []
