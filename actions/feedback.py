@@ -9,13 +9,21 @@ never while a hand-over the customer has not seen resolved is open (the ``escala
 from __future__ import annotations
 
 import json
+import re
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 
 from actions.values import entity_texts
 
 ASKED_SLOT = "csat_asked"
+OFFER = "utter_offer_csat"
+# A rating typed instead of tapped: "4", "5!", "4 stars", "4/5", "four out of five", "I'd give it a 4".
+TYPED_SCORE = re.compile(
+    r"(?:(?:i|we)(?:'d| would)? (?:give|rate) (?:it|you|this|that|the service)? ?(?:an? )?)?"
+    r"(?P<score>[1-5]|one|two|three|four|five)"
+    r"(?: ?/ ?5| out of (?:5|five)| ?stars?| ?points?)?[ !.]*")
+NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5"}
 SCORES = ("1", "2", "3", "4", "5")
 # Actions that answer or complete a request: after one of them there is something to rate.
 RESOLVING = {"action_track_order", "action_other_order", "action_track_refund", "action_invoice",
@@ -56,6 +64,36 @@ def tapped_score(entities: list[dict] | None) -> str | None:
     """The score a rating button carries (``/review{"csat": "4"}``), if it is one of 1-5."""
     score = next(iter(entity_texts(entities, "csat")), None)
     return score if score in SCORES else None
+
+
+def just_offered(tracker: Tracker) -> bool:
+    """The rating question was the assistant's last message before the customer's latest one."""
+    answered = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if answered:
+                return False
+            answered = True
+        elif event.get("event") == "bot" and answered:
+            return (event.get("metadata") or {}).get("utter_action") == OFFER
+    return False
+
+
+def typed_score(tracker: Tracker) -> str | None:
+    """The score of a rating typed in answer to the rating question (the NLU reads a lone "4" as
+    anything from out-of-scope to a product request: only the question just asked makes it a score)."""
+    if not tracker.get_slot(ASKED_SLOT) or tracker.active_loop.get("name") or not just_offered(tracker):
+        return None
+    text = " ".join(str(tracker.latest_message.get("text") or "").lower().replace("’", "'").split())
+    found = TYPED_SCORE.fullmatch(text)
+    return NUMBER_WORDS.get(found["score"], found["score"]) if found else None
+
+
+def start_rating(score: str) -> list[EventType]:
+    """What a tapped rating does (action_feedback and the rules), for a typed one: the score is
+    kept and the feedback form runs next, asking only for the optional comment."""
+    return [SlotSet("csat", score), SlotSet("feedback_comment", None), SlotSet(ASKED_SLOT, True),
+            SlotSet("next_step", "feedback_form"), SlotSet("fallback_count", 0), FollowupAction("feedback_form")]
 
 
 def rated_request(tracker: Tracker) -> str | None:

@@ -10,7 +10,7 @@ from rasa_sdk import Action
 from rasa_sdk.events import EventType, SlotSet
 
 from actions.escalation import check_turn
-from actions.feedback import offer_csat
+from actions.feedback import offer_csat, start_rating, typed_score
 from crm_store.policy import load_policy
 
 # The reply to each small-talk intent when nobody needs to take over (the words are in domain.yml).
@@ -79,6 +79,9 @@ class ActionSmallTalk(Action):
         return "action_small_talk"
 
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        score = typed_score(tracker)
+        if score is not None:  # a typed "4" after the rating question: the NLU calls it out of scope
+            return start_rating(score)
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         handed_over, events = check_turn(dispatcher, tracker)
         if handed_over:
@@ -108,6 +111,9 @@ class ActionFallback(Action):
         return "action_fallback"
 
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        score = typed_score(tracker)
+        if score is not None:  # "five!" after the rating question: understood after all
+            return start_rating(score)
         misses = int(tracker.get_slot("fallback_count") or 0) + 1
         handed_over, events = check_turn(dispatcher, tracker, fallbacks=misses)
         if handed_over:

@@ -9,6 +9,7 @@ import logging
 from rasa_sdk.events import EventType, SlotSet
 
 from actions.escalation import escalate_if_needed
+from actions.feedback import start_rating, typed_score
 from crm_store.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,9 @@ def request_action(run):
 
     @functools.wraps(run)
     async def wrapper(self, dispatcher, tracker, domain):
+        score = typed_score(tracker)
+        if score is not None:  # "4 stars" right after the rating question reads as a request to the NLU
+            return start_rating(score)
         try:
             events = await run(self, dispatcher, tracker, domain)
         except StoreUnavailable:

@@ -102,3 +102,16 @@ def test_when_the_action_server_goes_away_the_reply_says_so_and_it_comes_back(st
     assert "your message is saved" in reply
     wait_for_action_server(stack)  # `caredesk run` starts it again
     assert "e-mail" in _reply(stack.say("gone-rest", f"where is my order {ref}"))
+
+
+def test_a_rating_typed_instead_of_tapped_is_understood_and_stored(stack):
+    ref = _shipped_order(stack.database_url, 1)
+    stack.say("ana-rates-rest", f"where is my order {ref}")
+    assert "on its way" in _reply(stack.say("ana-rates-rest", "ana@example.com"))
+    assert "How happy are you" in _reply(stack.say("ana-rates-rest", "thanks"))
+    assert "Anything you'd like to add" in _reply(stack.say("ana-rates-rest", "4"))  # the NLU alone: out of scope
+    assert "Thank you for your feedback" in _reply(stack.say("ana-rates-rest", "no"))
+    with UnitOfWork(stack.database_url) as uow:
+        stored = uow.session.execute(select(models.Feedback.csat, models.Feedback.comment, models.Feedback.intent)
+                                     .where(models.Feedback.conversation_id == "api:ana-rates-rest")).all()
+    assert stored == [(4, None, "track_order")]

@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from actions.feedback import csat_buttons
-from actions.small_talk import ActionSmallTalk
+from actions.orders import ActionTrackOrder
+from actions.recommend import ActionRecommend
+from actions.small_talk import ActionFallback, ActionSmallTalk
 from actions.support import ActionFeedback, ActionHandBack, ActionSubmitFeedback
 from crm_store import models
 from crm_store.unit_of_work import UnitOfWork
@@ -122,3 +124,42 @@ def test_the_rating_buttons_are_review_payloads_rasa_can_parse():
     for button in csat_buttons():
         intent, values = button["payload"][1:].split("{", 1)
         assert intent == "review" and json.loads("{" + values) == {"csat": button["title"]}
+
+
+def _typed(text: str, intent: str, offered: bool = True, ranking=None):
+    """The customer types ``text`` (read by the NLU as ``intent``) after thanks and the rating question."""
+    said = [*RESOLVED,
+            {"event": "bot", "text": "You're welcome!", "metadata": {"utter_action": "utter_you_are_welcome"}},
+            {"event": "bot", "text": "How happy are you with our service, from 1 (not at all) to 5 (very)?",
+             "metadata": {"utter_action": "utter_offer_csat"}},
+            {"event": "action", "name": "action_listen"}]
+    if not offered:  # something else was said after the question
+        said += [{"event": "user", "text": "do you sell kettles", "parse_data": {"intent": {"name": "product_info"}}},
+                 {"event": "bot", "text": "We do.", "metadata": {"utter_action": "utter_product_found"}}]
+    said.append({"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}})
+    return make_tracker(text=text, intent=intent, slots={"csat_asked": True}, events=said, ranking=ranking)
+
+
+@pytest.mark.parametrize("action, text, intent, score", [
+    (ActionSmallTalk(), "4", "out_of_scope", "4"),  # how the NLU reads a lone digit
+    (ActionSmallTalk(), "I'd give it a 4", "out_of_scope", "4"),
+    (ActionFallback(), "5!", "nlu_fallback", "5"),
+    (ActionFallback(), "four", "nlu_fallback", "4"),
+    (ActionFallback(), "2/5", "nlu_fallback", "2"),
+    (ActionRecommend(), "4 stars", "recommend_products", "4"),  # a request action: request_action catches it
+    (ActionTrackOrder(), "1", "inform", "1"),
+])
+async def test_a_rating_typed_after_the_question_starts_the_feedback_form_with_that_score(crm, action, text, intent,
+                                                                                           score):
+    events, messages = await run(action, _typed(text, intent))
+    assert messages == []  # the form asks for the comment next
+    assert slot_sets(events)["csat"] == score and slot_sets(events)["next_step"] == "feedback_form"
+    assert {"event": "followup", "name": "feedback_form"} in [
+        {k: e.get(k) for k in ("event", "name")} for e in events]
+
+
+@pytest.mark.parametrize("text, offered", [("4", False), ("42", True), ("4 kettles", True), ("0", True)])
+async def test_a_number_that_is_not_an_answer_to_the_question_is_not_a_rating(crm, text, offered):
+    events, messages = await run(ActionSmallTalk(), _typed(text, "out_of_scope", offered=offered))
+    assert [m["response"] for m in messages] == ["utter_out_of_scope"]
+    assert "csat" not in slot_sets(events)
