@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast train seed lint bench bench-nlu lock clean
+.PHONY: help install run run-prod test test-fast train seed lint bench bench-nlu lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -17,6 +17,9 @@ install: $(STAMP) ## create .venv (Python 3.10) and install the pinned dependenc
 
 run: install ## migrate + seed the demo CRM, train if needed, start every process with the demo login (Ctrl-C stops)
 	@$(BIN)/caredesk run --demo
+
+run-prod: install ## production mode: PostgreSQL, Redis, RabbitMQ, 2 Rasa + 2 action servers behind nginx (deploy/)
+	@$(BIN)/caredesk run --production
 
 test: install ## run the whole test suite (unit, integration, conversations, e2e)
 	@$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)

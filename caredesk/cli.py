@@ -2,6 +2,12 @@
 
     caredesk run [--demo]             prepare everything and start the assistant (--demo: demo
                                       shop data in an empty CRM and the shop's demo login)
+    caredesk run --production         the same on PostgreSQL, Redis and RabbitMQ, with two or more
+                                      Rasa and action servers behind nginx and the report consumer
+    caredesk rollout MODEL            a new model to each production Rasa server in turn
+    caredesk production prepare       check PostgreSQL/Redis/RabbitMQ, migrate, create the tracker
+                                      store, write var/endpoints.yml, credentials.yml, nginx/nginx.conf
+                                      (what systemd or a container runs before the servers: deploy/)
     caredesk db upgrade | current     schema migrations
     caredesk seed [--customers N] [--seed S] [--as-of YYYY-MM-DD] [--if-empty] [--conversations N]
                                       (N conversations of history; default scales with customers, 0: none)
@@ -145,7 +151,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from caredesk import runner
+    from caredesk import production, runner
     from caredesk.training import train
     from crm_store import migrate
     from crm_store.seed import is_empty
@@ -153,6 +159,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # Databases, logs and generated files hold customers' data: readable by this user only
     # (the processes started below inherit the mask).
     os.umask(0o077)
+    if args.production:
+        if args.demo:
+            print("--demo is for development; production mode serves the CRM's own data.", file=sys.stderr)
+            return 2
+        production.apply_defaults()  # before the settings are read
     settings = get_settings()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     settings.var_dir.chmod(0o700)  # an older install's files stay behind a closed folder
@@ -160,7 +171,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("--demo seeds made-up customers and lets anyone log in at the shop as any of them: "
               "never in production (CAREDESK_ENV=production).", file=sys.stderr)
         return 2
-    print(f"CareDesk ({settings.environment}) in {settings.project_dir}", flush=True)
+    print(f"CareDesk ({settings.environment}{', production mode' if args.production else ''}) in "
+          f"{settings.project_dir}", flush=True)
+    if args.production:
+        try:
+            production.check_infrastructure(settings)
+        except production.InfrastructureMissing as exc:
+            print(f"Cannot start production mode: {exc}", file=sys.stderr)
+            return 1
     migrate.upgrade(settings.database_url)
     seeded = False
     if is_empty(settings.database_url):
@@ -173,16 +191,67 @@ def _cmd_run(args: argparse.Namespace) -> int:
                   "`caredesk run --demo` (what `make run` does); for your shop, load its data.", flush=True)
     train(settings.project_dir, settings.models_dir)
     train_recommender(settings, again=seeded)
-    print("Starting the action server and the Rasa server ...", flush=True)
     try:
-        started = runner.start_all(settings, demo=args.demo)
-    except runner.StartupFailed as exc:
+        if args.production:
+            print(f"Starting {len(settings.action_backend_ports)} action servers, "
+                  f"{len(settings.rasa_backend_ports)} Rasa servers, nginx, the report consumer, "
+                  "the console and the shop ...", flush=True)
+            started = production.start(settings)
+        else:
+            print("Starting the action server and the Rasa server ...", flush=True)
+            started = runner.start_all(settings, demo=args.demo)
+    except (runner.StartupFailed, production.InfrastructureMissing) as exc:
         print(f"Could not start CareDesk: {exc}", file=sys.stderr)
         return 1
-    print(runner.banner(settings, started), flush=True)
+    print(production.banner(settings) if args.production else runner.banner(settings, started), flush=True)
     if args.demo:
         _first_demo_admin(settings)
     return runner.serve_forever(settings, started)
+
+
+def _cmd_production_prepare(args: argparse.Namespace) -> int:
+    import shutil
+
+    from caredesk import production, runner
+    from crm_store import migrate
+
+    os.umask(0o077)
+    production.apply_defaults()
+    settings = get_settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        production.check_infrastructure(settings, nginx=False)
+        migrate.upgrade(settings.database_url)
+        production.prepare_tracker_store(settings)
+        written = [runner.write_endpoints(settings), runner.write_credentials(settings)]
+        if shutil.which("nginx") or os.path.exists("/usr/sbin/nginx"):  # else nginx runs elsewhere
+            written.append(production.write_nginx(settings))
+    except production.InfrastructureMissing as exc:
+        print(f"Cannot prepare production mode: {exc}", file=sys.stderr)
+        return 1
+    print("Migrated the CRM, created the tracker store; wrote " + ", ".join(map(str, written)))
+    return 0
+
+
+def _cmd_rollout(args: argparse.Namespace) -> int:
+    import subprocess
+    from pathlib import Path
+
+    from caredesk import production
+
+    production.apply_defaults()
+    settings = get_settings()
+    model = Path(args.model)
+    if not model.is_file():
+        print(f"No model at {model}", file=sys.stderr)
+        return 2
+    try:
+        production.roll_out(settings, model)
+    except (OSError, subprocess.SubprocessError, production.InfrastructureMissing) as exc:
+        print(f"The rollout stopped: {exc}", file=sys.stderr)
+        return 1
+    print(f"Every Rasa server serves {model.name}.")
+    return 0
 
 
 def train_recommender(settings, again: bool = False) -> None:
@@ -599,7 +668,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--customers", type=int, default=200, help="demo shop size (with --demo)")
     run.add_argument("--conversations", type=int, default=None,
                      help="conversation history seeded with the demo shop (default scales with customers; 0: none)")
+    run.add_argument("--production", action="store_true",
+                     help="PostgreSQL, Redis, RabbitMQ, several Rasa and action servers behind nginx, "
+                          "and the report consumer (addresses from DATABASE_URL, REDIS_URL, RABBITMQ_URL)")
     run.set_defaults(func=_cmd_run)
+
+    prepare = sub.add_parser("production", help="production mode's preparation without starting anything")
+    prepare.add_argument("action", choices=("prepare",))
+    prepare.set_defaults(func=_cmd_production_prepare)
+
+    rollout = sub.add_parser("rollout", help="load a new model into each production Rasa server in turn")
+    rollout.add_argument("model", help="the trained model (.tar.gz)")
+    rollout.set_defaults(func=_cmd_rollout)
 
     db = sub.add_parser("db", help="database schema migrations")
     db.add_argument("action", choices=("upgrade", "current"))

@@ -65,7 +65,7 @@ def endpoints_config(settings: Settings) -> dict:
                                   "port": broker.port or 5672,
                                   "username": broker.username or "guest",
                                   "password": broker.password or "guest",
-                                  "queues": ["caredesk_events"]}
+                                  "queues": [settings.rabbitmq_queue]}
     return config
 
 
@@ -203,8 +203,12 @@ def start_all(settings: Settings, demo: bool = False) -> list[Service]:
     shop's demo login on."""
     endpoints = write_endpoints(settings)
     credentials = write_credentials(settings)
+    return start_services(settings, services(settings, endpoints, credentials, demo))
+
+
+def start_services(settings: Settings, started: list[Service]) -> list[Service]:
+    """Start these services in order and wait until each answers its health check."""
     env = child_environment(settings)
-    started = services(settings, endpoints, credentials, demo)
     for service in started:
         service.start(settings.project_dir, env)
     deadline = time.monotonic() + START_TIMEOUT_S

@@ -89,6 +89,16 @@ class Settings:
     # Messages one REST conversation may send a minute (the throughput benchmark raises it: its
     # conversations type as fast as the server answers)
     rest_rate_limit: int = 20
+    # Production mode (``caredesk run --production``): the Rasa and action servers nginx balances
+    # over (their own ports; nginx listens on rasa_port and action_port), and the broker's queue
+    # the report consumer reads.
+    rasa_backend_ports: tuple[int, ...] = (5010, 5011)
+    action_backend_ports: tuple[int, ...] = (5060, 5061)
+    rabbitmq_queue: str = "caredesk_events"
+    # Where the other processes reach the Rasa servers (or nginx in front of them) and the action
+    # servers, when that is not host:port (containers: http://nginx:5005)
+    rasa_url_override: str | None = None
+    action_url_override: str | None = None
 
     @property
     def console_base_url(self) -> str:
@@ -105,7 +115,7 @@ class Settings:
 
     @property
     def rasa_url(self) -> str:
-        return f"http://{self.host}:{self.rasa_port}"
+        return (self.rasa_url_override or f"http://{self.host}:{self.rasa_port}").rstrip("/")
 
     @property
     def shop_url(self) -> str:
@@ -113,7 +123,22 @@ class Settings:
 
     @property
     def action_url(self) -> str:
-        return f"http://{self.host}:{self.action_port}/webhook"
+        return self.action_url_override or f"http://{self.host}:{self.action_port}/webhook"
+
+
+def _ports(name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    ports = []
+    for part in raw.split(","):
+        try:
+            ports.append(int(part))
+        except ValueError:
+            raise SettingsError(f"{name} must list port numbers separated by commas, not {raw!r}") from None
+    if any(not 1 <= port <= 65535 for port in ports) or len(set(ports)) != len(ports):
+        raise SettingsError(f"{name} must list distinct ports between 1 and 65535, not {raw!r}")
+    return tuple(ports)
 
 
 def _dev_token(var_dir: Path, name: str = "rasa_api_token", size: int = 24) -> str:
@@ -208,6 +233,11 @@ def load_settings() -> Settings:
         console_secure_cookies=(environment == "production"
                                 or (os.environ.get("CONSOLE_URL") or "").startswith("https://")),
         rest_rate_limit=_positive_int("CAREDESK_REST_RATE_LIMIT", 20),
+        rasa_backend_ports=_ports("RASA_BACKEND_PORTS", (5010, 5011)),
+        action_backend_ports=_ports("ACTION_BACKEND_PORTS", (5060, 5061)),
+        rabbitmq_queue=os.environ.get("RABBITMQ_QUEUE") or "caredesk_events",
+        rasa_url_override=os.environ.get("RASA_URL") or None,
+        action_url_override=os.environ.get("ACTION_SERVER_URL") or None,
     )
 
 

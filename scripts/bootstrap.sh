@@ -32,5 +32,15 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "Note: Chromium is not installed; the browser tests need it (Debian: sudo apt-get install chromium)." >&2
   fi
 fi
+# Production mode (caredesk run --production) puts Debian's nginx in front of the Rasa and action
+# servers; it runs it as its own child process, so the package's system service is not needed.
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing nginx for production mode (apt-get install nginx-light) ..."
+    apt-get install -y -qq nginx-light >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null; }
+  else
+    echo "Note: nginx is not installed; production mode needs it (Debian: sudo apt-get install nginx-light)." >&2
+  fi
+fi
 sha256sum requirements.lock pyproject.toml bot/shop/package-lock.json > .venv/.installed
 echo "Installed. The 'caredesk' command is .venv/bin/caredesk."

@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +20,7 @@ import pytest
 from caredesk.harness import free_port, start_stack, stop_stack
 from caredesk.webchat_client import WebChat
 from common import identity_token
+from tests.support.services import ensure_rabbitmq, ensure_redis
 
 pytestmark = pytest.mark.e2e
 PROJECT = Path(__file__).resolve().parents[2]
@@ -29,35 +28,6 @@ SECRET = "web-scale-test-secret-0123456789abcdef"
 REDIS_URL = "redis://127.0.0.1:6379/3"
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672"
 QUEUE = "caredesk_events"
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _ensure_service(name: str, port: int, command: list[str], wait_s: float) -> None:
-    """Start the machine's service if it is down (as the machine starts it); skip if it can't be."""
-    if _listening(port):
-        return
-    if shutil.which(command[0]) is None:
-        pytest.skip(f"{name} is not installed")
-    subprocess.run(command, check=False, capture_output=True, timeout=120)
-    deadline = time.monotonic() + wait_s
-    while not _listening(port):
-        if time.monotonic() > deadline:
-            pytest.skip(f"{name} could not be started")
-        time.sleep(0.5)
-
-
-def ensure_redis() -> None:
-    _ensure_service("Redis", 6379, ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379",
-                                    "--save", "", "--appendonly", "no"], 10)
-
-
-def ensure_rabbitmq() -> None:
-    _ensure_service("RabbitMQ", 5672, ["rabbitmq-server", "-detached"], 60)
 
 
 async def _broker_events(purge: bool = False) -> list[dict]:
