@@ -662,3 +662,39 @@ MESSY["check_payment_methods"] += ["cod possible", "cod accepted", "cod payment 
                                    "cod charges"]
 MESSY["track_order"] += ["tracking id", "tracking number pls"]
 MESSY["get_refund"] += ["refund pls"]
+
+# Issue 13, third pass (general shopper wordings, written for CareDesk): a bare "cancellation" is a
+# cancellation; an accusation of fraud or cheating wants a person; "not delivered yet / late /
+# supposed to come, when will it come" asks about *my* order; a bill not sent is an invoice
+# request; money taken without an order is a payment problem; "are you open / delivering during
+# the strike" is about ordering now.
+_EXTRA_MESSY_3: dict[str, list[str]] = {
+    "cancel_order": ["cancellation pls", "cancellation of my order",
+                     "order cancellation please", "cancellation request", "cancel it", "cancel pls"],
+    "contact_human_agent": ["you guys are frauds", "this is fraud", "fraud company", "you are cheaters",
+                            "you cheated me", "i have been cheated", "scam", "this shop is a scam",
+                            "you are scammers", "fake website", "you people are liars", "stop lying to me",
+                            "cheating customers", "frauds", "total fraud, i want someone to call me"],
+    "track_order": ["not delivered yet, when will it be delivered", "still not delivered, when will i get it",
+                    "still not delivered so when will it come", "hasnt been delivered yet when will it arrive",
+                    "should have come long ago, when will it come", "was supposed to come last week, when is it coming",
+                    "been waiting so long, when will you deliver it", "ordered weeks ago, how much longer",
+                    "ordered before the holidays, how much more time will it take",
+                    "ordered before the strike, when will it arrive", "my delivery is late, when will it arrive",
+                    "my order is late when will it come", "its late, when will it be here",
+                    "still waiting for delivery when will it come", "no delivery yet, when",
+                    "with all the delays when can i expect my parcel", "when can i expect my delivery with the strike"],
+    "get_invoice": ["still havent got my bill", "no invoice received yet", "bill not received",
+                    "you didnt give me the invoice", "invoice not sent yet", "where is my bill",
+                    "you have not sent the receipt", "did not get a bill with my order"],
+    "payment_issue": ["amount debited but no order",
+                      "paid but order not showing", "payment taken but no order confirmation",
+                      "money gone from my account but no order", "amount deducted twice from my card",
+                      "bank shows the payment but no order in my account", "charged but order failed"],
+    "place_order": ["are you delivering during the lockdown", "can i still order during the curfew",
+                    "is the shop working during the strike", "are you operating today",
+                    "is delivery running during lockdown", "can i order during the holidays",
+                    "are you taking orders this week", "is your store open for orders today"],
+}
+for _intent, _extra in _EXTRA_MESSY_3.items():
+    MESSY[_intent] += _extra

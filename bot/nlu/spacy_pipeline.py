@@ -13,9 +13,11 @@ from :mod:`bot.nlu.shop_vocabulary`. Training (:func:`caredesk.training.train`) 
 :func:`ensure_pipeline`, which rebuilds only when :func:`build_digest` changed. The pipeline has
 only spaCy's own components, so ``spacy.load`` needs nothing of ours.
 
-Rasa lower-cases the text it tokenizes (``SpacyNLP`` with ``case_sensitive: false``) but
-``SpacyEntityExtractor`` runs the pipeline on the text as typed, so every pattern compares the
-``LOWER`` attribute, except the few that need capitals ("US", a size "M").
+Rasa lower-cases the text it tokenizes (``SpacyNLP`` with ``case_sensitive: false``), so every
+pattern compares the ``LOWER`` attribute, except the few that need capitals ("US", a size "M"). The
+entity extractor (:mod:`bot.nlu.spacy_entities`) takes the entities of that lower-cased doc and runs
+the pipeline again on the text as typed only for a message with one of those capitalised words
+(:func:`needs_text_as_typed`).
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable
+from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,11 +42,11 @@ if TYPE_CHECKING:
 NAME = "caredesk_en"
 PIPELINE_VERSION = "1.0.0"
 DIGEST_KEY = "caredesk_build_digest"
-# The labels the entity ruler gives (``SpacyEntityExtractor`` dimensions and domain.yml entities).
+# The labels the entity ruler gives (the entity extractor's dimensions and domain.yml entities).
 LABELS = ("product", "product_category", "size", "colour", "price_limit", "money", "date", "country",
           "recipient", "occasion")
 # Matched so that a longer span wins over a label above ("under 3 days" is no price limit);
-# SpacyEntityExtractor leaves it out (not among its dimensions).
+# the entity extractor leaves it out (not among its dimensions).
 DURATION = "duration"
 
 # Catalogue words too general to be a product alone ("bank transfer", "a set of", "guide me").
@@ -213,6 +217,36 @@ def entity_patterns() -> list[dict[str, Any]]:
     return [*_phrases("product", _product_names()), *_phrases("product_category", _category_names()),
             *_size_patterns(), *_phrases("colour", vocab.COLOURS), *_money_patterns(), *_date_patterns(),
             *_country_patterns(), *_phrases("recipient", vocab.RECIPIENTS), *_phrases("occasion", vocab.OCCASIONS)]
+
+
+def _orth_values(spec: Any) -> Iterable[str]:
+    """Every ORTH value (compared as typed) in a pattern, a token spec or a list of them."""
+    if isinstance(spec, list):
+        for item in spec:
+            yield from _orth_values(item)
+    elif isinstance(spec, dict):
+        orth = spec.get("ORTH")
+        if isinstance(orth, str):
+            yield orth
+        elif isinstance(orth, dict):
+            yield from orth.get("IN", ())
+
+
+@lru_cache(maxsize=1)
+def _cased_forms() -> re.Pattern[str]:
+    forms = {value for p in entity_patterns() for value in _orth_values(p["pattern"]) if value != value.lower()}
+    alternatives = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+    return re.compile(rf"(?<![A-Za-z])(?:{alternatives})(?![A-Za-z])") if forms else re.compile(r"(?!)")
+
+
+def needs_text_as_typed(text: str) -> bool:
+    """True if ``text`` holds a word only a capitalised pattern matches ("US", "in an M").
+
+    Every other pattern compares lower-cased words, so the doc ``SpacyNLP`` makes of the
+    lower-cased text has the entities the text as typed would get; for these few words it has not
+    ("us" is a pronoun), and the entity extractor runs the pipeline again on the text as typed.
+    """
+    return _cased_forms().search(text) is not None
 
 
 def lemma_rules() -> list[dict[str, Any]]:

@@ -81,6 +81,38 @@ def test_common_words_are_not_taken_for_entities(nlp, text):
     assert ("product", "bank") not in _entities(nlp, text)
 
 
+def _our_sentences() -> list[str]:
+    import re
+
+    import yaml
+
+    texts = []
+    for path in sorted((PROJECT / "data" / "nlu").glob("*.yml")):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", []):
+            for line in (block.get("examples") or "").splitlines():
+                texts.append(re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", line.strip()[2:]))
+    return texts
+
+
+def test_the_lower_cased_doc_has_the_entities_of_the_text_as_typed(nlp):
+    """What lets the entity extractor (bot/nlu/spacy_entities.py) reuse SpacyNLP's lower-cased doc
+    instead of running spaCy again: the same spans, labels and offsets, except for the capitalised
+    words it checks for."""
+    cased = ["Do you have the Rain Jacket in an M?", "ship to the US please", "Is it sold in the U.S.?"]
+    assert all(spacy_pipeline.needs_text_as_typed(t) for t in cased)
+    texts = ["Wireless Headphones under 30 Euros", "I ordered it Last Tuesday", "Do you deliver to the UK or the USA?",
+             "any TOYS & GAMES on sale", *_our_sentences()]
+    checked = 0
+    for text in texts:
+        if spacy_pipeline.needs_text_as_typed(text):
+            continue
+        as_typed = [(e.label_, e.text, e.start_char, e.end_char) for e in nlp(text).ents]
+        lowered = [(e.label_, text[e.start_char:e.end_char], e.start_char, e.end_char) for e in nlp(text.lower()).ents]
+        assert lowered == as_typed, text
+        checked += 1
+    assert checked > 10_000
+
+
 def test_lemmas_come_from_the_lookup_table_and_the_shopper_spellings(nlp):
     # Rasa lower-cases what it tokenizes (SpacyNLP case_sensitive: false).
     doc = nlp("pls cancel my ordr, i recieved the shoes and the parcels were delivered")
@@ -143,7 +175,7 @@ def test_a_trained_model_returns_the_spacy_entities_and_the_regex_ones_once(tmp_
              "Where is order CD-K7M2QX? I ordered it last Tuesday", "wireless headphones under 30 euros"]
     found = {p["text"]: sorted((e["entity"], e["value"], e["extractor"]) for e in p["entities"])
              for p in _parse(model, texts)}
-    spacy, regex = "SpacyEntityExtractor", "RegexEntityExtractor"
+    spacy, regex = "SpacyDocEntityExtractor", "RegexEntityExtractor"
     assert found == {
         texts[0]: [("product", "shoes", spacy), ("size", "bigger size", spacy)],
         texts[1]: [("country", "india", spacy)],
