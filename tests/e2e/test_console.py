@@ -23,7 +23,7 @@ from crm_store.services import identity, users
 from crm_store.unit_of_work import UnitOfWork
 from tests.e2e.fake_telegram import FakeBotApi
 from tests.e2e.test_telegram import post_update, text_update
-from tests.e2e.widget import CHROMIUM_FLAGS, chromium_path, log_in, open_chat, say
+from tests.e2e.widget import log_in, open_chat, say
 
 pytestmark = pytest.mark.e2e
 SECRET = "console-test-secret-0123456789abcdef-xyz"
@@ -45,16 +45,6 @@ def setup(tmp_path_factory):
     yield stack, api
     stop_stack(stack)
     api.server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -30,7 +30,6 @@ from crm_store.migrate import upgrade
 from crm_store.seed import seed_shop
 from crm_store.services import users
 from crm_store.unit_of_work import UnitOfWork
-from tests.e2e.widget import CHROMIUM_FLAGS, chromium_path
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a long enough console password"
@@ -79,16 +78,6 @@ def console(crm):
     yield base
     process.terminate()
     process.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from caredesk.harness import start_stack, stop_stack
 from crm_store import models
 from crm_store.unit_of_work import UnitOfWork
-from tests.e2e.widget import CHROMIUM_FLAGS, chromium_path, log_in, open_chat, say
+from tests.e2e.widget import log_in, open_chat, say
 
 pytestmark = pytest.mark.e2e
 SECRET = "recommend-widget-test-secret-0123456789ab"
@@ -30,17 +30,6 @@ def stack(tmp_path_factory):
     running = start_stack(tmp_path_factory.mktemp("recommend"), extra_env={"CAREDESK_SECRET_KEY": SECRET})
     yield running
     stop_stack(running)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    executable = chromium_path()
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

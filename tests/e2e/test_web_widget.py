@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 import urllib.error
 import urllib.request
@@ -23,23 +22,12 @@ from crm_store import models
 from crm_store.services import identity, orders
 from crm_store.unit_of_work import UnitOfWork
 from tests.e2e.agents import agent_call, agent_token
+from tests.e2e.widget import log_in, open_chat, say
 from tests.support.policy import always_live_policy
 
 pytestmark = pytest.mark.e2e
 SECRET = "web-widget-test-secret-0123456789abcdef"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = os.environ.get("CAREDESK_SCREENSHOTS")  # a folder: the README's pictures are taken here
-
-
-def _chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        message = "Chromium is not installed (make install installs Debian's chromium as root)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -50,17 +38,6 @@ def stack(tmp_path_factory):
                                              "CAREDESK_POLICY_FILE": str(policy)})
     yield running
     stop_stack(running)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    executable = _chromium()
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -77,32 +54,6 @@ def _order(stack, customer_id: int, status: str) -> str:
             .order_by(models.Order.placed_at.desc())).scalars().first()
 
 
-def _log_in(page, stack, customer_id: int) -> None:
-    page.goto(stack.shop_url)
-    page.select_option("#login select", str(customer_id))
-    page.click("#login button")
-    page.wait_for_selector("#telegram-link")
-
-
-def _open_chat(page) -> None:
-    if page.is_visible(".cd-launcher"):
-        page.click(".cd-launcher")
-    page.wait_for_selector(".cd-window[data-ready='1']")
-
-
-def _say(page, text: str, expect: str, timeout_ms: int = 60_000) -> str:
-    """Send ``text`` and wait until a bot message containing ``expect`` appears; the last bot text."""
-    before = page.locator(".cd-bot, .cd-agent").count()
-    page.fill(".cd-input", text)
-    page.press(".cd-input", "Enter")
-    page.wait_for_function(
-        """([before, expect]) => {
-             const shown = [...document.querySelectorAll('.cd-bot, .cd-agent')].slice(before);
-             return shown.some(m => m.innerText.includes(expect));
-           }""", arg=[before, expect], timeout=timeout_ms)
-    return "\n".join(page.locator(".cd-bot, .cd-agent").all_inner_texts()[before:])
-
-
 def _history(page) -> str:
     return page.inner_text(".cd-log")
 
@@ -115,9 +66,9 @@ def _shot(page, name: str) -> None:
 def test_a_logged_in_customer_sees_the_status_the_database_holds_and_it_survives_a_reload(stack, page):
     ref = _order(stack, 1, "shipped")
     truth = orders.order_status(1, ref, UnitOfWork(stack.database_url))
-    _log_in(page, stack, 1)
-    _open_chat(page)
-    answer = _say(page, f"wer is my order {ref}??", ref)
+    log_in(page, stack, 1)
+    open_chat(page)
+    answer = say(page, f"wer is my order {ref}??", ref)
     assert "on its way" in answer and truth.carrier in answer and truth.tracking_number in answer
     assert "e-mail" not in answer  # the page's token already said who this is
     assert truth.tracking_url  # every seeded carrier has a tracking page in the policy
@@ -126,7 +77,7 @@ def test_a_logged_in_customer_sees_the_status_the_database_holds_and_it_survives
     _shot(page, "widget-order-status.png")
 
     page.reload()
-    _open_chat(page)
+    open_chat(page)
     history = _history(page)
     assert f"wer is my order {ref}??" in history and truth.tracking_number in history
     assert page.get_attribute(".cd-window", "data-session") == session
@@ -137,8 +88,8 @@ def test_an_anonymous_visitor_is_asked_to_verify_before_seeing_an_order(stack, p
     truth = orders.order_status(2, ref, UnitOfWork(stack.database_url))
     page.goto(stack.shop_url)
     assert "guest" in page.inner_text("#who")
-    _open_chat(page)
-    answer = _say(page, f"where is my order {ref}", "e-mail")
+    open_chat(page)
+    answer = say(page, f"where is my order {ref}", "e-mail")
     assert truth.carrier not in answer and truth.tracking_number not in answer
 
 
@@ -155,8 +106,8 @@ def test_a_forged_or_expired_token_gets_no_access(stack, page, kind):
         status=200, content_type="application/json",
         body=json.dumps({"token": token, "customer": {"id": 1}, "socket_url": f"http://127.0.0.1:{stack.rasa_port}"})))
     page.goto(stack.shop_url)
-    _open_chat(page)
-    answer = _say(page, f"status of order {ref} please", "e-mail")
+    open_chat(page)
+    answer = say(page, f"status of order {ref} please", "e-mail")
     assert truth.carrier not in answer and truth.tracking_number not in answer
 
 
@@ -171,9 +122,9 @@ def test_a_forged_login_cookie_is_a_guest(stack, page):
 
 
 def test_quick_replies_and_product_cards(stack, page):
-    _log_in(page, stack, 3)
-    _open_chat(page)
-    _say(page, "do you have hovercrafts", "category")  # nothing like it: the categories as quick replies
+    log_in(page, stack, 3)
+    open_chat(page)
+    say(page, "do you have hovercrafts", "category")  # nothing like it: the categories as quick replies
     buttons = page.locator(".cd-replies:not(.cd-used) .cd-reply")
     assert buttons.count() >= 2
     title = buttons.first.inner_text()
@@ -189,10 +140,10 @@ def test_quick_replies_and_product_cards(stack, page):
 
 def test_an_agent_answers_in_the_widget_during_a_handoff(stack, page):
     ref = _order(stack, 1, "shipped")
-    _log_in(page, stack, 1)
-    _open_chat(page)
-    _say(page, f"where is order {ref}", ref)
-    _say(page, "WHERE IS MY PARCEL?! third time i ask, this is ridiculous!!!", "colleague")
+    log_in(page, stack, 1)
+    open_chat(page)
+    say(page, f"where is order {ref}", ref)
+    say(page, "WHERE IS MY PARCEL?! third time i ask, this is ridiculous!!!", "colleague")
     session = page.get_attribute(".cd-window", "data-session")
     _agent_says(stack, _conversation(session), "Hi Ana, Sam here. I've called the carrier: it arrives tomorrow.")
     page.wait_for_selector(".cd-agent:has-text('arrives tomorrow')", timeout=20_000)
@@ -228,14 +179,14 @@ def _agent_says(stack, session: str, text: str) -> None:
 
 def test_an_oversized_message_gets_a_clear_error(stack, page):
     page.goto(stack.shop_url)
-    _open_chat(page)
+    open_chat(page)
     page.evaluate("window.careDeskWidget.socket.emit('user_uttered', {message: 'x'.repeat(5000)})")
     page.wait_for_selector(".cd-error:has-text('too long')")
-    _say(page, "hi", "CareDesk assistant")  # the chat still works
+    say(page, "hi", "CareDesk assistant")  # the chat still works
 
 
 def test_continue_on_telegram_gives_a_one_time_code_for_the_logged_in_customer(stack, page):
-    _log_in(page, stack, 2)
+    log_in(page, stack, 2)
     page.click("#telegram-link")
     page.wait_for_selector("#telegram-code:has-text('/start')")
     code = page.inner_text("#telegram-code").split("/start ", 1)[1].split()[0]
@@ -324,9 +275,9 @@ def test_a_socket_from_another_site_is_refused(stack):
 
 def test_when_the_action_server_goes_away_the_customer_is_told_nothing_is_lost_and_it_comes_back(stack, page):
     ref = _order(stack, 1, "shipped")
-    _log_in(page, stack, 1)
-    _open_chat(page)
-    _say(page, "hi", "CareDesk assistant")
+    log_in(page, stack, 1)
+    open_chat(page)
+    say(page, "hi", "CareDesk assistant")
     kill_action_server(stack)
     page.fill(".cd-input", f"where is my order {ref}")
     page.press(".cd-input", "Enter")
@@ -340,4 +291,4 @@ def test_when_the_action_server_goes_away_the_customer_is_told_nothing_is_lost_a
 
     wait_for_action_server(stack)  # `caredesk run` starts it again
     assert "action server stopped unexpectedly" in "".join(stack.lines)
-    assert "on its way" in _say(page, f"where is my order {ref}", ref)
+    assert "on its way" in say(page, f"where is my order {ref}", ref)

@@ -12,7 +12,8 @@ import pytest
 from caredesk.harness import start_stack, stop_stack
 from crm_store.services import orders
 from crm_store.unit_of_work import UnitOfWork
-from tests.e2e.test_web_widget import CHROMIUM_FLAGS, _chromium, _log_in, _open_chat, _order, _say
+from tests.e2e.test_web_widget import _order
+from tests.e2e.widget import CHROMIUM_FLAGS, chromium_path, log_in, open_chat, say
 from tests.integration.shop import customer_email
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +33,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_FLAGS)
+        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
         yield chromium
         chromium.close()
 
@@ -50,17 +51,17 @@ def test_the_next_guest_does_not_inherit_a_guest_verified_in_chat(stack, compute
     truth = orders.order_status(2, ref, UnitOfWork(stack.database_url))
     first = computer.new_page()
     first.goto(stack.shop_url)
-    _open_chat(first)
-    _say(first, f"where is my order {ref}", "e-mail")
-    answer = _say(first, customer_email(UnitOfWork(stack.database_url), 2), "on its way")
+    open_chat(first)
+    say(first, f"where is my order {ref}", "e-mail")
+    answer = say(first, customer_email(UnitOfWork(stack.database_url), 2), "on its way")
     assert truth.tracking_number in answer
     first.close()
 
     second = computer.new_page()
     second.goto(stack.shop_url)
-    _open_chat(second)
+    open_chat(second)
     assert truth.tracking_number not in second.inner_text(".cd-log")
-    answer = _say(second, f"where is my order {ref}", "e-mail")
+    answer = say(second, f"where is my order {ref}", "e-mail")
     assert truth.tracking_number not in answer and truth.carrier not in answer
 
 
@@ -68,14 +69,14 @@ def test_after_logging_out_the_chat_and_its_history_are_gone(stack, computer):
     ref = _order(stack, 1, "shipped")
     truth = orders.order_status(1, ref, UnitOfWork(stack.database_url))
     page = computer.new_page()
-    _log_in(page, stack, 1)
-    _open_chat(page)
-    assert truth.tracking_number in _say(page, f"where is my order {ref}", "on its way")
+    log_in(page, stack, 1)
+    open_chat(page)
+    assert truth.tracking_number in say(page, f"where is my order {ref}", "on its way")
     page.click("form[action='/logout'] button")
     page.wait_for_selector("#login")
-    _open_chat(page)
+    open_chat(page)
     assert truth.tracking_number not in page.inner_text(".cd-log")
     stored = page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('caredesk.session.'))")
     assert stored == []
-    answer = _say(page, f"where is my order {ref}", "e-mail")
+    answer = say(page, f"where is my order {ref}", "e-mail")
     assert truth.tracking_number not in answer
