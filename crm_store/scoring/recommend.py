@@ -9,6 +9,10 @@ item to suggest) that blends three well-known parts, each scaled to a comparable
 * content: TF-IDF cosine of product name, category and description, so a product nobody has
   bought yet is still suggested beside similar ones, and ``similar_items`` works for it.
 
+Beside ``W``, user-kNN (optional, ``user_weight``): what the ``user_neighbours`` customers whose
+bought sets are most like the customer's (cosine) bought, weighted by that similarity, blended into
+the history part.
+
 A customer's score for every item is their purchase vector (each purchase weighted by
 ``exp(-age / decay_days)``, recent tastes first) times ``W``, scaled to at most 1, plus
 ``trend_weight`` times the item's recent popularity (log of buyers in the last ``trend_days``).
@@ -38,6 +42,8 @@ KEEP_PER_ROW = 256
 # best item's history part is 1) and more than popularity does; otherwise the pick is a popular one.
 HISTORY_FOR_REASON = 0.15
 TIE_BREAK = 1e-3
+# User-kNN scores this many customer-to-customer similarities at once (32 MB of float64).
+NEIGHBOUR_CELLS = 4_000_000
 # A customer with fewer distinct kept purchases than this says little by them: what their segment
 # (RFM, crm_store.scoring.segments) buys lately weighs in beside the shop's trend.
 LITTLE_HISTORY = 3
@@ -63,6 +69,9 @@ class Params:
     # ``new_weight * exp(-days since its first sale / new_days) * trend`` (new ranges, seasonal lines).
     new_weight: float = 0.8
     new_days: float = 30.0
+    # User-kNN's share of the history part (0: item-to-item only) and how many neighbours it asks.
+    user_weight: float = 0.0
+    user_neighbours: int = 100
     max_per_category: int = 3
 
 
@@ -141,10 +150,16 @@ class Model:
     columns: sp.csc_matrix | None = None  # the same weights by column, for reasons
     segment_trend: dict = field(default_factory=dict)  # segment -> recent popularity among its customers
     customer_segments: dict = field(default_factory=dict)  # customer -> segment when fitted
+    buyers: sp.csr_matrix | None = None  # customers x items, 1 where bought: user-kNN's neighbours
+    buyer_norms: np.ndarray | None = None  # each customer's bought-set norm
+    buyers_by_item: sp.csr_matrix | None = None  # the same, items x customers (who bought each item)
 
     def __setstate__(self, state: dict) -> None:
         state.setdefault("segment_trend", {})
         state.setdefault("customer_segments", {})
+        state.setdefault("buyers", None)
+        state.setdefault("buyer_norms", None)
+        state.setdefault("buyers_by_item", None)
         # A model stored before the newness boost existed: its boost was the weighted trend alone.
         if "boost" not in state:
             weight = state["params"].trend_weight or TIE_BREAK
@@ -156,6 +171,8 @@ class Model:
             self.index = {key: i for i, key in enumerate(self.keys.tolist())}
         if self.columns is None:
             self.columns = self.weights.tocsc()
+        if self.buyers is not None and self.buyers_by_item is None:
+            self.buyers_by_item = self.buyers.T.tocsr()
 
     @property
     def size(self) -> int:
@@ -297,13 +314,15 @@ def fit(purchases: pd.DataFrame, products: Sequence[ProductInfo] = (), params: P
         boost = boost + params.new_weight * _newness(purchases, index, now, params.new_days) * trend_score
     segment_trend = _segment_trend(purchases, index, now, params.trend_days, segments) if segments else {}
     step("popularity")
+    buyers = sp.csr_matrix((bought > 0).astype(np.float32)) if params.user_weight > 0 else None
     return Model(params=params, keys=keys, names=np.array([p.name for p in info], dtype=object),
                  categories=np.array([p.category for p in info], dtype=object),
                  prices=np.array([np.nan if p.price_cents is None else p.price_cents for p in info], dtype=float),
                  weights=weights, trend=trend_score.astype(np.float32),
                  boost=boost.astype(np.float32), popular_recent=recent.astype(np.float32),
                  reason_window_days=params.trend_days if has_time else None, fitted_at=now, index=index,
-                 segment_trend=segment_trend, customer_segments=dict(segments or {}))
+                 segment_trend=segment_trend, customer_segments=dict(segments or {}), buyers=buyers,
+                 buyer_norms=None if buyers is None else np.sqrt(np.asarray(buyers.sum(axis=1)).ravel()))
 
 
 def _segment_trend(purchases: pd.DataFrame, index: dict, now: datetime | None, days: int,
@@ -381,6 +400,60 @@ def _gather(matrix: sp.csr_matrix, rows: np.ndarray, row_weights: np.ndarray) ->
                        minlength=matrix.shape[1])
 
 
+def neighbour_scores(model: Model, profiles: sp.csr_matrix) -> np.ndarray:
+    """User-kNN for each row of ``profiles`` (customers x items, nonzero where bought): the items the
+    ``user_neighbours`` most similar customers (cosine of bought sets) bought, weighted by similarity,
+    nothing for what the row already has, scaled to at most 1. The customer's own stored row (the
+    very same set) is not their neighbour."""
+    if model.buyers is None or model.buyer_norms is None or model.buyers_by_item is None:
+        return np.zeros(profiles.shape)
+    profiles = sp.csr_matrix(profiles > 0, dtype=np.float64)
+    # Similarities are dense (rows x every customer): a few rows at a time keeps memory bounded.
+    step = max(1, NEIGHBOUR_CELLS // max(model.buyers.shape[0], 1))
+    if profiles.shape[0] > step:
+        return np.vstack([neighbour_scores(model, profiles[start:start + step])
+                          for start in range(0, profiles.shape[0], step)])
+    norms = np.sqrt(np.asarray(profiles.sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    similar = (profiles @ model.buyers_by_item).toarray() / norms[:, None] / np.maximum(model.buyer_norms, 1.0)[None, :]
+    similar[similar >= 1 - 1e-6] = 0.0
+    keep = model.params.user_neighbours
+    if keep < similar.shape[1]:
+        threshold = -np.partition(-similar, keep - 1, axis=1)[:, keep - 1:keep]
+        similar[similar < threshold] = 0.0
+    found = (sp.csr_matrix(similar) @ model.buyers).toarray().astype(np.float64)
+    found[profiles.nonzero()] = 0.0
+    top = found.max(axis=1, keepdims=True)
+    return np.divide(found, top, out=np.zeros_like(found), where=top > 0)
+
+
+def _neighbour_row(model: Model, rows: np.ndarray) -> np.ndarray:
+    """:func:`neighbour_scores` for one customer who bought the items at ``rows``, straight from the
+    CSR arrays (serving: scipy's bookkeeping would cost more than the arithmetic)."""
+    assert model.buyers is not None and model.buyers_by_item is not None and model.buyer_norms is not None
+    rows = np.unique(rows)
+    similar = _gather(model.buyers_by_item, rows, np.ones(len(rows)))
+    similar = similar / np.sqrt(max(len(rows), 1)) / np.maximum(model.buyer_norms, 1.0)
+    similar[similar >= 1 - 1e-6] = 0.0
+    keep = model.params.user_neighbours
+    if keep < len(similar):
+        similar[similar < -np.partition(-similar, keep - 1)[keep - 1]] = 0.0
+    neighbours = np.flatnonzero(similar)
+    found = _gather(model.buyers, neighbours, similar[neighbours]) if len(neighbours) else np.zeros(model.size)
+    found[rows] = 0.0
+    top = found.max()
+    return found / top if top > 0 else found
+
+
+def blend_neighbours(model: Model, from_history: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
+    """The history part (rows scaled to at most 1) with user-kNN's scores (``neighbours``, from
+    :func:`neighbour_scores`) blended in at ``user_weight``."""
+    share = model.params.user_weight
+    blended = (1 - share) * from_history + share * neighbours
+    top = blended.max(axis=1, keepdims=True)
+    return np.divide(blended, top, out=np.zeros_like(blended), where=top > 0)
+
+
 def scores(model: Model, weights: dict[int, float], segment=None) -> np.ndarray:
     """Every item's score for a customer whose purchases weigh ``weights``; a customer of
     ``segment`` with little history also gets what their segment buys lately."""
@@ -396,7 +469,10 @@ def scores(model: Model, weights: dict[int, float], segment=None) -> np.ndarray:
             boost = model.boost.astype(np.float64)
             if peers is not None:
                 boost = boost + model.params.trend_weight * peers
-            return from_history / top + boost
+            from_history = from_history / top
+            if model.params.user_weight > 0 and model.buyers is not None:
+                from_history = blend_neighbours(model, from_history[None, :], _neighbour_row(model, rows)[None, :])[0]
+            return from_history + boost
     return trend  # nothing to go on: what is popular now (among the customer's segment too)
 
 

@@ -179,6 +179,9 @@ def model_scorer(model: recommend.Model, split: Split, t: Truth) -> Scorer:
         from_history = (history[rows] @ model.weights).toarray().astype(np.float64)
         top = from_history.max(axis=1, keepdims=True)
         from_history = np.divide(from_history, top, out=np.zeros_like(from_history), where=top > 0)
+        if model.params.user_weight > 0 and model.buyers is not None:
+            from_history = recommend.blend_neighbours(model, from_history,
+                                                      recommend.neighbour_scores(model, history[rows]))
         total = np.where(top > 0, from_history + boost, trend)
         return total[:, columns]
 
@@ -215,7 +218,14 @@ GRID = {
     "trend_days": (7, 14, 30),
     "trend_weight": (0.0, 0.2, 0.4, 0.8, 1.2),
     "new_weight": (0.0, 0.4, 0.8, 1.2),
-    "content_weight": (0.0, 0.1, 0.3),
+    "content_weight": (0.0, 0.1, 0.3, 0.5),
+}
+# User-kNN, searched after GRID by :func:`evaluate` (the Online Retail benchmark, `caredesk recommend
+# evaluate`) but not by the CRM's build, which extends GRID alone: on 100,000 seeded customers it
+# gained 0.0002 validation precision@10 for 5x the build's CPU time and 1.7 ms per served customer.
+USER_KNN_GRID = {
+    "user_weight": (0.0, 0.15, 0.25, 0.35),
+    "user_neighbours": (50, 100, 200),
 }
 
 
@@ -232,6 +242,8 @@ def tune(split: Split, k: int, base: recommend.Params, products: list[recommend.
         if name == "content_weight" and not products:
             continue
         if name in ("decay_days", "trend_days", "trend_weight", "new_weight") and not has_time:
+            continue
+        if name == "user_neighbours" and best.user_weight == 0:  # no user-kNN: nothing to choose
             continue
         for value in values:
             params = replace(best, **{name: value})  # type: ignore[arg-type]  # GRID's names and types
@@ -263,7 +275,7 @@ def evaluate(frame: pd.DataFrame, how: str = "time", *, k: int = 10, seed: int =
     trials: list[dict] = []
     if tune_params:
         validation = cut(outer.train)
-        params, trials = tune(validation, k, params, products, on_trial)
+        params, trials = tune(validation, k, params, products, on_trial, grid=GRID | USER_KNN_GRID)
     t = truth(outer)
     model = recommend.fit(outer.train, products or (), params)
     models = {
@@ -277,7 +289,7 @@ def evaluate(frame: pd.DataFrame, how: str = "time", *, k: int = 10, seed: int =
         "train_interactions": len(outer.train), "test_interactions": len(outer.test),
         "items": len(t.keys), "evaluated_customers": len(t.relevant),
         "relevant": "items a customer took after the split and never before",
-        "params": {name: getattr(params, name) for name in GRID},
+        "params": {name: getattr(params, name) for name in GRID | USER_KNN_GRID},
         "tuned_on": "validation split of the training part" if tune_params else "not tuned (given)",
         "tuning_trials": trials,
         "models": models,

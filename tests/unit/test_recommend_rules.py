@@ -189,3 +189,38 @@ def test_a_customer_with_little_history_gets_what_their_segment_buys_and_a_guest
     # Without segments at fit time the segment is ignored.
     plain = recommend.fit(purchases, _catalogue(), recommend.Params(), now=NOW)
     assert recommend.recommend(plain, [], k=1, segment=2)[0].key == 1
+
+
+def test_user_knn_suggests_what_customers_with_the_same_basket_bought():
+    rows = [(c, item, NOW - timedelta(days=5)) for c in range(10) for item in (1, 2, 3)]  # hose, shears, planter
+    rows += [(c, item, NOW - timedelta(days=5)) for c in range(10, 40) for item in (1, 7)]  # hose and kettle
+    purchases = pd.DataFrame(rows, columns=["customer", "item", "at"])
+    params = recommend.Params(content_weight=0, trend_weight=0, new_weight=0, user_weight=1.0, user_neighbours=10)
+    model = recommend.fit(purchases, _catalogue(), params, now=NOW)
+    history = [Purchase(1, NOW - timedelta(days=1)), Purchase(2, NOW - timedelta(days=1))]
+    assert recommend.recommend(model, history, k=1)[0].key == 3  # the ten closest customers bought the planter
+    neighbours = recommend._neighbour_row(model, np.array([model.index[1], model.index[2]]))
+    assert neighbours[model.index[1]] == neighbours[model.index[2]] == 0  # nothing the customer has
+    assert neighbours[model.index[7]] == 0  # only the ten nearest were asked
+    # Without user-kNN nothing of it is kept in the model.
+    assert recommend.fit(purchases, _catalogue(), recommend.Params(), now=NOW).buyers is None
+
+
+def test_serving_one_customer_with_user_knn_scores_as_the_offline_evaluation_does(monkeypatch):
+    from crm_store.scoring import recommend_eval
+
+    monkeypatch.setattr(recommend, "NEIGHBOUR_CELLS", 1000)  # the evaluation's batches in chunks of a few rows
+    purchases = _purchases()
+    later = pd.DataFrame([(c, 1 + (c * 7) % 18, NOW + timedelta(days=3)) for c in range(0, 300, 7)],
+                         columns=["customer", "item", "at"])
+    split = recommend_eval.Split(purchases, later, "test")
+    truth = recommend_eval.truth(split)
+    model = recommend.fit(purchases, _catalogue(), recommend.Params(user_weight=0.4, user_neighbours=15), now=NOW)
+    rows = np.array(sorted(truth.relevant))
+    batch = recommend_eval.model_scorer(model, split, truth)(rows)
+    columns = np.array([model.index[k] for k in truth.keys.tolist()])
+    for row, scored in zip(rows, batch, strict=True):
+        own = purchases[purchases.customer == truth.users[row]]
+        history = [Purchase(int(i), a.to_pydatetime()) for i, a in zip(own["item"], own["at"], strict=True)]
+        served = recommend.scores(model, recommend.history_weights(model, history))
+        assert np.allclose(served[columns], scored, atol=1e-6)
