@@ -43,6 +43,10 @@ DEFAULTS = {
 }
 NGINX_TEMPLATE = Path(__file__).resolve().parents[1] / "deploy" / "nginx" / "caredesk.conf.template"
 CHECK_TIMEOUT_S = 5
+# The Rasa and action servers behind nginx listen here whatever CAREDESK_HOST says (nginx listens
+# there): a Rasa server takes the client's address from X-Forwarded-For, so one reachable directly
+# would let anybody name their own address.
+BACKEND_HOST = "127.0.0.1"
 
 
 class InfrastructureMissing(RuntimeError):
@@ -168,10 +172,10 @@ def prepare_tracker_store(settings: Settings) -> None:
 def render_nginx(settings: Settings, rasa_ports: tuple[int, ...] | None = None) -> str:
     """The nginx configuration for these settings (``rasa_ports``: the Rasa servers to send traffic
     to, all of them unless a rollout has taken one out)."""
-    host = settings.host
+    host = BACKEND_HOST
     rasa_ports = settings.rasa_backend_ports if rasa_ports is None else rasa_ports
     fields = {
-        "listen": host, "action_listen": host, "rasa_port": str(settings.rasa_port),
+        "listen": settings.host, "action_listen": settings.host, "rasa_port": str(settings.rasa_port),
         "action_port": str(settings.action_port), "max_body": f"{RASA_MAX_BODY_BYTES // 1024}k",
         "rasa_servers": "\n".join(f"    server {host}:{port} max_fails=1 fail_timeout=5s;" for port in rasa_ports),
         "action_servers": "\n".join(f"    server {host}:{port} max_fails=1 fail_timeout=5s;"
@@ -228,11 +232,12 @@ class QueueConsumer(Service):
 
 
 def services(settings: Settings, endpoints: Path, credentials: Path, nginx_conf: Path) -> list[Service]:
-    python, logs, host = sys.executable, settings.var_dir / "logs", settings.host
+    python, logs, host = sys.executable, settings.var_dir / "logs", BACKEND_HOST
     started: list[Service] = []
     for number, port in enumerate(settings.action_backend_ports, 1):
         started.append(Service(f"action server {number}", [python, "-m", "caredesk.action_server", "--port", str(port)],
-                               f"http://{host}:{port}/health", logs / f"actions-{number}.log"))
+                               f"http://{host}:{port}/health", logs / f"actions-{number}.log",
+                               env={"CAREDESK_HOST": host}))
     for number, port in enumerate(settings.rasa_backend_ports, 1):
         started.append(Service(
             f"Rasa server {number}",
@@ -240,31 +245,31 @@ def services(settings: Settings, endpoints: Path, credentials: Path, nginx_conf:
              "--endpoints", str(endpoints), "--credentials", str(credentials),
              "--interface", host, "--port", str(port), "--cors", *settings.web_allowed_origins, "--enable-api"],
             f"http://{host}:{port}/", logs / f"rasa-{number}.log",
-            # Behind nginx: the client's address is the last X-Forwarded-For entry (nginx appends it),
+            # Behind nginx: the client's address is the last X-Forwarded-For entry (nginx sets it),
             # so the channels' per-address limits count each client, not nginx.
             env={"SANIC_REQUEST_MAX_SIZE": str(RASA_MAX_BODY_BYTES), "SANIC_PROXIES_COUNT": "1"}))
     prefix = nginx_prefix(settings)
     started.append(Service("nginx", [nginx_binary(), "-p", str(prefix), "-e", "logs/error.log", "-c", str(nginx_conf),
                                      "-g", "daemon off;"],
-                           f"http://{host}:{settings.action_port}/health", logs / "nginx.log"))
+                           f"http://{settings.host}:{settings.action_port}/health", logs / "nginx.log"))
     consumer = QueueConsumer("report consumer", [python, "-m", "caredesk.report_consumer"], "",
                              logs / "report_consumer.log")
     consumer.ready_file = settings.var_dir / "report_consumer.ready"
     started.append(consumer)
     started.append(Service("Agent console", [python, "-m", "bot.console.app", "--port", str(settings.agent_api_port)],
-                           f"http://{host}:{settings.agent_api_port}/health", logs / "agent_api.log"))
+                           f"http://{settings.host}:{settings.agent_api_port}/health", logs / "agent_api.log"))
     started.append(Service("Shop", [python, "-m", "bot.shop.app", "--port", str(settings.shop_port)],
-                           f"http://{host}:{settings.shop_port}/health", logs / "shop.log"))
+                           f"http://{settings.host}:{settings.shop_port}/health", logs / "shop.log"))
     return started
 
 
 def banner(settings: Settings) -> str:
-    host = settings.host
+    host = BACKEND_HOST
     rows = [
         ("Shop + chat widget", f"{settings.shop_url}/"),
         ("nginx -> Rasa servers", f"{settings.rasa_url} (REST /webhooks/rest/webhook, socket.io, HTTP API) -> "
                                   + ", ".join(f"{host}:{p}" for p in settings.rasa_backend_ports)),
-        ("nginx -> action servers", f"http://{host}:{settings.action_port}/webhook -> "
+        ("nginx -> action servers", f"http://{settings.host}:{settings.action_port}/webhook -> "
                                     + ", ".join(f"{host}:{p}" for p in settings.action_backend_ports)),
         ("Agent console", f"{settings.console_base_url}/"),
         ("CRM database", _shown(settings.database_url)),
@@ -296,7 +301,7 @@ def start(settings: Settings) -> list[Service]:
 
 def _api(settings: Settings, port: int, method: str, path: str, body: dict | None = None, timeout: float = 300):
     request = urllib.request.Request(
-        f"http://{settings.host}:{port}{path}?token={settings.rasa_api_token}", method=method,
+        f"http://{BACKEND_HOST}:{port}{path}?token={settings.rasa_api_token}", method=method,
         data=None if body is None else json.dumps(body).encode(), headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read() or b"null")

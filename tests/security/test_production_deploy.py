@@ -1,0 +1,184 @@
+"""Production mode's deployment files under attack: the generated nginx configuration run for real
+in front of a dummy backend, which listen addresses production mode gives its internal servers,
+and the example environment files' placeholders."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sanic.headers import parse_xforwarded
+
+from caredesk import production
+from common.settings import SettingsError, load_settings
+
+PROJECT = Path(__file__).resolve().parents[2]
+EXAMPLES = [PROJECT / "deploy" / "systemd" / "caredesk.env.example",
+            PROJECT / "deploy" / "compose" / "caredesk.env.example"]
+SECRETS = ("CAREDESK_SECRET_KEY", "RASA_API_TOKEN", "ACTION_SERVER_TOKEN")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def prod_env(monkeypatch, tmp_path):
+    for name in ("DATABASE_URL", "TRACKER_STORE_URL", "REDIS_URL", "RABBITMQ_URL", "RASA_URL", "ACTION_SERVER_URL",
+                 "REST_API_KEYS", "CAREDESK_PREVIOUS_SECRET_KEYS", "CAREDESK_DEMO_LOGIN", "TELEGRAM_BOT_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CAREDESK_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("CAREDESK_ENV", "production")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://caredesk:pw@127.0.0.1:5432/caredesk")
+    for name in SECRETS:
+        monkeypatch.setenv(name, secrets.token_urlsafe(48))
+    return monkeypatch
+
+
+def example_values(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#") and "=" in line:
+            name, value = line.split("=", 1)
+            values[name] = value
+    return values
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.parent.name)
+@pytest.mark.parametrize("name", SECRETS)
+def test_a_secret_left_as_the_examples_placeholder_is_refused(prod_env, example, name):
+    """An operator who copies the example and forgets one secret must not start with a value
+    anybody can read in this repository (the secret key's placeholder is longer than 32 characters)."""
+    placeholder = example_values(example)[name]
+    prod_env.setenv(name, placeholder)
+    with pytest.raises(SettingsError, match=name):
+        load_settings()
+    prod_env.setenv(name, placeholder.replace("'", ""))  # systemd's EnvironmentFile= drops the quotes
+    with pytest.raises(SettingsError, match=name):
+        load_settings()
+
+
+def test_internal_servers_stay_on_loopback_when_nginx_listens_on_every_interface(prod_env, tmp_path):
+    """CAREDESK_HOST=0.0.0.0 is how an operator opens the chat to the network. nginx should listen
+    there; the Rasa servers behind it must not: they take the client's address from X-Forwarded-For
+    (SANIC_PROXIES_COUNT=1), so anybody reaching one directly names any address they like and
+    escapes the per-address limits."""
+    prod_env.setenv("CAREDESK_HOST", "0.0.0.0")
+    settings = load_settings()
+    config = production.render_nginx(settings)
+    assert f"listen 0.0.0.0:{settings.rasa_port};" in config
+    servers = re.findall(r"^\s*server (\S+):\d+ ", config, re.MULTILINE)
+    assert servers and set(servers) == {"127.0.0.1"}, servers
+    started = production.services(settings, tmp_path / "e.yml", tmp_path / "c.yml", tmp_path / "n.conf")
+    for service in started:
+        if service.name.startswith("Rasa server"):
+            assert service.command[service.command.index("--interface") + 1] == "127.0.0.1"
+        if service.name.startswith("action server"):
+            assert service.env.get("CAREDESK_HOST") == "127.0.0.1"
+
+
+class Echo(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 - http.server's name
+        body = json.dumps({"x-forwarded-for": self.headers.get_all("X-Forwarded-For") or []}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def nginx_in_front(prod_env, tmp_path):
+    """The generated nginx.conf run by a real nginx, every Rasa and action server a dummy backend
+    that echoes the X-Forwarded-For it received."""
+    if not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
+        pytest.skip("nginx is not installed")
+    backends = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo) for _ in range(4)]
+    for server in backends:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    ports = [str(server.server_address[1]) for server in backends]
+    prod_env.setenv("CAREDESK_HOST", "127.0.0.1")
+    prod_env.setenv("RASA_PORT", str(free_port()))
+    prod_env.setenv("ACTION_PORT", str(free_port()))
+    prod_env.setenv("RASA_BACKEND_PORTS", ",".join(ports[:2]))
+    prod_env.setenv("ACTION_BACKEND_PORTS", ",".join(ports[2:]))
+    settings = load_settings()
+    conf = production.write_nginx(settings)
+    prefix = production.nginx_prefix(settings)
+    nginx = subprocess.Popen([production.nginx_binary(), "-p", str(prefix), "-e", "logs/error.log", "-c", str(conf),
+                              "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{settings.rasa_port}"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/", timeout=2).read()
+            break
+        except OSError:
+            if time.monotonic() > deadline or nginx.poll() is not None:
+                nginx.kill()
+                raise
+            time.sleep(0.1)
+    yield base, prefix
+    nginx.terminate()
+    nginx.wait(10)
+    for server in backends:
+        server.shutdown()
+
+
+class SanicConfig:
+    REAL_IP_HEADER = None
+    PROXIES_COUNT = 1  # what the Rasa servers run with behind nginx
+    FORWARDED_FOR_HEADER = "X-Forwarded-For"
+
+
+class Headers:
+    def __init__(self, values: list[str]):
+        self.values = values
+
+    def getall(self, name):
+        if not self.values:
+            raise KeyError(name)
+        return self.values
+
+    def getone(self, name, default=None):
+        return default
+
+
+def test_a_spoofed_forwarded_for_does_not_change_the_address_the_rasa_server_sees(nginx_in_front):
+    base, _ = nginx_in_front
+    request = urllib.request.Request(f"{base}/webhooks/rest/webhook",
+                                     headers={"X-Forwarded-For": "203.0.113.7, 198.51.100.9"})
+    received = json.loads(urllib.request.urlopen(request, timeout=5).read())["x-forwarded-for"]
+    seen = parse_xforwarded(Headers(received), SanicConfig)
+    assert seen and seen["for"] == "127.0.0.1", received
+
+
+def test_nginx_logs_neither_the_api_token_nor_client_addresses_nor_conversation_ids(nginx_in_front):
+    """The console calls Rasa's HTTP API through nginx with ?token=...; socket.io's query carries
+    the session id. The access log must not keep them, nor who the client is."""
+    base, prefix = nginx_in_front
+    token = secrets.token_urlsafe(24)
+    for path in (f"/conversations/api:alice@example.com/tracker?token={token}",
+                 f"/socket.io/?EIO=4&transport=polling&sid={token}"):
+        urllib.request.urlopen(f"{base}{path}", timeout=5).read()
+    time.sleep(0.3)
+    log = (prefix / "logs" / "access.log").read_text()
+    assert log.count("\n") >= 3
+    assert token not in log
+    assert "alice@example.com" not in log
+    assert not any(line.startswith("127.0.0.1") for line in log.splitlines()), log
