@@ -24,6 +24,18 @@ class SettingsError(ValueError):
     """The environment does not describe a runnable configuration."""
 
 
+def _refuse_placeholders() -> None:
+    """A secret still holding an example file's ``<...>`` placeholder (deploy/*/caredesk.env.example)
+    is published: refused everywhere. The secret key's placeholder is long enough to pass as a key."""
+    for name in ("CAREDESK_SECRET_KEY", "CAREDESK_PREVIOUS_SECRET_KEYS", "RASA_API_TOKEN", "ACTION_SERVER_TOKEN",
+                 "REST_API_KEYS", "TELEGRAM_WEBHOOK_SECRET"):
+        for value in os.environ.get(name, "").split(","):
+            value = value.strip().strip("'\"")
+            if value.startswith("<") or value.endswith(">"):
+                raise SettingsError(f"{name} still holds an example's <...> placeholder: set a random "
+                                    "value (python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+
+
 def _project_root() -> Path:
     explicit = os.environ.get("CAREDESK_PROJECT_DIR")
     if explicit:
@@ -167,6 +179,7 @@ def load_settings() -> Settings:
     var_dir = Path(os.environ.get("CAREDESK_VAR_DIR", root / "var")).resolve()
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{var_dir / 'crm.db'}"
     tracker_url = os.environ.get("TRACKER_STORE_URL") or f"sqlite:///{var_dir / 'tracker.db'}"
+    _refuse_placeholders()
     secret_key = os.environ.get("CAREDESK_SECRET_KEY", "")
     previous = tuple(k.strip() for k in os.environ.get("CAREDESK_PREVIOUS_SECRET_KEYS", "").split(",") if k.strip())
     for key in (secret_key, *previous):
