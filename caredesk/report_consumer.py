@@ -28,6 +28,7 @@ from pathlib import Path
 
 from sqlalchemy import column, func, select, table
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from common.settings import Settings, SettingsError, get_settings
 
@@ -38,6 +39,10 @@ PREFETCH = 2_000  # unacknowledged messages held while their conversations wait 
 TICK_S = 0.5
 MAX_WAIT_S = 30.0  # a turn announced but never stored (its Rasa server died) is refreshed anyway
 READY_FILE = "report_consumer.ready"
+RETRY_PAUSE_S = 2.0  # after a failed refresh
+# A conversation whose refresh fails on its own this many times (not for a database that is away)
+# is given up: its messages are acknowledged, `caredesk report rebuild` derives it again.
+MAX_FAILURES = 5
 STORED = table("events", column("sender_id"), column("timestamp"))  # Rasa's SQL tracker store
 
 
@@ -79,6 +84,7 @@ class ReportConsumer:
         self.settings = settings
         self.engine = _tracker_engine(settings.tracker_store_url)
         self.pending: dict[str, Pending] = {}
+        self.failures: dict[str, int] = {}
         self.refreshed = 0
 
     def take(self, message) -> None:
@@ -102,25 +108,66 @@ class ReportConsumer:
         return [s for s in senders
                 if stored.get(s, -1.0) >= self.pending[s].latest - 1e-6 or now - self.pending[s].since > MAX_WAIT_S]
 
-    async def flush(self) -> None:
-        from caredesk.reports import refresh
+    async def _refresh(self, senders: list[str]) -> Exception | None:
+        """Refresh these conversations and acknowledge their messages; the error if that failed."""
+        from caredesk import reports
 
+        events = sum(len(self.pending[s].messages) for s in senders)
         try:
-            ready = await asyncio.to_thread(self.due)
-            if not ready:
-                return
-            events = sum(len(self.pending[s].messages) for s in ready)
-            await asyncio.to_thread(refresh, self.settings, ready, events, engine=self.engine)
-        except Exception as exc:  # noqa: BLE001 - a database that is away: keep the messages, try again
-            logger.warning("could not refresh the report tables (%s: %s); trying again",
-                           type(exc).__name__, str(exc)[:200])
-            await asyncio.sleep(2)
-            return
-        for sender in ready:
+            await asyncio.to_thread(reports.refresh, self.settings, senders, events, engine=self.engine)
+        except Exception as exc:  # noqa: BLE001 - reported by the caller
+            return exc
+        await self._ack(senders)
+        self.refreshed += len(senders)
+        logger.info("report rows refreshed for %d conversation(s) (%d events)", len(senders), events)
+        return None
+
+    async def _ack(self, senders: list[str]) -> None:
+        for sender in senders:
+            self.failures.pop(sender, None)
             for message in self.pending.pop(sender).messages:
                 await message.ack()
-        self.refreshed += len(ready)
-        logger.info("report rows refreshed for %d conversation(s) (%d events)", len(ready), events)
+
+    async def flush(self) -> None:
+        try:
+            ready = await asyncio.to_thread(self.due)
+        except Exception as exc:  # noqa: BLE001 - a database that is away: keep the messages, try again
+            logger.warning("could not read the tracker store (%s); trying again", _described(exc))
+            await asyncio.sleep(RETRY_PAUSE_S)
+            return
+        if not ready:
+            return
+        error = await self._refresh(ready)
+        if error is None:
+            return
+        # One conversation may be what fails: refresh each alone, so the others do not wait for it.
+        errors = {ready[0]: error} if len(ready) == 1 else {s: await self._refresh([s]) for s in ready}
+        given_up = []
+        for sender, error in errors.items():
+            if error is None or isinstance(error, OperationalError):  # refreshed; the database is away
+                continue
+            self.failures[sender] = self.failures.get(sender, 0) + 1
+            if self.failures[sender] >= MAX_FAILURES:
+                given_up.append(sender)
+        failed = [e for e in errors.values() if e is not None]
+        if failed:
+            logger.warning("could not refresh the report rows of %d conversation(s) (%s); trying again",
+                           len(failed), _described(failed[0]))
+        if given_up:
+            await self._ack(given_up)
+            logger.error("gave up refreshing %d conversation(s) after %d failures each: "
+                         "`caredesk report rebuild` derives every conversation again", len(given_up), MAX_FAILURES)
+        if failed:
+            await asyncio.sleep(RETRY_PAUSE_S)
+
+
+def _described(exc: BaseException) -> str:
+    """The error's type and the first line of the driver's message, redacted: never SQLAlchemy's
+    statement parameters (conversation ids)."""
+    from crm_store.privacy import redact
+
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__}: {redact(lines[0] if lines else '')[:200]}"
 
 
 async def consume(settings: Settings, stop: asyncio.Event, ready_file: Path | None = None) -> None:
