@@ -178,6 +178,9 @@ def render_nginx(settings: Settings, rasa_ports: tuple[int, ...] | None = None) 
         "listen": settings.host, "action_listen": settings.host, "rasa_port": str(settings.rasa_port),
         "action_port": str(settings.action_port), "max_body": f"{RASA_MAX_BODY_BYTES // 1024}k",
         "rasa_servers": "\n".join(f"    server {host}:{port} max_fails=1 fail_timeout=5s;" for port in rasa_ports),
+        "rasa_socketio_servers": "\n".join(
+            f"    server {host}:{port} max_fails=1 fail_timeout=5s{'' if port in rasa_ports else ' down'};"
+            for port in settings.rasa_backend_ports),
         "action_servers": "\n".join(f"    server {host}:{port} max_fails=1 fail_timeout=5s;"
                                     for port in settings.action_backend_ports),
     }

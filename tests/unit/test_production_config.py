@@ -103,7 +103,9 @@ def test_nginx_balances_over_every_backend_or_the_ones_left_in_a_rollout(clean_e
     assert "server 127.0.0.1:7101 " in config and "server 127.0.0.1:7102 " in config
     assert f"listen 127.0.0.1:{settings.rasa_port};" in config
     during_rollout = render_nginx(settings, (7002,))
-    assert "7001" not in during_rollout and during_rollout.count("server 127.0.0.1:7002 ") == 2
+    assert during_rollout.count("server 127.0.0.1:7002 ") == 2
+    assert "7001" not in during_rollout.split("upstream caredesk_rasa_socketio")[0]  # out of the balanced one
+    assert "server 127.0.0.1:7001 max_fails=1 fail_timeout=5s down;" in during_rollout  # sticky: marked down
 
 
 def test_production_mode_refuses_a_single_rasa_server(clean_env):
