@@ -22,17 +22,27 @@ username, password) to ``SQLTrackerStore``.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterable
-from typing import Any
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from crm_store.privacy import ADDRESS, EMAIL, redact
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+# How long a read or save waits for the database (a restart); the turn fails after that.
+DATABASE_PATIENCE_S = 30.0
+DATABASE_AWAY = (OperationalError, InterfaceError)
 
 CONTACT = "[contact]"
 # Slots whose whole value is personal data, and what the stored copy says instead.
@@ -156,9 +166,42 @@ def redacted_events(events: Iterable[dict]) -> list[dict]:
 
 
 class RedactingSQLTrackerStore(SQLTrackerStore):
-    """``SQLTrackerStore`` that writes and streams redacted copies of the new events."""
+    """``SQLTrackerStore`` that writes and streams redacted copies of the new events, and waits for
+    a database that is briefly away.
+
+    Rasa wraps every tracker store in ``FailSafeTrackerStore``: a read that fails returns no tracker
+    (the turn starts a new conversation) and a save that fails keeps the tracker in memory only, so
+    during a PostgreSQL restart the customer was answered and the turn was never stored, and once
+    the database was back a tracker rebuilt from nothing saved nothing (``save`` counts the events
+    already stored). Reads and saves are tried again (sleeping in between, up to
+    :data:`DATABASE_PATIENCE_S`) while the database does not answer; a save is safe to repeat, as it
+    writes only the events beyond those stored."""
+
+    async def _patiently(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        deadline, wait = time.monotonic() + DATABASE_PATIENCE_S, 0.2
+        while True:
+            try:
+                return await attempt()
+            except DATABASE_AWAY as exc:
+                if time.monotonic() + wait > deadline:
+                    raise
+                log.warning("the tracker store does not answer (%s); trying again in %.1f s",
+                            str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__,
+                            wait)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, 2.0)
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        return await self._patiently(lambda: super(RedactingSQLTrackerStore, self).retrieve(sender_id))
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
+        return await self._patiently(
+            lambda: super(RedactingSQLTrackerStore, self).retrieve_full_tracker(conversation_id))
 
     async def save(self, tracker: DialogueStateTracker) -> None:
+        await self._patiently(lambda: self._save(tracker))
+
+    async def _save(self, tracker: DialogueStateTracker) -> None:
         """Stream, then store, the events this tracker has beyond those already stored
         (as ``SQLTrackerStore.save``, with each event's dict redacted before it is written)."""
         await self.stream_events(tracker)

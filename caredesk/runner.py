@@ -55,8 +55,9 @@ def endpoints_config(settings: Settings) -> dict:
     }
     if settings.redis_url:
         redis = urlsplit(settings.redis_url)
-        config["lock_store"] = {"type": "redis", "url": redis.hostname, "port": redis.port or 6379,
-                                "db": int(redis.path.lstrip("/") or 0)}
+        # Rasa's Redis lock store, patient with a Redis that is briefly away (bot/lock_store.py).
+        config["lock_store"] = {"type": "bot.lock_store.PatientRedisLockStore", "url": redis.hostname,
+                                "port": redis.port or 6379, "db": int(redis.path.lstrip("/") or 0)}
         if redis.password:
             config["lock_store"]["password"] = redis.password
     if settings.rabbitmq_url:

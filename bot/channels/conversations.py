@@ -10,6 +10,8 @@ log = logging.getLogger(__name__)
 
 NO_REPLY = ("Sorry, I couldn't finish that just now; your message is saved. "
             "Please try again in a moment.")
+# When the message is not in the tracker store (the store or the lock store was away): it must be sent again.
+NOT_TAKEN = "Sorry, I couldn't take that message just now. Please send it again in a moment."
 
 
 def remember_app(blueprint, keep) -> None:
@@ -37,6 +39,15 @@ async def tracker_of(app, sender_id: str):
     except Exception:  # noqa: BLE001 - the store being down must not take the channel with it
         log.exception("conversation %s could not be read from the tracker store", sender_id[:8])
         return None
+
+
+async def is_stored(app, sender_id: str, message_id: str | None) -> bool:
+    """True when the tracker store holds the user message ``message_id`` of this conversation (a
+    turn that failed may have failed before the message was saved, or after)."""
+    tracker = await tracker_of(app, sender_id)
+    if tracker is None or message_id is None:
+        return False
+    return any(getattr(event, "message_id", None) == message_id for event in reversed(tracker.events))
 
 
 async def owes_a_reply(app, sender_id: str, replies_sent: int) -> bool:

@@ -18,7 +18,9 @@ so what a caller may do depends on what it proves:
 Either way the body's ``metadata`` and ``input_channel`` are never taken as they come, messages are
 at most 2,000 characters, each conversation and each client address gets at most 20 messages a
 minute, and a turn that ends in silence because an action failed is answered with a word to the
-customer. Errors are JSON ``{"error": code, "message": text}`` with 400 / 401 / 413 / 429.
+customer. Errors are JSON ``{"error": code, "message": text}`` with 400 / 401 / 413 / 429, and 503
+``not_taken`` when the message could not be saved (the tracker store or the lock store was away):
+send it again.
 
 The callback channel (``POST /webhooks/callback/webhook``, replies posted to the configured URL)
 is for integrations only: it needs the same key and its conversations are ``cb:<sender>``.
@@ -38,7 +40,14 @@ from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from bot.channels.conversations import NO_REPLY, client_pseudonym, owes_a_reply, remember_app
+from bot.channels.conversations import (
+    NO_REPLY,
+    NOT_TAKEN,
+    client_pseudonym,
+    is_stored,
+    owes_a_reply,
+    remember_app,
+)
 from bot.channels.limits import RateLimiter
 from common import identity_token
 from common.settings import Settings, get_settings
@@ -155,11 +164,14 @@ class RestChannel(RestInput):
                 log.info("rest message refused: %s", refused.code)
                 return refused.as_response()
             output = CollectingOutputChannel()
+            message = UserMessage(text, output, conversation, input_channel=self.name(), metadata=metadata)
             try:
-                await on_new_message(UserMessage(text, output, conversation, input_channel=self.name(),
-                                                 metadata=metadata))
+                await on_new_message(message)
             except Exception:  # noqa: BLE001 - logged without the customer's words
                 log.exception("rest message could not be handled (conversation %s)", conversation[:12])
+                if not await is_stored(self._app, conversation, message.message_id):
+                    # The turn failed before the message was saved (tracker or lock store away): say so.
+                    return Refused(503, "not_taken", NOT_TAKEN).as_response()
             if await owes_a_reply(self._app, conversation, len(output.messages)):
                 await output.send_text_message(conversation, NO_REPLY)
             return response.json(output.messages)

@@ -30,8 +30,8 @@ def test_at_scale_postgres_redis_and_rabbitmq_are_configured(settings):
     assert config["tracker_store"] == {"type": "bot.tracker_store.RedactingSQLTrackerStore",
                                        "dialect": "postgresql", "url": "db.internal",
                                        "db": "tracker", "port": 5433, "username": "rasa", "password": "pw"}
-    assert config["lock_store"] == {"type": "redis", "url": "cache", "port": 6380, "db": 2,
-                                    "password": "secret"}
+    assert config["lock_store"] == {"type": "bot.lock_store.PatientRedisLockStore", "url": "cache", "port": 6380,
+                                    "db": 2, "password": "secret"}
     assert config["event_broker"]["url"] == "mq" and config["event_broker"]["username"] == "bot"
 
 
