@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run run-prod test test-fast train seed lint bench bench-nlu lock clean
+.PHONY: help install run run-prod test test-fast test-scale train seed lint bench bench-nlu lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ test: install ## run the whole test suite (unit, integration, conversations, e2e
 
 test-fast: install ## unit and integration tests only
 	@$(BIN)/python -m pytest -p no:cacheprovider tests/unit tests/integration $(PYTEST_ARGS)
+
+test-scale: install ## load and fault tests of production mode (tests/scale, not in `make test`; about 15 min)
+	@$(BIN)/python -m pytest -p no:cacheprovider -s tests/scale $(PYTEST_ARGS)
 
 train: install ## train the Rasa model if its inputs changed (FORCE=1 to retrain)
 	@$(BIN)/caredesk train $(if $(FORCE),--force,)

@@ -12,12 +12,7 @@ project's. Skips when PostgreSQL, Redis, RabbitMQ or nginx cannot run here."""
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
-import secrets
-import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -29,85 +24,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from caredesk.harness import free_port, post_json
+from tests.support.production import (
+    PROJECT,
+    copy_suite_model,
+    start_production,
+    stop_production,
+)
+from tests.support.production import production_environment as _environment
 from tests.support.services import ensure_rabbitmq, ensure_redis
 
 pytestmark = pytest.mark.e2e
-PROJECT = Path(__file__).resolve().parents[2]
-START_TIMEOUT_S = 300
-
-
-class Production:
-    def __init__(self, process: subprocess.Popen, lines: list[str], env: dict[str, str], var_dir: Path):
-        self.process, self.lines, self.env, self.var_dir = process, lines, env, var_dir
-
-    @property
-    def rest_url(self) -> str:
-        return f"http://127.0.0.1:{self.env['RASA_PORT']}/webhooks/rest/webhook"
-
-    def say(self, sender: str, message: str) -> list[dict]:
-        """A message from anyone over public REST (conversation ``rest:<sender>``)."""
-        return post_json(self.rest_url, {"sender": sender, "message": message}, timeout=120)
-
-    def say_trusted(self, sender: str, message: str) -> list[dict]:
-        """A message from an integration with a REST key (conversation ``api:<sender>``): no
-        per-address limit, so several conversations may come from this one address at once."""
-        return post_json(self.rest_url, {"sender": sender, "message": message}, timeout=120,
-                         headers={"Authorization": f"Bearer {self.env['REST_API_KEYS']}"})
-
-    def rasa_ports(self) -> list[int]:
-        return [int(p) for p in self.env["RASA_BACKEND_PORTS"].split(",")]
-
-    def upstreams_of_rest_calls(self) -> list[int]:
-        """The Rasa server port nginx sent each REST message to (its access log)."""
-        log = (self.var_dir / "nginx" / "logs" / "access.log").read_text()
-        calls = r'"POST /webhooks/rest/webhook[^"]*" 200 .*upstream=[\d.]+:(\d+)'
-        return [int(port) for port in re.findall(calls, log)]
-
-
-def _run(env: dict[str, str]) -> tuple[subprocess.Popen, list[str], threading.Event]:
-    process = subprocess.Popen([sys.executable, "-m", "caredesk.cli", "run", "--production"], cwd=PROJECT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
-    ready = threading.Event()
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
-            if "Press Ctrl-C to stop." in line:
-                ready.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    return process, lines, ready
-
-
-def _environment(var_dir: Path, models_dir: Path, database_url: str, queue: str) -> dict[str, str]:
-    inherited = {k: v for k, v in os.environ.items() if k not in (
-        "DATABASE_URL", "TRACKER_STORE_URL", "REDIS_URL", "RABBITMQ_URL", "CAREDESK_CALLBACK_URL",
-        "CAREDESK_DEMO_LOGIN", "REST_API_KEYS", "TELEGRAM_BOT_TOKEN")}
-    ports = [free_port() for _ in range(8)]
-    return {
-        **inherited,
-        "CAREDESK_ENV": "production", "CAREDESK_VAR_DIR": str(var_dir), "CAREDESK_PROJECT_DIR": str(PROJECT),
-        "CAREDESK_MODELS_DIR": str(models_dir),
-        "CAREDESK_SECRET_KEY": secrets.token_urlsafe(48), "RASA_API_TOKEN": secrets.token_urlsafe(24),
-        "ACTION_SERVER_TOKEN": secrets.token_urlsafe(32), "REST_API_KEYS": secrets.token_urlsafe(32),
-        "DATABASE_URL": database_url, "REDIS_URL": "redis://127.0.0.1:6379/4",
-        "RABBITMQ_URL": "amqp://guest:guest@127.0.0.1:5672", "RABBITMQ_QUEUE": queue,
-        "RASA_PORT": str(ports[0]), "ACTION_PORT": str(ports[1]), "AGENT_API_PORT": str(ports[2]),
-        "SHOP_PORT": str(ports[3]), "RASA_BACKEND_PORTS": f"{ports[4]},{ports[5]}",
-        "ACTION_BACKEND_PORTS": f"{ports[6]},{ports[7]}", "CAREDESK_REST_RATE_LIMIT": "1000",
-    }
-
-
-async def _delete_queue(name: str) -> None:
-    import aio_pika
-
-    connection = await aio_pika.connect_robust("amqp://guest:guest@127.0.0.1:5672", timeout=10)
-    async with connection:
-        channel = await connection.channel()
-        await channel.queue_delete(name)
 
 
 @pytest.fixture(scope="module")
@@ -127,14 +53,7 @@ def database():
 def models_dir(tmp_path_factory) -> Path:
     """A models folder of the test's own holding the suite's trained model (and its fingerprint,
     so `caredesk run` does not train again)."""
-    from caredesk.training import MODEL_NAME, model_path, train
-
-    suite_models = Path(os.environ.get("CAREDESK_MODELS_DIR") or PROJECT / "models")
-    trained = train(PROJECT, suite_models, quiet=True)
-    folder = tmp_path_factory.mktemp("production-models")
-    shutil.copyfile(trained, model_path(folder))
-    shutil.copyfile(suite_models / f"{MODEL_NAME}.fingerprint", folder / f"{MODEL_NAME}.fingerprint")
-    return folder
+    return copy_suite_model(tmp_path_factory.mktemp("production-models"))
 
 
 @pytest.fixture(scope="module")
@@ -156,22 +75,9 @@ def production(services_here, database, models_dir, tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("production")
     queue = f"caredesk_test_{uuid.uuid4().hex[:8]}"
     env = _environment(var_dir, models_dir, database, queue)
-    process, lines, ready = _run(env)
-    started = time.monotonic()
-    while not ready.wait(1):
-        if process.poll() is not None or time.monotonic() - started > START_TIMEOUT_S:
-            process.kill()
-            logs = "\n".join(f"--- {p.name}\n" + p.read_text(errors="replace")[-1500:]
-                             for p in sorted((var_dir / "logs").glob("*.log")))
-            pytest.fail("caredesk run --production did not come up:\n" + "".join(lines[-40:]) + logs)
-    yield Production(process, lines, env, var_dir)
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-        asyncio.run(_delete_queue(queue))
+    production = start_production(env, var_dir)
+    yield production
+    stop_production(production, queue)
 
 
 def _engine(url: str):
