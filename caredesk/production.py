@@ -56,10 +56,15 @@ class InfrastructureMissing(RuntimeError):
 def apply_defaults(environ: dict[str, str] | os._Environ = os.environ) -> dict[str, str]:
     """Fill in the infrastructure's addresses the environment leaves out (before settings are read);
     the tracker store shares the CRM's database unless TRACKER_STORE_URL names another. Returns
-    what was filled in."""
-    filled = {name: value for name, value in DEFAULTS.items() if not environ.get(name)}
+    what was filled in. With CAREDESK_ENV=production the database and the broker are never filled
+    in: their defaults log in as PostgreSQL's password-less superuser and RabbitMQ's published
+    guest:guest; the settings or the infrastructure check then say what to set."""
+    defaults = DEFAULTS
+    if environ.get("CAREDESK_ENV") == "production":
+        defaults = {name: value for name, value in DEFAULTS.items() if name not in ("DATABASE_URL", "RABBITMQ_URL")}
+    filled = {name: value for name, value in defaults.items() if not environ.get(name)}
     environ.update(filled)
-    if not environ.get("TRACKER_STORE_URL"):
+    if not environ.get("TRACKER_STORE_URL") and environ.get("DATABASE_URL"):
         filled["TRACKER_STORE_URL"] = environ["TRACKER_STORE_URL"] = environ["DATABASE_URL"]
     return filled
 

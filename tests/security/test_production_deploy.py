@@ -182,3 +182,16 @@ def test_nginx_logs_neither_the_api_token_nor_client_addresses_nor_conversation_
     assert token not in log
     assert "alice@example.com" not in log
     assert not any(line.startswith("127.0.0.1") for line in log.splitlines()), log
+
+
+def test_production_never_falls_back_to_the_brokers_published_guest_password(prod_env, capsys):
+    """`caredesk run --production` fills in this machine's services when nothing is named; with
+    CAREDESK_ENV=production it must not connect as RabbitMQ's guest:guest or as PostgreSQL's
+    password-less superuser: the operator names them, or production mode says what is missing."""
+    environ = {"CAREDESK_ENV": "production"}
+    production.apply_defaults(environ)
+    assert "guest" not in environ.get("RABBITMQ_URL", "")
+    assert environ.get("DATABASE_URL", "") != production.DEFAULTS["DATABASE_URL"]
+    development: dict[str, str] = {}
+    production.apply_defaults(development)  # a developer's `make run-prod` still needs nothing set
+    assert development["RABBITMQ_URL"] == production.DEFAULTS["RABBITMQ_URL"]
