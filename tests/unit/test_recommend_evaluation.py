@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -80,3 +81,27 @@ def test_time_split_needs_a_time_column_and_a_random_split_is_seeded():
     first = recommend_eval.split_at_random(frame, seed=4)
     assert first.test.equals(recommend_eval.split_at_random(frame, seed=4).test)
     assert not first.test.equals(recommend_eval.split_at_random(frame, seed=5).test)
+
+
+def test_further_tuning_rounds_begin_with_the_first_and_stop_where_no_single_change_helps():
+    from crm_store.scoring import recommend
+    from tests.unit.test_recommend_rules import _catalogue, _purchases
+
+    split = recommend_eval.split_by_time(_purchases(seed=5), holdout_fraction=0.3)
+    t = recommend_eval.truth(split)
+    grid = {"neighbours": (2, 5, 10), "knn_alpha": (0.5, 0.2), "content_weight": (0.0, 0.3), "trend_weight": (0.0, 0.4)}
+    products = _catalogue()
+
+    def score(params):
+        model = recommend_eval.fit_model(split, params, products)
+        return recommend_eval.measure(recommend_eval.model_scorer(model, split, t), t, 3)["precision@3"]
+
+    one, first = recommend_eval.tune(split, 3, recommend.Params(), products, grid=grid, rounds=1)
+    more, trials = recommend_eval.tune(split, 3, recommend.Params(), products, grid=grid, rounds=4)
+    assert trials[:len(first)] == first  # the first round is the single-round search
+    assert score(more) >= score(one)
+    assert score(more) == max(trial["precision@3"] for trial in trials)
+    # Where the rounds stopped, changing any one setting of the grid does not do better.
+    for name, values in grid.items():
+        for value in values:
+            assert score(replace(more, **{name: value})) <= score(more)
