@@ -17,6 +17,7 @@ BENCHMARKS = [
     ["chat_latency.py"],
     ["throughput.py"],  # CareDesk against a stock `rasa init` assistant, 20 conversations at once
     ["adversarial_parse.py"],
+    ["growth.py"],  # seeding, churn, recommender and segments for 10k / 30k / 100k customers
 ]
 
 
