@@ -48,7 +48,7 @@ from bot.channels.conversations import (
     owes_a_reply,
     remember_app,
 )
-from bot.channels.limits import RateLimiter
+from bot.channels.limits import rate_limiter
 from common import identity_token
 from common.settings import Settings, get_settings
 
@@ -131,8 +131,8 @@ class RestChannel(RestInput):
 
     def __init__(self):
         self._app = None
-        self.conversations = RateLimiter(limit=get_settings().rest_rate_limit)
-        self.clients = RateLimiter(limit=CLIENT_RATE_LIMIT)
+        self.conversations = rate_limiter("rest", limit=get_settings().rest_rate_limit)
+        self.clients = rate_limiter("rest-clients", limit=CLIENT_RATE_LIMIT)
 
     def admit(self, request: Request) -> tuple[str, str, dict]:
         """(conversation id, text, metadata) of an acceptable request, or Refused."""

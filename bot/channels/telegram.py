@@ -37,7 +37,7 @@ from sanic.request import Request
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.channels.conversations import NO_REPLY, client_pseudonym, owes_a_reply, remember_app
-from bot.channels.limits import RateLimiter
+from bot.channels.limits import rate_limiter
 from common import identity_token
 from common.settings import get_settings
 from crm_store import errors
@@ -177,7 +177,7 @@ class TelegramChannel(InputChannel):
         base = api_base_url.rstrip("/")
         self.bot = Bot(token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot")
         self.secret_token = secret_token
-        self.limiter = RateLimiter()
+        self.limiter = rate_limiter("telegram")
         self.payloads = ButtonPayloads()
         self._ready = False
         self._app = None

@@ -46,7 +46,7 @@ from sanic.request import Request
 from socketio import AsyncRedisManager, AsyncServer
 
 from bot.channels.conversations import NO_REPLY, client_pseudonym, owes_a_reply, remember_app, tracker_of
-from bot.channels.limits import RateLimiter
+from bot.channels.limits import rate_limiter
 from common import identity_token
 from common.settings import Settings, get_settings
 
@@ -199,8 +199,8 @@ class WebChatChannel(InputChannel):
         self.redis_url = redis_url
         self.sio: AsyncServer | None = None
         self.visitors: dict[str, Visitor] = {}
-        self.limiter = RateLimiter()
-        self.clients = RateLimiter(limit=CLIENT_RATE_LIMIT)
+        self.limiter = rate_limiter("web")
+        self.clients = rate_limiter("web-clients", limit=CLIENT_RATE_LIMIT)
         self._app = None
 
     def get_output_channel(self) -> OutputChannel | None:

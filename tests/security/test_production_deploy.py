@@ -195,3 +195,40 @@ def test_production_never_falls_back_to_the_brokers_published_guest_password(pro
     development: dict[str, str] = {}
     production.apply_defaults(development)  # a developer's `make run-prod` still needs nothing set
     assert development["RABBITMQ_URL"] == production.DEFAULTS["RABBITMQ_URL"]
+
+
+@pytest.fixture
+def two_rasa_servers_channels(monkeypatch, tmp_path):
+    """The REST channel as each of two Rasa servers behind nginx builds it (production mode: REDIS_URL set)."""
+    from common.settings import get_settings
+    from tests.support.services import ensure_redis
+
+    try:
+        ensure_redis()
+    except Exception as exc:  # noqa: BLE001 - no Redis here
+        pytest.skip(f"Redis cannot run here: {exc}")
+    for name in ("CAREDESK_ENV", "DATABASE_URL", "TRACKER_STORE_URL", "RABBITMQ_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CAREDESK_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/6")
+    monkeypatch.setenv("CAREDESK_SECRET_KEY", secrets.token_urlsafe(48))
+    get_settings.cache_clear()
+    from bot.channels.rest import RestChannel
+
+    yield RestChannel(), RestChannel()
+    get_settings.cache_clear()
+
+
+def test_two_rasa_servers_do_not_double_the_per_address_and_per_conversation_limits(two_rasa_servers_channels):
+    """nginx spreads one client's messages over every Rasa server; limits each process kept to itself
+    let one address send N times the limit (measured with the real stack: 117 of 140 public
+    messages a minute from one address answered, for a limit of 60)."""
+    from bot.channels.rest import CLIENT_RATE_LIMIT
+
+    first, second = two_rasa_servers_channels
+    address = f"198.51.100.{secrets.randbelow(250)}"
+    allowed = sum(server.clients.allow(address) for _ in range(CLIENT_RATE_LIMIT) for server in (first, second))
+    assert allowed == CLIENT_RATE_LIMIT
+    conversation = f"rest:{secrets.token_hex(6)}"
+    allowed = sum(server.conversations.allow(conversation) for _ in range(30) for server in (first, second))
+    assert allowed == 20
