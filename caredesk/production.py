@@ -320,10 +320,13 @@ def roll_out(settings: Settings, model: Path, drain_s: float = 2.0, say=print) -
     server new requests (a graceful reload; requests under way finish), the server loads the model
     (Rasa's ``PUT /model``), answers again, and goes back into nginx before the next one is taken
     out. The file then replaces the one every server starts from, so a restart keeps it. A server
-    that fails to load the model keeps serving the old one: every server goes back into nginx and
-    the error is raised."""
+    that fails to load the model keeps serving the old one, the servers already switched load the
+    old file again (no server is left on another model), every server goes back into nginx and the
+    error is raised."""
     model = model.resolve()
     ports = settings.rasa_backend_ports
+    target = model_path(settings.models_dir)
+    switched: list[int] = []
     try:
         for port in ports:
             others = tuple(p for p in ports if p != port)
@@ -332,6 +335,7 @@ def roll_out(settings: Settings, model: Path, drain_s: float = 2.0, say=print) -
             time.sleep(drain_s)  # let the requests it still holds finish
             say(f"Rasa server on port {port}: loading {model.name} ...")
             _api(settings, port, "PUT", "/model", {"model_file": str(model)})
+            switched.append(port)
             status = _api(settings, port, "GET", "/status", timeout=30)
             say(f"Rasa server on port {port}: serving {status.get('model_file') or model.name}")
             write_nginx(settings)
@@ -341,8 +345,15 @@ def roll_out(settings: Settings, model: Path, drain_s: float = 2.0, say=print) -
         with contextlib.suppress(Exception):  # the rollout's own error is the one to report
             write_nginx(settings)
             reload_nginx(settings)
+        # Then, serving meanwhile, the servers already switched load the old file again (the one
+        # that failed to load the model still serves it).
+        for port in switched:
+            try:
+                _api(settings, port, "PUT", "/model", {"model_file": str(target.resolve())})
+                say(f"Rasa server on port {port}: serving {target.name} again")
+            except Exception as exc:  # noqa: BLE001 - the rollout's own error is the one raised
+                say(f"Rasa server on port {port}: could not load {target.name} again ({exc}): restart it")
         raise
-    target = model_path(settings.models_dir)
     if model != target.resolve():
         staged = target.with_suffix(".rollout")
         shutil.copyfile(model, staged)

@@ -79,6 +79,7 @@ def rollout(monkeypatch, tmp_path):
         (tmp_path / "models").mkdir()
         return settings, model, reloads
 
+    start.servers = servers
     yield start
     for server in servers:
         server.shutdown()
@@ -109,3 +110,15 @@ def test_taking_one_server_out_keeps_the_other_socket_clients_where_they_are(rol
     assert up(first_out, "caredesk_rasa") == every[1:]
     assert up(reloads[-1], "caredesk_rasa_socketio") == every
     assert (settings.models_dir / "caredesk.tar.gz").read_bytes() == b"model"
+
+
+def test_after_a_failed_load_the_servers_already_switched_serve_the_previous_model_again(rollout):
+    """Otherwise the rollout stops with the servers split between two models, the file every server
+    restarts from still the old one, and nothing says which server serves what."""
+    settings, model, reloads = rollout(False, True)
+    served = settings.models_dir / "caredesk.tar.gz"
+    served.write_bytes(b"old model")
+    with pytest.raises(OSError):
+        production.roll_out(settings, model, drain_s=0, say=lambda _: None)
+    first = rollout.servers[0].RequestHandlerClass.loaded
+    assert first == [str(model.resolve()), str(served.resolve())]
