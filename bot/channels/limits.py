@@ -61,7 +61,7 @@ class SharedRateLimiter(RateLimiter):
         import redis
 
         super().__init__(limit, window)
-        self._redis = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self._redis = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)  # on the event loop
         self._script = self._redis.register_script(_SLIDING_WINDOW)
         self._prefix = f"caredesk:rate:{name}:"
         self._secret = secret.encode()
