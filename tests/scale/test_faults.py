@@ -80,6 +80,28 @@ def _report_messages(database_url: str, prefix: str) -> dict[str, int]:
     return {conversation: int(count) for conversation, count in rows}
 
 
+def _report_story(database_url: str, conversation_id: str, load: Load) -> str:
+    """What the client saw, what the tracker store holds and what the report rows say of one
+    conversation (for a failure message)."""
+    engine = create_engine(database_url, future=True)
+    try:
+        with engine.connect() as connection:
+            events = connection.execute(text(
+                "SELECT id, type_name, timestamp FROM events WHERE sender_id = :c "
+                "AND type_name IN ('user', 'session_started', 'action_session_start') ORDER BY id"),
+                {"c": conversation_id}).all()
+            episodes = connection.execute(text(
+                "SELECT number, started_at, ended_at, user_messages FROM report_episodes "
+                "WHERE conversation_id = :c ORDER BY number"), {"c": conversation_id}).all()
+    finally:
+        engine.dispose()
+    sender = conversation_id.removeprefix("api:")
+    turns = next(c.turns for c in load.conversations if c.sender == sender)
+    seen = [(t.number, t.status, round(t.sent_at - load.started_at, 1), round(t.seconds, 1)) for t in turns]
+    return (f"{conversation_id}: turns (number, status, sent at s, took s) {seen}\n"
+            f"stored (id, type, timestamp): {[tuple(e) for e in events]}\nreport rows: {episodes}")
+
+
 def _check_survived(production, load: Load) -> None:
     turns = load.all_turns()
     assert len(turns) == CONVERSATIONS * TURNS
@@ -109,7 +131,8 @@ def _check_survived(production, load: Load) -> None:
         if time.monotonic() > deadline:
             differ = {k: (expected.get(k), reported.get(k)) for k in expected if expected.get(k) != reported.get(k)}
             pytest.fail(f"the CRM's report rows differ from the tracker store for {len(differ)} conversations "
-                        f"(stored, reported): {list(differ.items())[:5]}")
+                        f"(stored, reported): {list(differ.items())[:5]}\n"
+                        + _report_story(production.env["DATABASE_URL"], next(iter(differ)), load))
         time.sleep(2)
 
 
