@@ -27,7 +27,7 @@ test: install ## run the whole test suite (unit, integration, conversations, e2e
 test-fast: install ## unit and integration tests only
 	@$(BIN)/python -m pytest -p no:cacheprovider tests/unit tests/integration $(PYTEST_ARGS)
 
-test-scale: install ## load and fault tests of production mode (tests/scale, not in `make test`; about 15 min)
+test-scale: install ## load and fault tests of production mode (tests/scale, not in `make test`; 4-9 min here)
 	@$(BIN)/python -m pytest -p no:cacheprovider -s tests/scale $(PYTEST_ARGS)
 
 train: install ## train the Rasa model if its inputs changed (FORCE=1 to retrain)
