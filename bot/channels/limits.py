@@ -61,7 +61,8 @@ class SharedRateLimiter(RateLimiter):
         import redis
 
         super().__init__(limit, window)
-        self._redis = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)  # on the event loop
+        # Called on the channel's event loop: a Redis that hangs falls back to this process's count soon.
+        self._redis = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self._script = self._redis.register_script(_SLIDING_WINDOW)
         self._prefix = f"caredesk:rate:{name}:"
         self._secret = secret.encode()

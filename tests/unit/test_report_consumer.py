@@ -4,6 +4,7 @@ forever, a database that is away must not lose anything, and the log names nobod
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from types import SimpleNamespace
 
@@ -18,7 +19,7 @@ BAD = "api:alice@example.com"
 
 class Message:
     def __init__(self, sender: str):
-        self.body = ('{"sender_id": "%s", "timestamp": 1.0, "event": "user"}' % sender).encode()
+        self.body = json.dumps({"sender_id": sender, "timestamp": 1.0, "event": "user"}).encode()
         self.acked = False
 
     async def ack(self):
