@@ -52,7 +52,7 @@ class Pending:
 
     latest: float = 0.0  # timestamp of the newest announced event
     since: float = field(default_factory=time.monotonic)
-    messages: list = field(default_factory=list)
+    messages: list = field(default_factory=list)  # (message, announced timestamp, monotonic time taken)
 
 
 def announced(body: bytes) -> tuple[str, float] | None:
@@ -96,7 +96,7 @@ class ReportConsumer:
         sender, stamp = what
         pending = self.pending.setdefault(sender, Pending())
         pending.latest = max(pending.latest, stamp)
-        pending.messages.append(message)
+        pending.messages.append((message, stamp, time.monotonic()))
 
     def due(self) -> list[str]:
         """The conversations whose announced events are all stored (or waited for too long)."""
@@ -109,24 +109,40 @@ class ReportConsumer:
                 if stored.get(s, -1.0) >= self.pending[s].latest - 1e-6 or now - self.pending[s].since > MAX_WAIT_S]
 
     async def _refresh(self, senders: list[str]) -> Exception | None:
-        """Refresh these conversations and acknowledge their messages; the error if that failed."""
+        """Refresh these conversations and acknowledge their messages; the error if that failed.
+
+        Only the messages taken before the refresh are acknowledged: while it runs (in a thread) the
+        loop keeps taking messages, and a turn announced meanwhile may be stored after the refresh
+        read the events. Such messages stay pending, so the conversation is refreshed again once
+        they are stored (it may be its last turn: nothing else would refresh it)."""
         from caredesk import reports
 
-        events = sum(len(self.pending[s].messages) for s in senders)
+        taken = {s: len(self.pending[s].messages) for s in senders}
+        events = sum(taken.values())
         try:
             await asyncio.to_thread(reports.refresh, self.settings, senders, events, engine=self.engine)
         except Exception as exc:  # noqa: BLE001 - reported by the caller
             return exc
-        await self._ack(senders)
+        await self._ack(senders, taken)
         self.refreshed += len(senders)
         logger.info("report rows refreshed for %d conversation(s) (%d events)", len(senders), events)
         return None
 
-    async def _ack(self, senders: list[str]) -> None:
+    async def _ack(self, senders: list[str], taken: dict[str, int] | None = None) -> None:
+        """Acknowledge these conversations' messages: all of them, or the first ``taken[sender]``
+        (the later ones stay pending, waited for from when they were taken)."""
+        done = []
         for sender in senders:
             self.failures.pop(sender, None)
-            for message in self.pending.pop(sender).messages:
-                await message.ack()
+            messages = self.pending.pop(sender).messages
+            count = len(messages) if taken is None else taken[sender]
+            done += messages[:count]
+            if messages[count:]:
+                rest = messages[count:]
+                self.pending[sender] = Pending(latest=max(stamp for _, stamp, _ in rest),
+                                               since=min(at for _, _, at in rest), messages=rest)
+        for message, _, _ in done:
+            await message.ack()
 
     async def flush(self) -> None:
         try:
