@@ -43,6 +43,7 @@ NOT_A_TOPIC = frozenset({
 EXTERNAL_PREFIX = "EXTERNAL_"  # intents the console triggers (EXTERNAL_agent_resolved): nobody typed them
 EXTERNAL_TEXT = "EXTERNAL: "  # Rasa's text for such a message
 SESSION_START = "action_session_start"
+SESSION_METADATA_SLOT = "session_started_metadata"  # Rasa copies a session's first metadata here
 CSAT_QUESTIONS = ("utter_ask_csat", "utter_offer_csat")  # the form's question, the one-tap offer
 TICKET_SLOT = "escalated_ticket"
 AUTOMATIC_REASON = "escalated"  # a ticket the escalation rules opened (the card lists which fired)
@@ -202,17 +203,30 @@ def support_seconds(start: datetime, end: datetime, hours: SupportHours) -> floa
 def split_sessions(events: Sequence[dict]) -> list[list[dict]]:
     """The conversation's sessions in order: a new one at each ``action_session_start``. Events
     before the first session start (conversations stored before sessions existed) form a session
-    of their own. Empty sessions are kept so that an episode's number points at its transcript."""
+    of their own. Empty sessions are kept so that an episode's number points at its transcript.
+
+    Given message metadata, Rasa sets the ``session_started_metadata`` slot just *before* it runs
+    ``action_session_start``, so that slot opens the new session rather than ending the last one
+    (or, before the first session start, forming a session of its own)."""
     sessions: list[list[dict]] = []
     current: list[dict] | None = None
     for event in events:
         starts = event.get("event") == "action" and event.get("name") == SESSION_START
         if starts or current is None:
-            current = [event]
+            opening = []
+            while starts and current and _is_metadata_slot(current[-1]):
+                opening.insert(0, current.pop())
+            if starts and current == []:  # the slot was all there was before this session start
+                sessions.pop()
+            current = [*opening, event]
             sessions.append(current)
         else:
             current.append(event)
     return sessions
+
+
+def _is_metadata_slot(event: dict) -> bool:
+    return event.get("event") == "slot" and event.get("name") == SESSION_METADATA_SLOT
 
 
 def _utc(timestamp: float) -> datetime:

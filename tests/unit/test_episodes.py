@@ -95,6 +95,23 @@ def test_events_stored_before_any_session_start_form_the_first_session():
     assert [e.number for e in _derive(chat)[0]] == [1, 2]
 
 
+def test_the_metadata_slot_rasa_stores_just_before_a_session_start_belongs_to_that_session():
+    """With message metadata Rasa 3.6 sets ``session_started_metadata`` before it runs
+    action_session_start (MessageProcessor._update_tracker_session), so that slot is stored just
+    before the session start (seen in a live tracker store). It must not form a session of its own
+    (a live conversation's first episode was numbered 2) nor stretch the previous session to the
+    next one's start (every session followed by another, days later, was a 24 h re-contact)."""
+    chat = Chat(MONDAY).slot("session_started_metadata", {"client": "ip:x"}).session().user("hi", "greet").bot()
+    chat.wait(days=3).slot("session_started_metadata", {"client": "ip:x"})
+    chat.session().user("where is my order", "track_order").bot()
+    episodes = mark_recontacts(_derive(chat)[0])
+    assert [e.number for e in episodes] == [1, 2]
+    assert [len(s) for s in split_sessions(chat.events)] == [6, 6]
+    assert episodes[0].ended_at < MONDAY + timedelta(minutes=1)
+    assert episodes[1].started_at == MONDAY + timedelta(days=3, seconds=11.04)
+    assert not episodes[0].recontact_24h and episodes[0].contained
+
+
 @pytest.mark.parametrize(("input_channel", "channel"), [
     ("caredesk_web", "web"), ("caredesk_telegram", "telegram"), ("rest", "rest"), ("caredesk_rest", "rest"),
     ("socketio", "other"), (None, "other")])
