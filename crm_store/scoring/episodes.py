@@ -213,7 +213,7 @@ def split_sessions(events: Sequence[dict]) -> list[list[dict]]:
     for event in events:
         starts = event.get("event") == "action" and event.get("name") == SESSION_START
         if starts or current is None:
-            opening = []
+            opening: list[dict] = []
             while starts and current and _is_metadata_slot(current[-1]):
                 opening.insert(0, current.pop())
             if starts and current == []:  # the slot was all there was before this session start
