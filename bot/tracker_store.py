@@ -26,14 +26,17 @@ import asyncio
 import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import Event
+from rasa.shared.core.events import Event, SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy import or_, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from crm_store.privacy import ADDRESS, EMAIL, redact
@@ -60,6 +63,9 @@ KEPT_METADATA = ("model_id", "assistant_id", "utter_action", "client", "chat_typ
 ENTITY_TYPES_HIDDEN = {"email": EMAIL}
 MIN_HIDDEN_VALUE = 3  # shorter slot values are not searched for in the text ("NL")
 MIN_HIDDEN_NUMBER = 7  # digits of a number value that may be a phone or card number
+# Events of the latest sessions kept in memory between turns, over all conversations (least recently
+# used conversations go first); about 1-3 KB each.
+CACHED_EVENTS = 30_000
 
 
 def redacted_metadata(metadata: Any) -> dict:
@@ -165,6 +171,16 @@ def redacted_events(events: Iterable[dict]) -> list[dict]:
     return [redacted_event(event, values) for event in events]
 
 
+@dataclass
+class _StoredSession:
+    """The stored rows of a conversation's latest session, as one process last read them."""
+
+    session_start: float | None  # timestamp of the latest session_started row (Rasa's cut), None if none
+    first: tuple[int, float | None]  # id and timestamp of the first row read and of the last
+    last: tuple[int, float | None]
+    events: list[Event]
+
+
 class RedactingSQLTrackerStore(SQLTrackerStore):
     """``SQLTrackerStore`` that writes and streams redacted copies of the new events, and waits for
     a database that is briefly away.
@@ -191,8 +207,78 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, 2.0)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sessions: OrderedDict[str, _StoredSession] = OrderedDict()
+        self._cached_events = 0
+
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
-        return await self._patiently(lambda: super(RedactingSQLTrackerStore, self).retrieve(sender_id))
+        return await self._patiently(lambda: self._retrieve_latest_session(sender_id))
+
+    async def _retrieve_latest_session(self, sender_id: str) -> DialogueStateTracker | None:
+        """Rasa's ``retrieve`` (the events since the latest session start, as stored), reading only
+        the rows stored since this process last read the conversation.
+
+        Rasa reads and parses every row of the session on every turn (and again for the event
+        broker when a turn is saved), so a turn cost more the longer the conversation. Here the
+        parsed events of each conversation's latest session are kept (least recently used dropped
+        beyond :data:`CACHED_EVENTS`), and a read asks the database for the rows after the last
+        one read, plus the first and last rows read, which must still be there with their
+        timestamps (a forgotten conversation's rows are deleted; SQLite may give a deleted id to a
+        new row). Anything else -- a new session started, a row gone, a conversation not kept --
+        reads the session whole, as Rasa does. The database stays the only truth: several Rasa
+        servers may write the same conversation (one at a time, under the lock store), and each
+        reads what the others stored. Each tracker is built from the events afresh (as
+        ``DialogueStateTracker.copy`` does, the event objects are shared; nothing changes a stored
+        event)."""
+        if not self.domain:
+            return await super().retrieve(sender_id)
+        with self.session_scope() as session:
+            stored = self._sessions.pop(sender_id, None)
+            if stored is not None:
+                stored = self._read_on(session, sender_id, stored)
+            if stored is None:
+                stored = self._read_whole(session, sender_id)
+        if stored is None:
+            return None
+        self._keep(sender_id, stored)
+        return DialogueStateTracker.from_events(sender_id, list(stored.events), self.domain.slots)
+
+    def _read_on(self, session: Any, sender_id: str, stored: _StoredSession) -> _StoredSession | None:
+        self._cached_events -= len(stored.events)
+        row = self.SQLEvent
+        known = {stored.first[0], stored.last[0]}
+        rows = session.execute(
+            select(row.id, row.type_name, row.timestamp, row.data)
+            .where(row.sender_id == sender_id, or_(row.id > stored.last[0], row.id.in_(known)))
+            .order_by(row.id)).all()
+        still_there = {(r.id, r.timestamp) for r in rows if r.id in known}
+        if still_there != {stored.first, stored.last}:
+            return None
+        new = [r for r in rows if r.id > stored.last[0]]
+        if any(r.type_name == SessionStarted.type_name for r in new):
+            return None
+        new = [r for r in new if stored.session_start is None or (r.timestamp or 0) >= stored.session_start]
+        if new:
+            stored.events.extend(deserialise_events([json.loads(r.data) for r in new]))
+            stored.last = (new[-1].id, new[-1].timestamp)
+        return stored
+
+    def _read_whole(self, session: Any, sender_id: str) -> _StoredSession | None:
+        rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
+        if not rows:
+            return None
+        starts = [r.timestamp for r in rows if r.type_name == SessionStarted.type_name]
+        return _StoredSession(session_start=max(starts) if starts else None,
+                              first=(rows[0].id, rows[0].timestamp), last=(rows[-1].id, rows[-1].timestamp),
+                              events=deserialise_events([json.loads(r.data) for r in rows]))
+
+    def _keep(self, sender_id: str, stored: _StoredSession) -> None:
+        self._sessions[sender_id] = stored
+        self._cached_events += len(stored.events)
+        while self._cached_events > CACHED_EVENTS and len(self._sessions) > 1:
+            _, dropped = self._sessions.popitem(last=False)
+            self._cached_events -= len(dropped.events)
 
     async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
         return await self._patiently(

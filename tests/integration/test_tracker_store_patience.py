@@ -4,7 +4,6 @@ letting Rasa's fail-safe wrapper forget the conversation or keep the turn in mem
 from __future__ import annotations
 
 import pytest
-from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -41,8 +40,8 @@ async def test_a_save_and_a_read_are_tried_again_until_the_database_answers(stor
     await store.save(tracker)
     assert saves["n"] == 3
 
-    flaky_retrieve, reads = _away(2, SQLTrackerStore.retrieve)
-    monkeypatch.setattr(SQLTrackerStore, "retrieve", flaky_retrieve)
+    flaky_retrieve, reads = _away(2, store._retrieve_latest_session)
+    monkeypatch.setattr(store, "_retrieve_latest_session", flaky_retrieve)
     kept = await store.retrieve("api:someone")
     assert reads["n"] == 3
     assert [e.message_id for e in kept.events if isinstance(e, UserUttered)] == ["m-1"]

@@ -1,0 +1,202 @@
+"""Reading a conversation's latest session from the tracker store (SQLite and PostgreSQL): our store
+reads only the rows stored since it last read the conversation, and must return exactly what
+Rasa's own ``SQLTrackerStore.retrieve`` returns from the same database -- across turns written by
+another process (a second Rasa server), a new session, a forgotten conversation whose id comes back,
+and more conversations than it keeps."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+import uuid
+from dataclasses import replace
+
+import pytest
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+from sqlalchemy import text
+
+import bot.tracker_store as tracker_store_module
+from bot.tracker_store import RedactingSQLTrackerStore
+
+MESSAGES = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def tracker_store_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tracker.db'}"
+        return
+    from tests.support.postgres import admin_execute, database_url, ensure_postgres
+
+    reason = ensure_postgres()
+    if reason:
+        pytest.skip(reason)
+    name = f"caredesk_reads_{uuid.uuid4().hex[:8]}"
+    admin_execute(f"CREATE DATABASE {name}")
+    yield database_url(name)
+    admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def two_servers(tracker_store_url, tmp_path, monkeypatch):
+    """Two stores on one database, as two Rasa servers build them from ``caredesk run``'s endpoints."""
+    from rasa.core.tracker_store import create_tracker_store
+    from rasa.shared.core.domain import Domain
+    from rasa.utils.endpoints import EndpointConfig
+
+    from caredesk.runner import endpoints_config
+    from common.settings import load_settings
+
+    monkeypatch.setenv("CAREDESK_VAR_DIR", str(tmp_path))
+    settings = replace(load_settings(), tracker_store_url=tracker_store_url)
+    endpoint = EndpointConfig.from_dict(endpoints_config(settings)["tracker_store"])
+    domain = Domain.load("domain.yml")
+    stores = [create_tracker_store(endpoint, domain) for _ in range(2)]
+    assert all(isinstance(store, RedactingSQLTrackerStore) for store in stores)
+    yield stores
+    for store in stores:
+        store.engine.dispose()
+
+
+def _turn(tracker, number: int) -> None:
+    tracker.update(UserUttered(f"message {number}", {"name": "greet", "confidence": 0.9}))
+    tracker.update(SlotSet("fallback_count", number % 3))
+    tracker.update(ActionExecuted("utter_greet"))
+    tracker.update(BotUttered(f"reply {number}"))
+    tracker.update(ActionExecuted("action_listen"))
+
+
+async def _converse(store, sender: str, turns: int) -> None:
+    """``turns`` turns as Rasa runs them: read, add the turn's events, save."""
+    for _ in range(turns):
+        tracker = await store.retrieve(sender) or await store.create_tracker(sender)
+        _turn(tracker, next(MESSAGES))
+        await store.save(tracker)
+
+
+async def _as_rasa_reads_it(store, sender: str) -> list[dict] | None:
+    tracker = await SQLTrackerStore.retrieve(store, sender)
+    return None if tracker is None else [event.as_dict() for event in tracker.events]
+
+
+async def _as_we_read_it(store, sender: str) -> list[dict] | None:
+    tracker = await store.retrieve(sender)
+    return None if tracker is None else [event.as_dict() for event in tracker.events]
+
+
+def test_turns_written_by_another_server_are_read_as_rasa_reads_them(two_servers):
+    ours, other = two_servers
+    sender = "rest:reads-" + uuid.uuid4().hex[:6]
+
+    async def scenario():
+        for round_number in range(6):
+            await _converse(ours if round_number % 2 else other, sender, 3)
+            expected = await _as_rasa_reads_it(ours, sender)
+            assert await _as_we_read_it(ours, sender) == expected
+            assert await _as_we_read_it(other, sender) == expected
+        return expected
+
+    events = asyncio.run(scenario())
+    assert sum(event["event"] == "user" for event in events) == 18
+
+
+def test_a_new_session_is_read_from_its_start(two_servers):
+    ours, other = two_servers
+    sender = "rest:session-" + uuid.uuid4().hex[:6]
+
+    async def scenario():
+        await _converse(ours, sender, 4)
+        assert len(await _as_we_read_it(ours, sender)) > 20
+        tracker = await other.retrieve(sender)
+        time.sleep(0.01)  # Rasa cuts the session by timestamp
+        for event in (ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")):
+            tracker.update(event)
+        _turn(tracker, 99)
+        await other.save(tracker)
+        return await _as_we_read_it(ours, sender), await _as_rasa_reads_it(ours, sender)
+
+    ours_read, rasa_read = asyncio.run(scenario())
+    assert ours_read == rasa_read
+    assert ours_read[0]["event"] == "session_started"
+    assert [event.get("text") for event in ours_read if event["event"] == "user"] == ["message 99"]
+
+
+def test_a_forgotten_conversation_is_not_read_from_memory_when_its_id_comes_back(two_servers):
+    """``caredesk customer forget`` deletes the rows from another process; the new conversation with
+    the same id (SQLite may even give the new rows the deleted ids) must not show the old turns."""
+    ours, other = two_servers
+    sender = "rest:forget-" + uuid.uuid4().hex[:6]
+
+    async def scenario():
+        await _converse(ours, sender, 3)
+        old = await _as_we_read_it(ours, sender)
+        assert len(old) > 10
+        with other.engine.begin() as connection:
+            connection.execute(text("DELETE FROM events WHERE sender_id = :s"), {"s": sender})
+        assert await _as_we_read_it(ours, sender) is None
+        await _converse(other, sender, 1)
+        return old, await _as_we_read_it(ours, sender), await _as_rasa_reads_it(ours, sender)
+
+    old, ours_read, rasa_read = asyncio.run(scenario())
+    assert ours_read == rasa_read
+    said = [event.get("text") for event in ours_read if event["event"] == "user"]
+    assert len(said) == 1 and said[0] not in [event.get("text") for event in old]
+
+
+def test_a_row_deleted_behind_the_store_is_noticed_even_if_sqlite_reuses_its_id(two_servers):
+    ours, other = two_servers
+    sender = "rest:reuse-" + uuid.uuid4().hex[:6]
+
+    async def scenario():
+        await _converse(ours, sender, 2)
+        await _as_we_read_it(ours, sender)
+        with other.engine.begin() as connection:  # the rows go, and a stranger's turn is written
+            connection.execute(text("DELETE FROM events WHERE sender_id = :s"), {"s": sender})
+        await _converse(other, sender, 2)
+        return await _as_we_read_it(ours, sender), await _as_rasa_reads_it(ours, sender)
+
+    ours_read, rasa_read = asyncio.run(scenario())
+    assert ours_read == rasa_read
+    assert sum(event["event"] == "user" for event in ours_read) == 2
+
+
+def test_more_conversations_than_it_keeps_are_still_read_right(two_servers, monkeypatch):
+    ours, other = two_servers
+    monkeypatch.setattr(tracker_store_module, "CACHED_EVENTS", 40)
+    senders = [f"rest:many-{uuid.uuid4().hex[:6]}-{n}" for n in range(5)]
+
+    async def scenario():
+        for round_number in range(3):
+            for sender in senders:
+                await _converse(ours if round_number != 1 else other, sender, 2)
+        return [(await _as_we_read_it(ours, s), await _as_rasa_reads_it(ours, s)) for s in senders]
+
+    for ours_read, rasa_read in asyncio.run(scenario()):
+        assert ours_read == rasa_read
+        assert sum(event["event"] == "user" for event in ours_read) == 6
+    assert 0 < ours._cached_events <= 40 or len(ours._sessions) == 1
+    assert ours._cached_events == sum(len(kept.events) for kept in ours._sessions.values())
+
+
+def test_a_later_turn_reads_only_the_rows_stored_since(two_servers):
+    """The cost of a read follows the new rows, not the conversation: a stored row the store has
+    read is not parsed again (here, a row changed behind its back keeps the value first read, while
+    Rasa's full read sees the change)."""
+    ours, _ = two_servers
+    sender = "rest:cost-" + uuid.uuid4().hex[:6]
+
+    async def scenario():
+        await _converse(ours, sender, 3)
+        first = [event.get("text") for event in await _as_we_read_it(ours, sender) if event["event"] == "user"][0]
+        with ours.engine.begin() as connection:
+            connection.execute(text("UPDATE events SET data = replace(data, :t, 'changed') "
+                                    "WHERE sender_id = :s AND type_name = 'user'"), {"s": sender, "t": first})
+        await _converse(ours, sender, 1)
+        return first, await _as_we_read_it(ours, sender), await _as_rasa_reads_it(ours, sender)
+
+    first, ours_read, rasa_read = asyncio.run(scenario())
+    assert first in [event.get("text") for event in ours_read]
+    assert "changed" in [event.get("text") for event in rasa_read]
+    assert ours_read[-6:] == rasa_read[-6:]
