@@ -11,6 +11,9 @@ throughput profile in the README ("Throughput") shows what each one was worth.
   alone was about a quarter of the Rasa server's samples. The schema is a constant, so it is
   checked once and its validator kept; every response is still validated and an invalid one still
   raises the same ``ValidationError`` with Rasa's message.
+- **The states of a conversation's history continued, not rebuilt** (``bot/state_history.py``):
+  the policies ask for the states of the whole history several times per turn; the replayed
+  history is kept per conversation and only the new events are replayed.
 """
 
 from __future__ import annotations
@@ -53,11 +56,18 @@ def apply() -> None:
     """Install the patches (idempotent)."""
     from rasa.core.actions.action import RemoteAction
 
+    from bot import state_history
+
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
+    state_history.apply()
 
 
 def active() -> bool:
     """Whether this process runs with the patches installed."""
     from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.domain import Domain
 
-    return RemoteAction._validate_action_result is validate_action_result  # type: ignore[comparison-overlap]
+    from bot import state_history
+
+    return (RemoteAction._validate_action_result is validate_action_result  # type: ignore[comparison-overlap]
+            and Domain.states_for_tracker_history is state_history.states_for_tracker_history)

@@ -1,0 +1,178 @@
+"""The dialogue states of a conversation's history, computed once per turn instead of from the start
+on every prediction.
+
+Before each prediction the memoization and rule policies ask for the states of the tracker's whole
+history (``Domain.states_for_tracker_history``): Rasa replays every applied event of the session
+into a fresh tracker and builds a state before each action, several times per turn (each policy,
+each prediction of the turn). At 200 turns that is ~16-25 ms per call, so a turn cost more the
+longer the conversation (issue 16). Here, per conversation and per way of asking (the flags and
+the rule-only data), the replayed tracker and the states built so far are kept; a call whose
+applied events begin with the ones already replayed only replays and builds the rest. The events
+are compared as objects, or else by class, timestamp and Rasa's own equality (intent, entities,
+text, slot value, action name), so the stored copy of a turn (the tracker store reads it back
+redacted) continues the history built from the live one only when it would give the same states;
+anything else -- an undone turn, a new session, a different conversation -- builds from the start
+as Rasa does. Each call returns copies (callers delete keys in the last state).
+
+Finding the applied events (``DialogueStateTracker.applied_events``, all events less the undone
+ones, which every call above and many others of Rasa's start with) was most of what remained at
+200 turns: it asks ``isinstance`` of five abstract event classes for every event. ``applied_events``
+here is the same walk, each event's class looked up once.
+
+The loop body is Rasa 3.6's ``Domain.states_for_tracker_history``, step for step;
+``tests/unit/test_state_history.py`` checks the result against Rasa's own on many histories.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from rasa.shared.core import constants
+from rasa.shared.core.domain import Domain, State
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionReverted,
+    ActiveLoop,
+    Event,
+    Restarted,
+    SessionStarted,
+    UserUtteranceReverted,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+
+# Conversation histories kept (least recently used dropped first).
+KEPT_HISTORIES = 2_000
+
+
+@dataclass
+class _History:
+    applied: list[Event]
+    replay: DialogueStateTracker
+    states: list[State] = field(default_factory=list)
+    last_ml_action_sub_state: Any = None
+    turn_was_hidden: bool = False
+
+
+_histories: OrderedDict[tuple, _History] = OrderedDict()
+_original = Domain.states_for_tracker_history
+_original_applied_events = DialogueStateTracker.applied_events
+
+# What ``applied_events`` does with an event, by its class (Rasa's isinstance checks, in its order).
+_RESET, _ACTION_REVERTED, _UTTERANCE_REVERTED, _ACTION, _LOOP, _OTHER = range(6)
+_kinds: dict[type, int] = {}
+
+
+def _kind(cls: type) -> int:
+    kind = _kinds.get(cls)
+    if kind is None:
+        kind = (_RESET if issubclass(cls, (Restarted, SessionStarted)) else
+                _ACTION_REVERTED if issubclass(cls, ActionReverted) else
+                _UTTERANCE_REVERTED if issubclass(cls, UserUtteranceReverted) else
+                _ACTION if issubclass(cls, ActionExecuted) else
+                _LOOP if issubclass(cls, ActiveLoop) else _OTHER)
+        _kinds[cls] = kind
+    return kind
+
+
+def applied_events(self: DialogueStateTracker) -> list[Event]:
+    """``DialogueStateTracker.applied_events``: the events less those undone, the same walk."""
+    events = list(self.events)
+    kinds = [_kind(type(event)) for event in events]
+    loop_names = [event.name for event, kind in zip(events, kinds, strict=True)
+                  if kind == _LOOP and event.name]  # type: ignore[attr-defined]
+    applied: list[Event] = []
+    for event, kind in zip(events, kinds, strict=True):
+        if kind == _RESET:
+            applied = []
+        elif kind == _ACTION_REVERTED:
+            self._undo_till_previous(ActionExecuted, applied)
+        elif kind == _UTTERANCE_REVERTED:
+            self._undo_till_previous(UserUttered, applied)
+            self._undo_till_previous(ActionExecuted, applied)
+        elif (kind == _ACTION and loop_names and event.action_name in loop_names  # type: ignore[attr-defined]
+              and not self._first_loop_execution_or_unhappy_path(event.action_name, applied)):  # type: ignore[attr-defined]
+            self._undo_till_previous_loop_execution(event.action_name, applied)  # type: ignore[attr-defined]
+        else:
+            applied.append(event)
+    return applied
+
+
+def _same(kept: Event, event: Event) -> bool:
+    return kept is event or (type(kept) is type(event) and kept.timestamp == event.timestamp and kept == event)
+
+
+def _continues(history: _History, applied: list[Event]) -> bool:
+    kept = history.applied
+    return len(kept) <= len(applied) and all(_same(a, b) for a, b in zip(kept, applied[:len(kept)], strict=True))
+
+
+def _step(domain: Domain, history: _History, tracker: DialogueStateTracker, hide_rule_turn: bool,
+          omit_unset_slots: bool, ignore_rule_only_turns: bool, rule_only_data: dict | None) -> None:
+    """One pass of Rasa's loop: the state before the next action (or at the end), appended to
+    ``history.states`` unless the turn is hidden."""
+    if ignore_rule_only_turns:
+        if not history.turn_was_hidden:
+            history.last_ml_action_sub_state = domain._get_prev_action_sub_state(tracker)
+        if not tracker.followup_action and tracker.latest_action_name != tracker.active_loop_name:
+            history.turn_was_hidden = hide_rule_turn
+        if history.turn_was_hidden:
+            return
+    state = domain.get_active_state(tracker, omit_unset_slots=omit_unset_slots)
+    if ignore_rule_only_turns:
+        domain._remove_rule_only_features(state, rule_only_data)
+        if history.states:
+            domain._substitute_rule_only_user_input(state, history.states[-1])
+        if history.last_ml_action_sub_state:
+            state[constants.PREVIOUS_ACTION] = history.last_ml_action_sub_state
+    history.states.append(domain._clean_state(state))
+
+
+def _copy(state: State) -> State:
+    return {kind: dict(sub_state) for kind, sub_state in state.items()}  # type: ignore[misc]
+
+
+def states_for_tracker_history(
+    self: Domain,
+    tracker: DialogueStateTracker,
+    omit_unset_slots: bool = False,
+    ignore_rule_only_turns: bool = False,
+    rule_only_data: dict[str, Any] | None = None,
+) -> list[State]:
+    """``Domain.states_for_tracker_history`` that continues the history kept for this conversation."""
+    key = (id(self), tracker.sender_id, tracker.is_rule_tracker, omit_unset_slots, ignore_rule_only_turns,
+           json.dumps(rule_only_data, sort_keys=True, default=str) if rule_only_data else None)
+    applied = tracker.applied_events()
+    history = _histories.pop(key, None)
+    if history is None or not _continues(history, applied):
+        history = _History(applied=[], replay=tracker.init_copy())
+    flags = (omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+    for event in applied[len(history.applied):]:
+        if isinstance(event, ActionExecuted):
+            _step(self, history, history.replay, event.hide_rule_turn, *flags)
+        history.replay.update(event)
+        history.applied.append(event)
+    _histories[key] = history
+    while len(_histories) > KEPT_HISTORIES:
+        _histories.popitem(last=False)
+    # The state at the end is not kept: the next call's events continue past it.
+    end = _History(applied=[], replay=history.replay, states=[history.states[-1]] if history.states else [],
+                   last_ml_action_sub_state=history.last_ml_action_sub_state,
+                   turn_was_hidden=history.turn_was_hidden)
+    _step(self, end, history.replay, False, *flags)
+    states = [_copy(state) for state in history.states]
+    if len(end.states) > min(len(history.states), 1):
+        states.append(_copy(end.states[-1]))
+    return states
+
+
+def apply() -> None:
+    Domain.states_for_tracker_history = states_for_tracker_history  # type: ignore[method-assign]
+    DialogueStateTracker.applied_events = applied_events  # type: ignore[method-assign]
+
+
+def forget_all() -> None:
+    _histories.clear()

@@ -1,0 +1,167 @@
+"""The kept state history (bot/state_history.py) gives exactly Rasa's states, call after call, on
+conversations that grow, get undone, restart, run forms and are read back from the store."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionReverted,
+    ActiveLoop,
+    BotUttered,
+    FollowupAction,
+    LoopInterrupted,
+    SessionStarted,
+    SlotSet,
+    UserUtteranceReverted,
+    UserUttered,
+    deserialise_events,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot import state_history
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load("domain.yml")
+
+
+@pytest.fixture(autouse=True)
+def fresh():
+    state_history.forget_all()
+    yield
+    state_history.forget_all()
+
+
+def _rasa(domain, tracker, **flags):
+    return state_history._original(domain, tracker, **flags)
+
+
+def _ours(domain, tracker, **flags):
+    return state_history.states_for_tracker_history(domain, tracker, **flags)
+
+
+def _flag_sets(domain):
+    rule_only = {"rule_only_slots": [domain.slots[0].name], "rule_only_loops": [domain.form_names[0]]}
+    return [{}, {"omit_unset_slots": True}, {"ignore_rule_only_turns": True, "rule_only_data": rule_only},
+            {"ignore_rule_only_turns": True, "rule_only_data": None}]
+
+
+def _random_events(domain, rng: random.Random, turns: int):
+    intents = domain.intents[:12]
+    slots = [slot for slot in domain.slots if slot.name != "session_started_metadata"][:8]
+    actions = [a for a in domain.action_names_or_texts if a.startswith(("utter_", "action_"))][:15]
+    form = domain.form_names[0]
+    entity = domain.entities[0]
+    for _ in range(turns):
+        yield UserUttered(f"text {rng.random()}", {"name": rng.choice(intents), "confidence": 0.9},
+                          entities=[{"entity": entity, "value": "x"}] if rng.random() < 0.3 else [])
+        roll = rng.random()
+        if roll < 0.08:
+            yield UserUtteranceReverted()
+            continue
+        if roll < 0.16:
+            yield ActionExecuted(form)
+            yield ActiveLoop(form)
+            yield SlotSet(slots[0].name, rng.choice([None, "a", 1.0, True]))
+            yield ActionExecuted("action_listen")
+            continue
+        if roll < 0.2:
+            yield LoopInterrupted(True)
+            yield ActiveLoop(None)
+        if roll < 0.25:
+            yield FollowupAction(rng.choice(actions))
+        if rng.random() < 0.5:
+            slot = rng.choice(slots)
+            yield SlotSet(slot.name, rng.choice([None, "a", "b", 2.0, True, False]))
+        action = rng.choice(actions)
+        yield ActionExecuted(action, hide_rule_turn=rng.random() < 0.3)
+        yield BotUttered("reply")
+        if rng.random() < 0.05:
+            yield ActionReverted()
+        if rng.random() < 0.03:
+            yield ActionExecuted("action_session_start")
+            yield SessionStarted()
+        yield ActionExecuted("action_listen")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_growing_conversations_give_rasas_states_after_every_event(domain, seed):
+    rng = random.Random(seed)
+    tracker = DialogueStateTracker(f"c{seed}", domain.slots)
+    tracker.update(ActionExecuted("action_listen"))
+    calls = 0
+    for event in _random_events(domain, rng, 40):
+        tracker.update(event)
+        for flags in _flag_sets(domain):
+            assert _ours(domain, tracker, **flags) == _rasa(domain, tracker, **flags)
+            calls += 1
+    assert calls > 400
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_applied_events_are_rasas(domain, seed):
+    tracker = DialogueStateTracker("c", domain.slots)
+    for event in _random_events(domain, random.Random(seed), 60):
+        tracker.update(event)
+        assert state_history.applied_events(tracker) == state_history._original_applied_events(tracker)
+    assert [id(e) for e in state_history.applied_events(tracker)] == [
+        id(e) for e in state_history._original_applied_events(tracker)]
+
+
+def test_the_stored_copy_of_a_turn_continues_the_history_only_where_it_gives_the_same_states(domain):
+    rng = random.Random(42)
+    events = list(_random_events(domain, rng, 30))
+    live = DialogueStateTracker("c", domain.slots)
+    for event in events:
+        live.update(event)
+        _ours(domain, live)
+    stored = deserialise_events([event.as_dict() for event in events])
+    stored[0].text = "[redacted]"  # the store's copy of a message with personal data
+    read_back = DialogueStateTracker.from_events("c", stored, domain.slots)
+    read_back.update(UserUttered("next", {"name": domain.intents[0], "confidence": 1.0}))
+    for flags in _flag_sets(domain):
+        assert _ours(domain, read_back, **flags) == _rasa(domain, read_back, **flags)
+
+
+def test_a_caller_changing_the_states_does_not_change_the_next_answer(domain):
+    tracker = DialogueStateTracker("c", domain.slots)
+    for event in _random_events(domain, random.Random(3), 10):
+        tracker.update(event)
+    first = _ours(domain, tracker)
+    expected = _rasa(domain, tracker)
+    for state in first:  # as the featurizer does to the last state
+        for sub_state in state.values():
+            sub_state.clear()
+    assert _ours(domain, tracker) == expected
+
+
+def test_two_conversations_and_a_shorter_tracker_of_the_same_one_are_kept_apart(domain):
+    a, b = (DialogueStateTracker(name, domain.slots) for name in "ab")
+    for event in _random_events(domain, random.Random(5), 15):
+        a.update(event)
+    for event in _random_events(domain, random.Random(6), 15):
+        b.update(event)
+    assert _ours(domain, a) == _rasa(domain, a)
+    assert _ours(domain, b) == _rasa(domain, b)
+    earlier = DialogueStateTracker.from_events("a", list(a.events)[:20], domain.slots)
+    assert _ours(domain, earlier) == _rasa(domain, earlier)
+    assert _ours(domain, a) == _rasa(domain, a)
+
+
+def test_the_patch_is_what_the_rasa_server_runs(domain, monkeypatch):
+    from rasa.core.actions.action import RemoteAction
+
+    from bot import rasa_patches
+
+    monkeypatch.setattr(Domain, "states_for_tracker_history", Domain.states_for_tracker_history)
+    monkeypatch.setattr(DialogueStateTracker, "applied_events", DialogueStateTracker.applied_events)
+    monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
+    rasa_patches.apply()
+    assert rasa_patches.active()
+    assert Domain.states_for_tracker_history is state_history.states_for_tracker_history
+    assert DialogueStateTracker.applied_events is state_history.applied_events
