@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from common import identity_token
 
@@ -41,19 +42,38 @@ async def tracker_of(app, sender_id: str):
         return None
 
 
+def _holds(tracker, message_id: str | None) -> bool:
+    return tracker is not None and message_id is not None and any(
+        getattr(event, "message_id", None) == message_id for event in reversed(tracker.events))
+
+
 async def is_stored(app, sender_id: str, message_id: str | None) -> bool:
     """True when the tracker store holds the user message ``message_id`` of this conversation (a
     turn that failed may have failed before the message was saved, or after)."""
-    tracker = await tracker_of(app, sender_id)
-    if tracker is None or message_id is None:
-        return False
-    return any(getattr(event, "message_id", None) == message_id for event in reversed(tracker.events))
+    return _holds(await tracker_of(app, sender_id), message_id)
 
 
-async def owes_a_reply(app, sender_id: str, replies_sent: int) -> bool:
-    """True when a turn ended without a word to the customer and no agent holds the conversation:
-    an action failed (the action server or the CRM went away), so the customer should hear so."""
-    if replies_sent:
-        return False
+@dataclass(frozen=True)
+class Unanswered:
+    """What a channel still owes the customer after a turn: ``not_taken`` (the message is not in
+    the tracker store: send it again) or ``no_reply`` (it is saved, but nothing was said)."""
+
+    code: str
+    text: str
+
+
+async def unanswered(app, sender_id: str, message_id: str | None, replies_sent: int,
+                     failed: bool = False) -> Unanswered | None:
+    """The one decision every channel makes after a turn that ``failed`` (raised) or ended with no
+    reply: "send it again" unless the tracker store holds the message, "your message is saved"
+    when it does and nobody answered. A turn can end without an error and still not be stored:
+    Rasa's fail-safe wrapper answers from an empty tracker and keeps the turn in memory when the
+    store is away. None when the customer heard back, or an agent holds the conversation."""
+    if replies_sent and not failed:
+        return None
     tracker = await tracker_of(app, sender_id)
-    return tracker is None or not tracker.is_paused()
+    if not _holds(tracker, message_id):
+        return Unanswered("not_taken", NOT_TAKEN)
+    if replies_sent or tracker.is_paused():
+        return None
+    return Unanswered("no_reply", NO_REPLY)

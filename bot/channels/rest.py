@@ -40,14 +40,7 @@ from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from bot.channels.conversations import (
-    NO_REPLY,
-    NOT_TAKEN,
-    client_pseudonym,
-    is_stored,
-    owes_a_reply,
-    remember_app,
-)
+from bot.channels.conversations import client_pseudonym, remember_app, unanswered
 from bot.channels.limits import rate_limiter
 from common import identity_token
 from common.settings import Settings, get_settings
@@ -165,15 +158,18 @@ class RestChannel(RestInput):
                 return refused.as_response()
             output = CollectingOutputChannel()
             message = UserMessage(text, output, conversation, input_channel=self.name(), metadata=metadata)
+            failed = False
             try:
                 await on_new_message(message)
             except Exception:  # noqa: BLE001 - logged without the customer's words
                 log.exception("rest message could not be handled (conversation %s)", conversation[:12])
-                if not await is_stored(self._app, conversation, message.message_id):
-                    # The turn failed before the message was saved (tracker or lock store away): say so.
-                    return Refused(503, "not_taken", NOT_TAKEN).as_response()
-            if await owes_a_reply(self._app, conversation, len(output.messages)):
-                await output.send_text_message(conversation, NO_REPLY)
+                failed = True
+            said = await unanswered(self._app, conversation, message.message_id, len(output.messages), failed)
+            if said is not None and said.code == "not_taken":
+                # The message is not in the tracker store (the tracker or lock store was away): send it again.
+                return Refused(503, said.code, said.text).as_response()
+            if said is not None:
+                await output.send_text_message(conversation, said.text)
             return response.json(output.messages)
 
         return webhook

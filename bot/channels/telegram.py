@@ -9,7 +9,9 @@ credentials (written by `caredesk run` when TELEGRAM_BOT_TOKEN is set):
 
 Webhook: POST /webhooks/caredesk_telegram/webhook. A wrong or missing secret gets 403 and is not
 processed; an update this channel does not understand is logged and acknowledged (200), never
-raised.
+raised. A message whose turn ended without a word gets "your message is saved" when the tracker
+store holds it, and "please send it again" when it does not (the tracker or lock store was away):
+Telegram does not deliver an acknowledged update twice.
 
 Conversations: a private chat is ``tg:<chat id>``, a group ``tg-group:<chat id>``; no other
 channel can name either. Linked Telegram users (``/start CODE`` with a one-time code from the
@@ -36,7 +38,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.channels.conversations import NO_REPLY, client_pseudonym, owes_a_reply, remember_app
+from bot.channels.conversations import client_pseudonym, remember_app, unanswered
 from bot.channels.limits import rate_limiter
 from common import identity_token
 from common.settings import get_settings
@@ -253,10 +255,17 @@ class TelegramChannel(InputChannel):
         if text.startswith("/start") or text.startswith("/unlink"):
             await self._command(text, conversation, str(user_id), private, output, on_new_message)
             return
-        await on_new_message(UserMessage(text, output, conversation, input_channel=self.name(),
-                                         metadata=await self._metadata(conversation, user_id, private)))
-        if await owes_a_reply(self._app, conversation, output.sent):
-            await output.send_text_message(conversation, NO_REPLY)
+        message = UserMessage(text, output, conversation, input_channel=self.name(),
+                              metadata=await self._metadata(conversation, user_id, private))
+        failed = False
+        try:
+            await on_new_message(message)
+        except Exception:  # noqa: BLE001 - the customer hears what became of the message, below
+            log.exception("telegram message could not be handled")
+            failed = True
+        said = await unanswered(self._app, conversation, message.message_id, output.sent, failed)
+        if said is not None:
+            await output.send_text_message(conversation, said.text)
 
     async def _metadata(self, conversation: str, user_id: int | None, private: bool) -> dict:
         """What the channel vouches for: the chat type, a pseudonym of the user for lock-outs, and in a

@@ -12,9 +12,10 @@ Protocol (the event names of Rasa's own socket.io channel, so Rasa-aware widgets
   -> ``session_confirm`` with the session id, then ``history`` with the conversation so far.
 - ``user_uttered`` ``{"message": "...", "customData": {"display": "button title"}}`` -> ``typing``
   ``{"on": true}``, the bot's ``bot_uttered`` messages, ``typing`` ``{"on": false}``.
-- ``error`` ``{"code": ..., "message": ...}`` for anything refused (too long, too fast, malformed),
-  and ``no_reply`` when a turn ended without a word because an action failed (the action server
-  or the CRM went away); the message itself is kept in the conversation.
+- ``error`` ``{"code": ..., "message": ...}`` for anything refused (too long, too fast, malformed);
+  ``no_reply`` when a turn ended without a word because an action failed (the action server or the
+  CRM went away) and the message is kept in the conversation; ``not_taken`` when the message is not
+  in the tracker store (the tracker or lock store was away): the customer should send it again.
 
 Identity: the shop signs a short-lived ``chat-identity`` token naming the logged-in CRM customer
 (``common.identity_token``). This channel verifies it once per socket; a valid one makes the channel
@@ -45,7 +46,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from socketio import AsyncRedisManager, AsyncServer
 
-from bot.channels.conversations import NO_REPLY, client_pseudonym, owes_a_reply, remember_app, tracker_of
+from bot.channels.conversations import client_pseudonym, remember_app, tracker_of, unanswered
 from bot.channels.limits import rate_limiter
 from common import identity_token
 from common.settings import Settings, get_settings
@@ -280,17 +281,18 @@ class WebChatChannel(InputChannel):
                 return
             await sio.emit("typing", {"on": True}, room=visitor.conversation)
             output = WebChatOutput(sio)
+            message = UserMessage(text.strip(), output, visitor.conversation, input_channel=CHANNEL,
+                                  metadata=channel._metadata(visitor, data, get_settings().signing_keys))
+            failed = False
             try:
-                await on_new_message(UserMessage(text.strip(), output, visitor.conversation,
-                                                 input_channel=CHANNEL,
-                                                 metadata=channel._metadata(visitor, data,
-                                                                            get_settings().signing_keys)))
-                if await owes_a_reply(channel._app, visitor.conversation, output.sent):
-                    await _refuse(sid, "no_reply", NO_REPLY)
+                await on_new_message(message)
             except Exception:  # noqa: BLE001 - one failed turn must not close the socket
                 log.exception("web chat message could not be handled (session %s)", visitor.conversation[:8])
-                await _refuse(sid, "unavailable", "Sorry, I couldn't handle that just now. "
-                                                  "Please try again in a moment.")
+                failed = True
+            try:
+                said = await unanswered(channel._app, visitor.conversation, message.message_id, output.sent, failed)
+                if said is not None:
+                    await _refuse(sid, said.code, said.text)
             finally:
                 await sio.emit("typing", {"on": False}, room=visitor.conversation)
 

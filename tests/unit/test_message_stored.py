@@ -1,14 +1,14 @@
-"""bot/channels/conversations.is_stored: whether a failed turn's message reached the tracker store,
-so the REST channel says "your message is saved" only when it is (else 503 "send it again")."""
+"""bot/channels/conversations: whether a turn's message reached the tracker store, so every channel
+says "your message is saved" only when it is (else "send it again"; 503 on REST)."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
-from rasa.shared.core.events import UserUttered
+from rasa.shared.core.events import ConversationPaused, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.channels.conversations import is_stored
+from bot.channels.conversations import is_stored, unanswered
 
 
 def _app(tracker=None, fails: bool = False):
@@ -32,3 +32,21 @@ async def test_nothing_is_stored_when_the_store_cannot_be_read_or_holds_no_conve
     assert not await is_stored(_app(fails=True), "api:someone", "m-1")
     assert not await is_stored(_app(None), "api:someone", "m-1")
     assert not await is_stored(SimpleNamespace(), "api:someone", "m-1")
+
+
+async def test_a_turn_without_a_reply_is_saved_or_not_taken_by_what_the_store_holds():
+    tracker = DialogueStateTracker("api:someone", [])
+    tracker.update(UserUttered("hi", message_id="m-1"))
+    assert (await unanswered(_app(tracker), "api:someone", "m-1", 0)).code == "no_reply"
+    assert (await unanswered(_app(tracker), "api:someone", "m-2", 0)).code == "not_taken"
+    assert (await unanswered(_app(fails=True), "api:someone", "m-1", 0)).code == "not_taken"
+    assert (await unanswered(_app(tracker), "api:someone", "m-2", 1, failed=True)).code == "not_taken"
+
+
+async def test_nothing_more_is_said_when_the_customer_heard_back_or_an_agent_holds_the_conversation():
+    tracker = DialogueStateTracker("api:someone", [])
+    tracker.update(UserUttered("hi", message_id="m-1"))
+    assert await unanswered(_app(fails=True), "api:someone", "m-1", 2) is None  # answered: no read at all
+    assert await unanswered(_app(tracker), "api:someone", "m-1", 1, failed=True) is None
+    tracker.update(ConversationPaused())
+    assert await unanswered(_app(tracker), "api:someone", "m-1", 0) is None
