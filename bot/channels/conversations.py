@@ -9,10 +9,15 @@ from common import identity_token
 
 log = logging.getLogger(__name__)
 
+# What a channel says after a turn that ended without a word: domain.yml responses, read from the domain of
+# the model the Rasa server runs, so a shop changes the words without Python.
+NO_REPLY_RESPONSE = "utter_no_reply"  # the message is in the tracker store (an action failed)
+NOT_TAKEN_RESPONSE = "utter_not_taken"  # it is not (the tracker or lock store was away): send it again
+# The words when that domain lacks the response (a model trained before the responses were added).
 NO_REPLY = ("Sorry, I couldn't finish that just now; your message is saved. "
             "Please try again in a moment.")
-# When the message is not in the tracker store (the store or the lock store was away): it must be sent again.
 NOT_TAKEN = "Sorry, I couldn't take that message just now. Please send it again in a moment."
+FALLBACK_WORDS = {NO_REPLY_RESPONSE: NO_REPLY, NOT_TAKEN_RESPONSE: NOT_TAKEN}
 
 
 def remember_app(blueprint, keep) -> None:
@@ -28,6 +33,18 @@ def client_pseudonym(kind: str, value: str | None, secret: str) -> str | None:
     """An opaque, stable name for a client (an address, a chat user) that lock-outs and limits can
     count by without storing who it is: ``ip:<hash>`` or ``tg:<hash>``."""
     return f"{kind}:{identity_token.keyed_hash(value, secret, 'client', 20)}" if value else None
+
+
+def words(app, response: str) -> str:
+    """The text of ``response`` in the domain the running Rasa server loaded (its first variation with
+    a text), or the built-in words when that domain has none."""
+    agent = getattr(getattr(app, "ctx", None), "agent", None)
+    responses = getattr(getattr(agent, "domain", None), "responses", None) or {}
+    for variation in responses.get(response) or []:
+        text = variation.get("text") if isinstance(variation, dict) else None
+        if isinstance(text, str) and text.strip():
+            return text
+    return FALLBACK_WORDS[response]
 
 
 async def tracker_of(app, sender_id: str):
@@ -73,7 +90,7 @@ async def unanswered(app, sender_id: str, message_id: str | None, replies_sent: 
         return None
     tracker = await tracker_of(app, sender_id)
     if not _holds(tracker, message_id):
-        return Unanswered("not_taken", NOT_TAKEN)
+        return Unanswered("not_taken", words(app, NOT_TAKEN_RESPONSE))
     if replies_sent or tracker.is_paused():
         return None
-    return Unanswered("no_reply", NO_REPLY)
+    return Unanswered("no_reply", words(app, NO_REPLY_RESPONSE))

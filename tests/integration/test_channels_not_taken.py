@@ -2,13 +2,13 @@
 "send it again" (``not_taken``) when it is not in the tracker store, "your message is saved"
 (``no_reply``) only when it is.
 
-A real Rasa agent (a rules-only model trained from the project's domain and rules, so no NLU to
-train) with Rasa's own fail-safe wrapper around our tracker store on a real SQLite database; the
-channels served by Sanic on a real socket, and reached as a browser, Telegram or an integration
-would (socket.io client, HTTP). No action server runs, so ``/greet`` (answered by a custom action)
-gets no reply. "Database gone": the tracker store's directory is removed once the agent is loaded,
-so every read and save fails as it would with the database server away for longer than the store
-waits (its patience cut to a fraction of a second here)."""
+A real Rasa agent (a rules-only model, so no NLU to train, of the project's domain and rules, with a
+shop's own words for the two responses) with Rasa's own fail-safe wrapper around our tracker store on
+a real SQLite database; the channels served by Sanic on a real socket, and reached as a browser,
+Telegram or an integration would (socket.io client, HTTP). No action server runs, so ``/greet``
+(answered by a custom action) gets no reply. "Database gone": the tracker store's directory is
+removed once the agent is loaded, so every read and save fails as it would with the database server
+away for longer than the store waits (its patience cut to a fraction of a second here)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 import socketio
+import yaml
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import register
 from rasa.core.lock_store import InMemoryLockStore
@@ -31,7 +32,6 @@ from rasa.utils.endpoints import EndpointConfig
 from sanic import Sanic
 
 import bot.tracker_store as tracker_store_module
-from bot.channels.conversations import NO_REPLY, NOT_TAKEN
 from bot.channels.rest import RestChannel
 from bot.channels.telegram import TelegramChannel
 from bot.channels.web import WebChatChannel
@@ -50,13 +50,22 @@ policies:
 """
 
 
+# A shop's own words for the two responses (domain.yml), which the channels must send, not Python's.
+SHOP_NO_REPLY = "Shop words: we kept your message but could not answer yet."
+SHOP_NOT_TAKEN = "Shop words: that message did not reach us, please send it again."
+
+
 @pytest.fixture(scope="module")
 def rules_model(tmp_path_factory) -> str:
     from rasa.model_training import train_core
 
     folder = tmp_path_factory.mktemp("rules-model")
     (folder / "config.yml").write_text(RULES_ONLY)
-    return train_core(domain=str(PROJECT / "domain.yml"), config=str(folder / "config.yml"),
+    domain = yaml.safe_load((PROJECT / "domain.yml").read_text())
+    domain["responses"].update({"utter_no_reply": [{"text": SHOP_NO_REPLY}],
+                                "utter_not_taken": [{"text": SHOP_NOT_TAKEN}]})
+    (folder / "domain.yml").write_text(yaml.safe_dump(domain, sort_keys=False, allow_unicode=True))
+    return train_core(domain=str(folder / "domain.yml"), config=str(folder / "config.yml"),
                       stories=str(PROJECT / "data" / "rules.yml"), output=str(folder), fixed_model_name="rules")
 
 
@@ -164,14 +173,14 @@ async def test_web_chat_says_send_it_again_when_the_message_was_not_stored(stack
     async with stack.serving(WebChatChannel(allowed_origins=["http://127.0.0.1"])) as url:
         said, errors = await web_turn(url, "/greet")
     assert said == []
-    assert errors == [{"code": "not_taken", "message": NOT_TAKEN}]
+    assert errors == [{"code": "not_taken", "message": SHOP_NOT_TAKEN}]
 
 
 async def test_web_chat_says_saved_only_when_the_message_is_stored(stack):
     async with stack.serving(WebChatChannel(allowed_origins=["http://127.0.0.1"])) as url:
         said, errors = await web_turn(url, "/greet")
     assert said == []
-    assert errors == [{"code": "no_reply", "message": NO_REPLY}]
+    assert errors == [{"code": "no_reply", "message": SHOP_NO_REPLY}]
     conversations = [key for key in await stack.store.keys() if key.startswith("web:")]
     assert len(conversations) == 1 and await stack.stored_messages(conversations[0]) == ["/greet"]
 
@@ -180,13 +189,13 @@ async def test_telegram_says_send_it_again_when_the_message_was_not_stored(stack
     stack.take_the_database_away()
     async with stack.serving(TelegramChannel("123456:TEST-TOKEN", SECRET, bot_api.url)) as url:
         sent = await telegram_turn(url, bot_api, group_update(-100501, "/greet"))
-    assert sent == [NOT_TAKEN]
+    assert sent == [SHOP_NOT_TAKEN]
 
 
 async def test_telegram_says_saved_only_when_the_message_is_stored(stack, bot_api):
     async with stack.serving(TelegramChannel("123456:TEST-TOKEN", SECRET, bot_api.url)) as url:
         sent = await telegram_turn(url, bot_api, group_update(-100502, "/greet"))
-    assert sent == [NO_REPLY]
+    assert sent == [SHOP_NO_REPLY]
     assert await stack.stored_messages("tg-group:-100502") == ["/greet"]
 
 
@@ -197,12 +206,12 @@ async def test_rest_answers_503_not_taken_when_the_message_was_not_stored(stack)
     async with stack.serving(RestChannel()) as url, aiohttp.ClientSession() as session, session.post(
             f"{url}/webhooks/rest/webhook", json={"sender": "someone", "message": "/greet"}) as response:
         assert response.status == 503
-        assert await response.json() == {"error": "not_taken", "message": NOT_TAKEN}
+        assert await response.json() == {"error": "not_taken", "message": SHOP_NOT_TAKEN}
 
 
 async def test_rest_says_saved_only_when_the_message_is_stored(stack):
     async with stack.serving(RestChannel()) as url, aiohttp.ClientSession() as session, session.post(
             f"{url}/webhooks/rest/webhook", json={"sender": "someone", "message": "/greet"}) as response:
         assert response.status == 200
-        assert await response.json() == [{"recipient_id": "rest:someone", "text": NO_REPLY}]
+        assert await response.json() == [{"recipient_id": "rest:someone", "text": SHOP_NO_REPLY}]
     assert await stack.stored_messages("rest:someone") == ["/greet"]

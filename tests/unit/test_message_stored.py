@@ -5,10 +5,19 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ConversationPaused, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.channels.conversations import is_stored, unanswered
+from bot.channels.conversations import (
+    NO_REPLY,
+    NO_REPLY_RESPONSE,
+    NOT_TAKEN,
+    NOT_TAKEN_RESPONSE,
+    is_stored,
+    unanswered,
+    words,
+)
 
 
 def _app(tracker=None, fails: bool = False):
@@ -50,3 +59,12 @@ async def test_nothing_more_is_said_when_the_customer_heard_back_or_an_agent_hol
     assert await unanswered(_app(tracker), "api:someone", "m-1", 1, failed=True) is None
     tracker.update(ConversationPaused())
     assert await unanswered(_app(tracker), "api:someone", "m-1", 0) is None
+
+
+def test_the_words_come_from_the_loaded_domain_and_the_built_in_ones_only_when_it_lacks_them():
+    shop = Domain.from_dict({"responses": {"utter_not_taken": [{"text": "Please send that again."}]}})
+    app = SimpleNamespace(ctx=SimpleNamespace(agent=SimpleNamespace(domain=shop)))
+    assert words(app, NOT_TAKEN_RESPONSE) == "Please send that again."
+    assert words(app, NO_REPLY_RESPONSE) == NO_REPLY  # a model trained before the response was added
+    no_model = SimpleNamespace(ctx=SimpleNamespace(agent=SimpleNamespace(domain=None)))
+    assert words(no_model, NOT_TAKEN_RESPONSE) == NOT_TAKEN

@@ -163,3 +163,19 @@ def test_responses_named_by_constants_elsewhere_exist_and_need_no_values():
                     continue
                 assert node.value in RESPONSES, f"{path.name}:{node.lineno}: {node.value} is not in domain.yml"
                 assert not _variables(RESPONSES[node.value]), f"{path.name}:{node.lineno}: {node.value} needs values"
+
+
+
+def responses_named_by_channels() -> set[str]:
+    """The responses the channels send themselves after a turn that ended without a word
+    (bot/channels/conversations.py reads them from the loaded domain by these names)."""
+    from bot.channels import conversations
+
+    return {value for name, value in vars(conversations).items() if name.endswith("_RESPONSE")}
+
+
+def test_responses_the_channels_say_exist_and_need_no_values():
+    assert responses_named_by_channels() == {"utter_no_reply", "utter_not_taken"}
+    for name in responses_named_by_channels():
+        assert name in RESPONSES, f"{name} is not in domain.yml"
+        assert not _variables(RESPONSES[name]), f"{name} needs values the channels do not give"
