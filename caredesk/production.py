@@ -227,6 +227,18 @@ def reload_nginx(settings: Settings) -> None:
                     "-s", "reload"], check=True, capture_output=True, timeout=30)
 
 
+def nginx_service(settings: Settings, nginx_conf: Path) -> Service:
+    """nginx in the foreground, as `caredesk run --production` runs it: its error log (``error_log
+    stderr``) goes through caredesk.nginx_log, which writes ``logs/error.log`` without the client
+    addresses, query strings (the Rasa API token, socket.io session ids) and conversation ids that
+    nginx puts in each line about a failed request."""
+    prefix = nginx_prefix(settings)
+    return Service("nginx", [sys.executable, "-m", "caredesk.nginx_log", str(prefix / "logs" / "error.log"),
+                             nginx_binary(), "-p", str(prefix), "-e", "stderr", "-c", str(nginx_conf),
+                             "-g", "daemon off;"],
+                   f"http://{settings.host}:{settings.action_port}/health", settings.var_dir / "logs" / "nginx.log")
+
+
 # ---- the processes -------------------------------------------------------------------------------
 
 
@@ -256,10 +268,7 @@ def services(settings: Settings, endpoints: Path, credentials: Path, nginx_conf:
             # Behind nginx: the client's address is the last X-Forwarded-For entry (nginx sets it),
             # so the channels' per-address limits count each client, not nginx.
             env={"SANIC_REQUEST_MAX_SIZE": str(RASA_MAX_BODY_BYTES), "SANIC_PROXIES_COUNT": "1"}))
-    prefix = nginx_prefix(settings)
-    started.append(Service("nginx", [nginx_binary(), "-p", str(prefix), "-e", "logs/error.log", "-c", str(nginx_conf),
-                                     "-g", "daemon off;"],
-                           f"http://{settings.host}:{settings.action_port}/health", logs / "nginx.log"))
+    started.append(nginx_service(settings, nginx_conf))
     consumer = QueueConsumer("report consumer", [python, "-m", "caredesk.report_consumer"], "",
                              logs / "report_consumer.log")
     consumer.ready_file = settings.var_dir / "report_consumer.ready"

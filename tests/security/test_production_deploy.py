@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import re
 import secrets
 import shutil
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -182,6 +184,87 @@ def test_nginx_logs_neither_the_api_token_nor_client_addresses_nor_conversation_
     assert token not in log
     assert "alice@example.com" not in log
     assert not any(line.startswith("127.0.0.1") for line in log.splitlines()), log
+
+
+def _close_every_connection(listener: socket.socket) -> None:
+    """A Rasa server that dies mid-request: reads the request and closes without an answer."""
+    while True:
+        try:
+            connection, _ = listener.accept()
+        except OSError:
+            return
+        with connection:
+            connection.recv(65536)
+
+
+@pytest.fixture
+def nginx_in_front_of_failing_servers(prod_env, tmp_path):
+    """nginx as `caredesk run --production` runs it (production.nginx_service), every backend
+    closing each connection without an answer: every request is an error nginx logs."""
+    if not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
+        pytest.skip("nginx is not installed")
+    listeners = []
+    for _ in range(4):
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        threading.Thread(target=_close_every_connection, args=(listener,), daemon=True).start()
+        listeners.append(listener)
+    ports = [str(listener.getsockname()[1]) for listener in listeners]
+    prod_env.setenv("CAREDESK_HOST", "127.0.0.1")
+    prod_env.setenv("RASA_PORT", str(free_port()))
+    prod_env.setenv("ACTION_PORT", str(free_port()))
+    prod_env.setenv("RASA_BACKEND_PORTS", ",".join(ports[:2]))
+    prod_env.setenv("ACTION_BACKEND_PORTS", ",".join(ports[2:]))
+    settings = load_settings()
+    nginx = production.nginx_service(settings, production.write_nginx(settings))
+    nginx.start(PROJECT, dict(os.environ))
+    base = f"http://127.0.0.1:{settings.rasa_port}"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/", timeout=2).read()
+        except urllib.error.HTTPError:
+            break  # nginx answers (the backend did not)
+        except OSError:
+            if time.monotonic() > deadline or nginx.exit_code() is not None:
+                nginx.stop()
+                raise
+            time.sleep(0.1)
+    yield base, production.nginx_prefix(settings) / "logs" / "error.log"
+    nginx.stop()
+    for listener in listeners:
+        listener.close()
+
+
+def test_nginx_error_log_keeps_each_backend_failure_without_secrets_clients_or_conversation_ids(
+        nginx_in_front_of_failing_servers):
+    """nginx's error log line for a failed request names the client's address and quotes the whole
+    request line, the upstream URL (query string included) and the Referer: the Rasa API's ?token=,
+    socket.io's session id, whatever a client put in a query. The failures must be logged, and none
+    of that."""
+    base, error_log = nginx_in_front_of_failing_servers
+    token = secrets.token_urlsafe(24)
+    requests = [
+        urllib.request.Request(f"{base}/webhooks/rest/webhook?token={token}", data=b'{"sender": "a", "message": "hi"}',
+                               headers={"Content-Type": "application/json"}),
+        urllib.request.Request(f"{base}/conversations/api:alice@example.com/tracker?token={token}"),
+        urllib.request.Request(f"{base}/socket.io/?EIO=4&transport=polling&sid={token}",
+                               headers={"Referer": f"http://shop.example/account?session={token}"}),
+    ]
+    for request in requests:
+        with pytest.raises(urllib.error.HTTPError) as failed:
+            urllib.request.urlopen(request, timeout=10)
+        assert failed.value.code == 502
+    deadline = time.monotonic() + 5
+    while (log := error_log.read_text() if error_log.exists() else "").count("prematurely closed") < 4:
+        assert time.monotonic() < deadline, log  # the probe of the fixture and the three requests
+        time.sleep(0.1)
+    for path in ("/webhooks/rest/webhook", "/conversations/-/tracker", "/socket.io/"):
+        assert path in log  # which request failed stays known
+    assert token not in log
+    assert "alice@example.com" not in log
+    assert "client: 127.0.0.1" not in log
 
 
 def test_production_never_falls_back_to_the_brokers_published_guest_password(prod_env, capsys):
