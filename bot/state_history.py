@@ -8,11 +8,13 @@ each prediction of the turn). At 200 turns that is ~16-25 ms per call, so a turn
 longer the conversation (issue 16). Here, per conversation and per way of asking (the flags and
 the rule-only data), the replayed tracker and the states built so far are kept; a call whose
 applied events begin with the ones already replayed only replays and builds the rest. The events
-are compared as objects, or else by class, timestamp and Rasa's own equality (intent, entities,
-text, slot value, action name), so the stored copy of a turn (the tracker store reads it back
-redacted) continues the history built from the live one only when it would give the same states;
+are compared as objects, or else by class, timestamp and what a state can see of them (intent,
+entity types, text, action name, slot value...), so the stored copy of a turn (the tracker store
+reads it back without metadata and entity texts, redacted) continues the history built from the
+live one only when it would give the same states;
 anything else -- an undone turn, a new session, a different conversation -- builds from the start
-as Rasa does. Each call returns copies (callers delete keys in the last state).
+as Rasa does. Each call returns new state dicts with new user sub-states (Rasa's featurizer
+deletes the text or the intent from those).
 
 Finding the applied events (``DialogueStateTracker.applied_events``, all events less the undone
 ones, which every call above and many others of Rasa's start with) was most of what remained at
@@ -36,6 +38,7 @@ from rasa.shared.core.events import (
     ActionExecuted,
     ActionReverted,
     ActiveLoop,
+    BotUttered,
     Event,
     Restarted,
     SessionStarted,
@@ -101,8 +104,25 @@ def applied_events(self: DialogueStateTracker) -> list[Event]:
     return applied
 
 
+def _what_states_see(event: Event) -> Any:
+    """What of an event can change a dialogue state (``Domain.get_active_state`` reads the latest
+    message's intent, entity types, roles and groups and text, the latest action, slots, the
+    loop): the stored copy of a turn loses metadata and entity texts and may differ in a bot
+    text, none of which a state holds."""
+    if isinstance(event, UserUttered):
+        return (event.text, event.intent_name, event.use_text_for_featurization,
+                [(e.get("entity"), "role" in e, e.get("role"), "group" in e, e.get("group"))
+                 for e in event.entities])
+    if isinstance(event, ActionExecuted):
+        return (event.action_name, event.action_text, event.hide_rule_turn)
+    if isinstance(event, BotUttered):
+        return ()  # only the latest bot utterance, which no state holds
+    return event  # Rasa's own equality (slot name and value, loop name, ...)
+
+
 def _same(kept: Event, event: Event) -> bool:
-    return kept is event or (type(kept) is type(event) and kept.timestamp == event.timestamp and kept == event)
+    return kept is event or (type(kept) is type(event) and kept.timestamp == event.timestamp
+                             and _what_states_see(kept) == _what_states_see(event))
 
 
 def _continues(history: _History, applied: list[Event]) -> bool:
@@ -132,7 +152,11 @@ def _step(domain: Domain, history: _History, tracker: DialogueStateTracker, hide
 
 
 def _copy(state: State) -> State:
-    return {kind: dict(sub_state) for kind, sub_state in state.items()}  # type: ignore[misc]
+    """A state callers may change as Rasa's featurizer does: it deletes the text or the intent
+    and entities from the user sub-state (``_choose_last_user_input``,
+    ``_remove_user_text_if_intent``); nothing changes the other sub-states, which are shared."""
+    user = state.get(constants.USER)
+    return {**state, constants.USER: dict(user)} if user is not None else dict(state)
 
 
 def states_for_tracker_history(
