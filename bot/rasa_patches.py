@@ -14,13 +14,22 @@ throughput profile in the README ("Throughput") shows what each one was worth.
 - **The states of a conversation's history continued, not rebuilt** (``bot/state_history.py``):
   the policies ask for the states of the whole history several times per turn; the replayed
   history is kept per conversation and only the new events are replayed.
+- **Request bodies encoded with ujson.** Every custom action call sends the whole session's
+  tracker to the action server, encoded by aiohttp with the standard library's ``json.dumps``:
+  14% of the Rasa server's samples at 200 turns. ``EndpointConfig.session`` is Rasa's own, with
+  ``ujson.dumps`` as the session's encoder (about twice as fast on a 200-turn tracker; ujson is
+  already installed, Rasa and Sanic use it); anything ujson cannot encode goes to ``json.dumps``
+  as before, which raises what it raised.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
+import aiohttp
+import ujson
 from jsonschema import validators
 from jsonschema.exceptions import ValidationError, best_match
 
@@ -52,13 +61,32 @@ def validate_action_result(self: Any, result: dict[str, Any]) -> bool:
     raise error
 
 
+def encoded(body: Any) -> str:
+    """A request body as JSON: ujson's encoding, or the standard library's where ujson refuses."""
+    try:
+        return ujson.dumps(body, escape_forward_slashes=False)
+    except (TypeError, OverflowError, ValueError):
+        return json.dumps(body)
+
+
+def endpoint_session(self: Any) -> aiohttp.ClientSession:
+    """``EndpointConfig.session`` (the same headers, basic auth and timeout) encoding with :func:`encoded`."""
+    from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT
+
+    auth = aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"]) if self.basic_auth else None
+    return aiohttp.ClientSession(headers=self.headers, auth=auth, json_serialize=encoded,
+                                 timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT))
+
+
 def apply() -> None:
     """Install the patches (idempotent)."""
     from rasa.core.actions.action import RemoteAction
+    from rasa.utils.endpoints import EndpointConfig
 
     from bot import state_history
 
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
+    EndpointConfig.session = endpoint_session  # type: ignore[method-assign]
     state_history.apply()
 
 
@@ -66,8 +94,10 @@ def active() -> bool:
     """Whether this process runs with the patches installed."""
     from rasa.core.actions.action import RemoteAction
     from rasa.shared.core.domain import Domain
+    from rasa.utils.endpoints import EndpointConfig
 
     from bot import state_history
 
     return (RemoteAction._validate_action_result is validate_action_result  # type: ignore[comparison-overlap]
+            and EndpointConfig.session is endpoint_session  # type: ignore[comparison-overlap]
             and Domain.states_for_tracker_history is state_history.states_for_tracker_history)
