@@ -23,11 +23,12 @@ username, password) to ``SQLTrackerStore``.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -272,6 +273,18 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         return _StoredSession(session_start=max(starts) if starts else None,
                               first=(rows[0].id, rows[0].timestamp), last=(rows[-1].id, rows[-1].timestamp),
                               events=deserialise_events([json.loads(r.data) for r in rows]))
+
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
+        """The tracker's events beyond those stored in its latest session, as Rasa's, counting the
+        stored ones from the rows kept (checked and brought up to date as a read does) instead of
+        counting the session's rows in the database on every save."""
+        stored = self._sessions.pop(tracker.sender_id, None)
+        if stored is not None:
+            stored = self._read_on(session, tracker.sender_id, stored)
+        if stored is None:
+            return super()._additional_events(session, tracker)
+        self._keep(tracker.sender_id, stored)
+        return itertools.islice(tracker.events, len(stored.events), len(tracker.events))
 
     def _keep(self, sender_id: str, stored: _StoredSession) -> None:
         self._sessions[sender_id] = stored

@@ -200,3 +200,41 @@ def test_a_later_turn_reads_only_the_rows_stored_since(two_servers):
     assert first in [event.get("text") for event in ours_read]
     assert "changed" in [event.get("text") for event in rasa_read]
     assert ours_read[-6:] == rasa_read[-6:]
+
+
+def test_a_save_writes_exactly_the_events_beyond_those_stored(two_servers):
+    """The count of stored events comes from the rows kept: after turns by another server, a new
+    session and a forgotten conversation it must equal Rasa's count in the database."""
+    ours, other = two_servers
+    sender = "rest:count-" + uuid.uuid4().hex[:6]
+
+    def counts_agree(tracker) -> None:
+        with ours.session_scope() as session:
+            expected = len(list(SQLTrackerStore._additional_events(ours, session, tracker)))
+            assert len(list(ours._additional_events(session, tracker))) == expected
+
+    async def scenario():
+        await _converse(ours, sender, 2)
+        tracker = await ours.retrieve(sender)
+        counts_agree(tracker)
+        await _converse(other, sender, 2)  # the tracker in hand is now behind the database
+        counts_agree(tracker)
+        _turn(tracker, next(MESSAGES))
+        counts_agree(tracker)
+        fresh = await ours.retrieve(sender)
+        _turn(fresh, next(MESSAGES))
+        counts_agree(fresh)
+        await ours.save(fresh)
+        time.sleep(0.01)
+        for event in (ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")):
+            fresh.update(event)
+        counts_agree(fresh)
+        await other.save(fresh)
+        counts_agree(fresh)
+        with other.engine.begin() as connection:
+            connection.execute(text("DELETE FROM events WHERE sender_id = :s"), {"s": sender})
+        counts_agree(fresh)
+        return await _as_we_read_it(ours, sender), await _as_rasa_reads_it(ours, sender)
+
+    ours_read, rasa_read = asyncio.run(scenario())
+    assert ours_read == rasa_read is None
