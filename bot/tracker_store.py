@@ -269,8 +269,9 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
         if not rows:
             return None
-        starts = [r.timestamp for r in rows if r.type_name == SessionStarted.type_name]
-        return _StoredSession(session_start=max(starts) if starts else None,
+        # Rasa's cut: SQL's max of the session starts' timestamps, which skips NULL
+        starts = [r.timestamp for r in rows if r.type_name == SessionStarted.type_name and r.timestamp is not None]
+        return _StoredSession(session_start=max(starts, default=None),
                               first=(rows[0].id, rows[0].timestamp), last=(rows[-1].id, rows[-1].timestamp),
                               events=deserialise_events([json.loads(r.data) for r in rows]))
 

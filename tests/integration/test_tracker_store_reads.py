@@ -238,3 +238,27 @@ def test_a_save_writes_exactly_the_events_beyond_those_stored(two_servers):
 
     ours_read, rasa_read = asyncio.run(scenario())
     assert ours_read == rasa_read is None
+
+
+def test_session_starts_stored_without_timestamps_are_read_as_rasa_reads_them(two_servers):
+    """Rasa's cut is the latest session start's timestamp (SQL ``max``, which skips NULL): with two
+    session_started rows without a timestamp Rasa reads every row; the store must not fail."""
+    ours, other = two_servers
+    sender = "rest:nullstart-" + uuid.uuid4().hex[:6]
+
+    async def scenario():
+        tracker = await other.create_tracker(sender)
+        for event in (SessionStarted(), ActionExecuted("action_listen")):
+            tracker.update(event)
+        _turn(tracker, 1)
+        for event in (SessionStarted(), ActionExecuted("action_listen")):
+            tracker.update(event)
+        _turn(tracker, 2)
+        await other.save(tracker)
+        with other.engine.begin() as connection:
+            connection.execute(text("UPDATE events SET timestamp = NULL WHERE sender_id = :s AND type_name = :t"),
+                               {"s": sender, "t": "session_started"})
+        return await _as_we_read_it(ours, sender), await _as_rasa_reads_it(ours, sender)
+
+    ours_read, rasa_read = asyncio.run(scenario())
+    assert ours_read == rasa_read
