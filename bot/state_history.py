@@ -55,6 +55,9 @@ KEPT_HISTORIES = 2_000
 class _History:
     applied: list[Event]
     replay: DialogueStateTracker
+    # The domain the states were built with: kept so that its address (part of the key) is not given
+    # to a new Domain (a model loaded anew) while this history is kept, and checked.
+    domain: Domain | None = None
     states: list[State] = field(default_factory=list)
     last_ml_action_sub_state: Any = None
     turn_was_hidden: bool = False
@@ -171,8 +174,8 @@ def states_for_tracker_history(
            json.dumps(rule_only_data, sort_keys=True, default=str) if rule_only_data else None)
     applied = tracker.applied_events()
     history = _histories.pop(key, None)
-    if history is None or not _continues(history, applied):
-        history = _History(applied=[], replay=tracker.init_copy())
+    if history is None or history.domain is not self or not _continues(history, applied):
+        history = _History(applied=[], replay=tracker.init_copy(), domain=self)
     flags = (omit_unset_slots, ignore_rule_only_turns, rule_only_data)
     for event in applied[len(history.applied):]:
         if isinstance(event, ActionExecuted):

@@ -192,3 +192,31 @@ def test_the_patch_is_what_the_rasa_server_runs(domain, monkeypatch):
     assert rasa_patches.active()
     assert Domain.states_for_tracker_history is state_history.states_for_tracker_history
     assert DialogueStateTracker.applied_events is state_history.applied_events
+
+
+def test_a_new_domain_at_a_freed_domains_address_does_not_continue_its_history(domain):
+    """A model loaded anew (``PUT /model``, ``rasa run`` reloading) brings a new Domain; CPython gives
+    new objects the addresses of freed ones, so a history kept by ``id(domain)`` alone was continued
+    with the old domain's states."""
+    import copy
+    import gc
+
+    as_dict = domain.as_dict()
+    quiet = copy.deepcopy(as_dict)  # the same domain, no intent using entities
+    quiet["intents"] = [{(i if isinstance(i, str) else next(iter(i))): {"use_entities": []}} for i in quiet["intents"]]
+    tracker = DialogueStateTracker.from_events("reloaded", [
+        ActionExecuted("action_listen"),
+        UserUttered("hi", {"name": domain.intents[0], "confidence": 1.0},
+                    [{"entity": domain.entities[0], "value": "x"}]),
+        ActionExecuted("action_listen")], domain.slots)
+    variants_at: dict[int, set[bool]] = {}
+    for attempt in range(40):
+        is_quiet = bool(attempt // 2 % 2)
+        current = Domain.from_dict(quiet if is_quiet else as_dict)
+        variants_at.setdefault(id(current), set()).add(is_quiet)
+        assert _ours(current, tracker) == _rasa(current, tracker), f"attempt {attempt}"
+        del current
+        gc.collect()
+    # Before the fix a quiet domain came at a freed full one's address (attempt 15) and got its entities;
+    # the kept history now holds its domain, so no address is reused while it is kept.
+    assert len(variants_at) >= 1
