@@ -134,3 +134,21 @@ def agents_offline(monkeypatch, tmp_path):
     from crm_store.policy import load_policy
 
     load_policy.cache_clear()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def tracker_store_url(request, tmp_path):
+    """A tracker store database: a SQLite file, then a fresh PostgreSQL database (skipped, saying
+    why, where PostgreSQL is not available)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tracker.db'}"
+        return
+    from tests.support.postgres import admin_execute, database_url, ensure_postgres
+
+    reason = ensure_postgres()
+    if reason:
+        pytest.skip(reason)
+    name = f"caredesk_tracker_{uuid.uuid4().hex[:8]}"
+    admin_execute(f"CREATE DATABASE {name}")
+    yield database_url(name)
+    admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

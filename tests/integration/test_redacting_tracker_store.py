@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from dataclasses import replace
 
 import pytest
@@ -21,22 +20,6 @@ SIGNATURE = "c2lnbmF0dXJlLW9mLXRoZS1jaGFubmVs"
 BEARER = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"
 ADDRESS = "5 Elm Avenue, 3511 AB Utrecht, NL"
 SECRETS = (EMAIL, "1234567", "4111", SIGNATURE, BEARER, "Elm Avenue", "3511")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def tracker_store_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'tracker.db'}"
-        return
-    from tests.support.postgres import admin_execute, database_url, ensure_postgres
-
-    reason = ensure_postgres()
-    if reason:
-        pytest.skip(reason)
-    name = f"caredesk_tracker_{uuid.uuid4().hex[:8]}"
-    admin_execute(f"CREATE DATABASE {name}")
-    yield database_url(name)
-    admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture

@@ -23,22 +23,6 @@ from bot.tracker_store import RedactingSQLTrackerStore
 MESSAGES = itertools.count()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def tracker_store_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'tracker.db'}"
-        return
-    from tests.support.postgres import admin_execute, database_url, ensure_postgres
-
-    reason = ensure_postgres()
-    if reason:
-        pytest.skip(reason)
-    name = f"caredesk_reads_{uuid.uuid4().hex[:8]}"
-    admin_execute(f"CREATE DATABASE {name}")
-    yield database_url(name)
-    admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
 @pytest.fixture
 def two_servers(tracker_store_url, tmp_path, monkeypatch):
     """Two stores on one database, as two Rasa servers build them from ``caredesk run``'s endpoints."""
