@@ -28,6 +28,7 @@ The loop body is Rasa 3.6's ``Domain.states_for_tracker_history``, step for step
 from __future__ import annotations
 
 import json
+import operator
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,8 +130,18 @@ def _same(kept: Event, event: Event) -> bool:
 
 
 def _continues(history: _History, applied: list[Event]) -> bool:
+    """Whether ``applied`` begins with the kept events. Found so, the kept history takes the new
+    objects: the turn's further calls and the next turn's read (the store keeps its parsed events)
+    then compare by identity, at C speed, instead of by contents."""
     kept = history.applied
-    return len(kept) <= len(applied) and all(_same(a, b) for a, b in zip(kept, applied[:len(kept)], strict=True))
+    if len(kept) > len(applied):
+        return False
+    if all(map(operator.is_, kept, applied)):
+        return True
+    if not all(_same(a, b) for a, b in zip(kept, applied, strict=False)):
+        return False
+    kept[:] = applied[:len(kept)]
+    return True
 
 
 def _step(domain: Domain, history: _History, tracker: DialogueStateTracker, hide_rule_turn: bool,
