@@ -20,6 +20,10 @@ throughput profile in the README ("Throughput") shows what each one was worth.
   ``ujson.dumps`` as the session's encoder (about twice as fast on a 200-turn tracker; ujson is
   already installed, Rasa and Sanic use it); anything ujson cannot encode goes to ``json.dumps``
   as before, which raises what it raised.
+- **Rule matching walks back only as far as the longest rule.** ``RulePolicy._get_possible_keys``
+  compared every state of the conversation, newest first, with the rules still possible, though a
+  rule is always applicable at a step further back than its length: at 150 turns 15% of the Rasa
+  server's samples. The walk now stops there; the keys found are Rasa's.
 """
 
 from __future__ import annotations
@@ -78,21 +82,43 @@ def endpoint_session(self: Any) -> aiohttp.ClientSession:
                                  timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT))
 
 
+@functools.lru_cache(maxsize=20_000)
+def _rule_length(rule_key: str) -> int:
+    return len(json.loads(rule_key))
+
+
+def possible_rule_keys(self: Any, lookup: dict[str, str], states: list[dict]) -> set[str]:
+    """``RulePolicy._get_possible_keys``: the rule keys whose states match the conversation's last
+    states. Rasa walks back over every state; a rule shorter than the walk so far always applies
+    (``_is_rule_applicable``), so the walk stops once it is past the longest rule still possible."""
+    possible_keys = set(lookup.keys())
+    longest = max(map(_rule_length, possible_keys), default=0)
+    for i, state in enumerate(reversed(states)):
+        if i >= longest:
+            break
+        possible_keys = {key for key in possible_keys if self._is_rule_applicable(key, i, state)}
+        longest = max(map(_rule_length, possible_keys), default=0)
+    return possible_keys
+
+
 def apply() -> None:
     """Install the patches (idempotent)."""
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.policies.rule_policy import RulePolicy
     from rasa.utils.endpoints import EndpointConfig
 
     from bot import state_history
 
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
     EndpointConfig.session = endpoint_session  # type: ignore[method-assign]
+    RulePolicy._get_possible_keys = possible_rule_keys  # type: ignore[method-assign]
     state_history.apply()
 
 
 def active() -> bool:
     """Whether this process runs with the patches installed."""
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.policies.rule_policy import RulePolicy
     from rasa.shared.core.domain import Domain
     from rasa.utils.endpoints import EndpointConfig
 
@@ -100,4 +126,5 @@ def active() -> bool:
 
     return (RemoteAction._validate_action_result is validate_action_result  # type: ignore[comparison-overlap]
             and EndpointConfig.session is endpoint_session  # type: ignore[comparison-overlap]
+            and RulePolicy._get_possible_keys is possible_rule_keys  # type: ignore[comparison-overlap]
             and Domain.states_for_tracker_history is state_history.states_for_tracker_history)

@@ -10,11 +10,13 @@ from bot import rasa_patches
 def _restored_after_the_test(monkeypatch) -> None:
     """Every method the patches replace is put back when the test ends."""
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.policies.rule_policy import RulePolicy
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.trackers import DialogueStateTracker
     from rasa.utils.endpoints import EndpointConfig
 
     for owner, name in ((RemoteAction, "_validate_action_result"), (EndpointConfig, "session"),
+                        (RulePolicy, "_get_possible_keys"),
                         (Domain, "states_for_tracker_history"), (DialogueStateTracker, "applied_events")):
         monkeypatch.setattr(owner, name, getattr(owner, name))
 
@@ -118,3 +120,78 @@ def test_a_body_neither_encoder_takes_fails_as_it_did():
     assert json.loads(rasa_patches.encoded({"big": 10**30})) == {"big": 10**30}
     with pytest.raises(TypeError):
         rasa_patches.encoded({"x": Unknown()})
+
+
+def _rule_keys_and_conversations(seed: int):
+    """Rule keys as RulePolicy writes them (JSON of 1-5 states), cut from conversations' own states
+    (some features left out, some required unset) so that many rules match, and the conversations."""
+    import json
+    import random
+
+    from rasa.core.policies.rule_policy import SHOULD_NOT_BE_SET
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    rng = random.Random(seed)
+    domain = Domain.load("domain.yml")
+    intents, slots = domain.intents[:6], [s.name for s in domain.slots if s.type_name == "bool"][:3]
+    actions = [a for a in domain.action_names_or_texts if a.startswith("utter_")][:6]
+    conversations = []
+    for number in range(6):
+        tracker = DialogueStateTracker(f"c{number}", domain.slots)
+        tracker.update(ActionExecuted("action_listen"))
+        for _ in range(rng.randint(3, 40)):
+            tracker.update(UserUttered("text", {"name": rng.choice(intents), "confidence": 1.0}))
+            if slots and rng.random() < 0.3:
+                tracker.update(SlotSet(rng.choice(slots), rng.choice([True, False])))
+            tracker.update(ActionExecuted(rng.choice(actions)))
+            tracker.update(BotUttered("reply"))
+            tracker.update(ActionExecuted("action_listen"))
+        states = tracker.past_states(domain)
+        for state in states:
+            state.get("user", {}).pop("text", None)
+        conversations.append(states)
+    keys = set()
+    for _ in range(300):
+        states = rng.choice(conversations)
+        end = rng.randint(1, len(states))
+        window = [dict(s) for s in states[max(0, end - rng.randint(1, 5)):end]]
+        for state in window:
+            for kind in list(state):
+                sub = {k: v for k, v in state[kind].items() if rng.random() < 0.7}
+                if rng.random() < 0.1:
+                    sub[rng.choice(["is_verified", "order_id"])] = SHOULD_NOT_BE_SET
+                if sub:
+                    state[kind] = sub
+                else:
+                    del state[kind]
+        if rng.random() < 0.2 and window:  # a rule that does not match (an intent no one sends)
+            window[-1] = {"user": {"intent": "never_sent"}}
+        keys.add(json.dumps(window, sort_keys=True))
+    return {key: "utter_x" for key in keys}, conversations
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_rule_keys_found_are_rasas_walking_back_only_as_far_as_the_longest_rule(seed, monkeypatch):
+    """RulePolicy._get_possible_keys walked back over every state of the conversation, though a rule
+    shorter than the walk always applies: an O(conversation) cost on every prediction."""
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    lookup, conversations = _rule_keys_and_conversations(seed)
+    policy = RulePolicy.__new__(RulePolicy)
+    original = RulePolicy._get_possible_keys
+    seen = []
+    real_is_applicable = RulePolicy._is_rule_applicable
+    monkeypatch.setattr(RulePolicy, "_is_rule_applicable",
+                        lambda self, key, index, state: seen.append(index)
+                        or real_is_applicable(self, key, index, state))
+    matched = 0
+    for states in conversations:
+        for end in range(1, len(states) + 1):
+            expected = original(policy, lookup, states[:end])
+            seen.clear()
+            assert rasa_patches.possible_rule_keys(policy, lookup, states[:end]) == expected
+            assert max(seen, default=0) < 5
+            matched += bool(expected)
+    assert matched > 20
