@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import sqlalchemy.event
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event, SessionStarted, deserialise_events
@@ -182,6 +183,15 @@ class _StoredSession:
     events: list[Event]
 
 
+def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite in WAL mode, commits fully synced: the console and the reports read the file while
+    the Rasa server writes it, and in the rollback-journal mode a reader's open transaction locked
+    the writer out (the save waited, blocking the Rasa server's event loop); a commit now appends
+    to the log instead of syncing a journal and the database."""
+    dbapi_connection.execute("PRAGMA journal_mode=WAL")
+    dbapi_connection.execute("PRAGMA synchronous=FULL")
+
+
 class RedactingSQLTrackerStore(SQLTrackerStore):
     """``SQLTrackerStore`` that writes and streams redacted copies of the new events, and waits for
     a database that is briefly away.
@@ -210,6 +220,8 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            sqlalchemy.event.listen(self.engine, "connect", _sqlite_wal)
         self._sessions: OrderedDict[str, _StoredSession] = OrderedDict()
         self._cached_events = 0
 

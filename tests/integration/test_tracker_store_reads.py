@@ -246,3 +246,30 @@ def test_session_starts_stored_without_timestamps_are_read_as_rasa_reads_them(tw
 
     ours_read, rasa_read = asyncio.run(scenario())
     assert ours_read == rasa_read
+
+
+@pytest.mark.parametrize("tracker_store_url", ["sqlite"], indirect=True)
+def test_a_sqlite_save_is_not_held_up_by_a_reader_and_commits_durably(two_servers, tracker_store_url, monkeypatch):
+    """The embedded default keeps the tracker store in a SQLite file that the console and the
+    reports read while the Rasa server writes. In SQLite's rollback-journal mode a reader's open
+    transaction locks the writer out ("database is locked"; the save waited, blocking the Rasa
+    server's event loop); in WAL mode a reader does not block the writer, and a commit writes the
+    log once instead of syncing the journal and the database. Commits stay fully synced."""
+    import sqlite3
+
+    ours, _ = two_servers
+    monkeypatch.setattr(tracker_store_module, "DATABASE_PATIENCE_S", 0.0)
+    sender = "rest:wal-" + uuid.uuid4().hex[:6]
+    asyncio.run(_converse(ours, sender, 1))
+    reader = sqlite3.connect(tracker_store_url.removeprefix("sqlite:///"), timeout=0.5, isolation_level=None)
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT count(*) FROM events WHERE sender_id = ?", (sender,)).fetchone()[0] > 0
+    try:
+        asyncio.run(_converse(ours, sender, 2))  # rollback-journal mode: OperationalError, database is locked
+    finally:
+        reader.execute("COMMIT")
+        reader.close()
+    with ours.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+    assert sum(event["event"] == "user" for event in asyncio.run(_as_we_read_it(ours, sender))) == 3
