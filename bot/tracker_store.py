@@ -40,6 +40,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import or_, select
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from crm_store.privacy import ADDRESS, EMAIL, redact
 
@@ -220,8 +222,14 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.engine.dialect.name == "sqlite":
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
+            # SQLAlchemy 1.4 opens a SQLite file anew for every session (NullPool); keep connections
+            url = self.engine.url
+            self.engine.dispose()
+            self.engine = sqlalchemy.create_engine(url, poolclass=QueuePool, pool_size=2, max_overflow=8,
+                                                   connect_args={"check_same_thread": False})
             sqlalchemy.event.listen(self.engine, "connect", _sqlite_wal)
+            self.sessionmaker = sessionmaker(bind=self.engine)
         self._sessions: OrderedDict[str, _StoredSession] = OrderedDict()
         self._cached_events = 0
 
