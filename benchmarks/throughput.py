@@ -9,8 +9,8 @@ trained there, its endpoints.yml pointing Rasa's SQL tracker store at a SQLite f
 over REST, one after the other, with N conversations at once, in step: each round every conversation
 sends its next message (the same four messages in turn) and the round ends with the last reply, up
 to the longest length. Figures are taken over the last ``--window`` rounds before each length:
-messages per second and latency percentiles. Also printed: CPU time per message of the assistant's
-own processes (robust to other load on a shared machine, unlike messages per second), start-up
+messages per second, latency percentiles and the CPU time per message of the assistant's own
+processes in that window (robust to other load on a shared machine, unlike messages per second), start-up
 time, RSS memory per process after the load, and the load average.
 """
 
@@ -70,25 +70,32 @@ async def _turn(session: aiohttp.ClientSession, target: Target, sender: str, ind
     return Turn(index, number, started, time.perf_counter() - started, ok)
 
 
-async def drive(target: Target, concurrency: int, turns: int, run_id: str) -> list[Turn]:
+async def drive(target: Target, concurrency: int, turns: int, run_id: str,
+                cpu_after: dict[int, float] | None = None) -> list[Turn]:
     """``concurrency`` conversations in step: each round, every conversation sends its next message
-    at once and the round ends with the last reply, so all conversations have the same length."""
+    at once and the round ends with the last reply, so all conversations have the same length.
+    ``cpu_after`` gets the assistant's CPU seconds at the end of each round (0: before the first)."""
     out: list[Turn] = []
+    if cpu_after is not None:
+        cpu_after[0] = cpu_seconds(target.pids)
     timeout = aiohttp.ClientTimeout(total=300)
     async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=0)) as session:
         for number in range(1, turns + 1):
             out += await asyncio.gather(*(_turn(session, target, f"bench-{run_id}-{i}", i, number)
                                           for i in range(concurrency)))
+            if cpu_after is not None:
+                cpu_after[number] = cpu_seconds(target.pids)
     return out
 
 
-def window_figures(turns: list[Turn], length: int, window: int) -> dict[str, float]:
-    """Throughput and latency over the rounds (length - window, length]."""
+def window_figures(turns: list[Turn], length: int, window: int, cpu_after: dict[int, float]) -> dict[str, float]:
+    """Throughput, latency and CPU time per message over the rounds (length - window, length]."""
     chosen = [t for t in turns if length - window < t.number <= length]
     span = max(t.started + t.seconds for t in chosen) - min(t.started for t in chosen)
     ms = [t.seconds * 1000 for t in chosen]
+    cpu_ms = 1000 * (cpu_after[length] - cpu_after[length - window]) / len(chosen)
     return {"rate": len(chosen) / span, "p50": statistics.median(ms), "p95": percentile(ms, 0.95),
-            "p99": percentile(ms, 0.99), "failed": sum(not t.ok for t in chosen)}
+            "p99": percentile(ms, 0.99), "failed": sum(not t.ok for t in chosen), "cpu_ms": cpu_ms}
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -181,9 +188,10 @@ def measure(target: Target, concurrency: list[int], lengths: list[int], window: 
     for n in concurrency:
         print(f"{target.name}: {n} conversations x {max(lengths)} turns ...", file=sys.stderr, flush=True)
         started, cpu = time.perf_counter(), cpu_seconds(target.pids)
-        turns = asyncio.run(drive(target, n, max(lengths), f"n{n}"))
+        cpu_after: dict[int, float] = {}
+        turns = asyncio.run(drive(target, n, max(lengths), f"n{n}", cpu_after))
         elapsed = time.perf_counter() - started
-        results[n] = {length: window_figures(turns, length, min(window, length)) for length in lengths}
+        results[n] = {length: window_figures(turns, length, min(window, length), cpu_after) for length in lengths}
         results[n]["overall"] = len(turns) / elapsed
         results[n]["cpu_ms"] = 1000 * (cpu_seconds(target.pids) - cpu) / len(turns)
     results["rss"] = rss_by_process(target.pids)
@@ -195,20 +203,20 @@ def report(ours: Target, stock: Target, mine: dict, theirs: dict, concurrency: l
     print(f"\nLoad average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
           f"({os.cpu_count()} cores); window: last {window} turns before each length")
     print("\n| conversations | turns | CareDesk msg/s | stock msg/s | ratio | CareDesk p50/p95/p99 ms "
-          "| stock p50/p95/p99 ms |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+          "| stock p50/p95/p99 ms | CPU ms a message, CareDesk / stock (ratio) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for n in concurrency:
         for length in lengths:
             a, b = mine[n][length], theirs[n][length]
             failed = f" ({a['failed']:.0f}/{b['failed']:.0f} failed)" if a["failed"] or b["failed"] else ""
             print(f"| {n} | {length} | {a['rate']:.1f} | {b['rate']:.1f} | {a['rate'] / b['rate']:.2f}{failed} "
                   f"| {a['p50']:.0f} / {a['p95']:.0f} / {a['p99']:.0f} | {b['p50']:.0f} / {b['p95']:.0f} / "
-                  f"{b['p99']:.0f} |")
-        first, last = mine[n][lengths[0]]["rate"], mine[n][lengths[-1]]["rate"]
+                  f"{b['p99']:.0f} | {a['cpu_ms']:.0f} / {b['cpu_ms']:.0f} ({b['cpu_ms'] / a['cpu_ms']:.2f}) |")
+        first, last = mine[n][lengths[0]], mine[n][lengths[-1]]
         print(f"| {n} | all | {mine[n]['overall']:.1f} | {theirs[n]['overall']:.1f} | "
               f"{mine[n]['overall'] / theirs[n]['overall']:.2f} | CareDesk {lengths[-1]} vs {lengths[0]} turns: "
-              f"{last / first - 1:+.0%}; CPU {mine[n]['cpu_ms']:.0f} ms a message | "
-              f"CPU {theirs[n]['cpu_ms']:.0f} ms a message |")
+              f"{last['rate'] / first['rate'] - 1:+.0%} msg/s, {last['cpu_ms'] / first['cpu_ms'] - 1:+.0%} CPU "
+              f"a message | | {mine[n]['cpu_ms']:.0f} / {theirs[n]['cpu_ms']:.0f} |")
     print(f"\nStart-up: CareDesk {ours.startup_s:.1f} s (`caredesk run` until every process answers, the "
           f"demo CRM seeded on the way), stock {stock.startup_s:.1f} s (`rasa run` until REST answers); "
           f"ratio {ours.startup_s / stock.startup_s:.2f}")

@@ -221,6 +221,7 @@ def test_the_patch_is_what_the_rasa_server_runs(domain, monkeypatch):
     from rasa.core.policies.rule_policy import RulePolicy
 
     monkeypatch.setattr(RulePolicy, "_get_possible_keys", RulePolicy._get_possible_keys)
+    monkeypatch.setattr(DialogueStateTracker, "copy", DialogueStateTracker.copy)
     rasa_patches.apply()
     assert rasa_patches.active()
     assert Domain.states_for_tracker_history is state_history.states_for_tracker_history
