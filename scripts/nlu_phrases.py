@@ -698,3 +698,147 @@ _EXTRA_MESSY_3: dict[str, list[str]] = {
 }
 for _intent, _extra in _EXTRA_MESSY_3.items():
     MESSY[_intent] += _extra
+
+# Issue 13, fourth pass: kinds of shopper messages still missed, found with probes of our own
+# (general wordings across health, beauty, fashion, electronics and home shops, kept outside the
+# repository and never trained on) and the real queries' TUNE half. Written for CareDesk; no
+# evaluation sentence copied or paraphrased. Asking for an expert (nutritionist, skin expert,
+# stylist) or complaining that nobody answers wants a person; judging the service ("rubbish
+# service") is a complaint, not a review; cart and checkout trouble before any payment is about
+# ordering; an area, city or pin code is a delivery-coverage question; an OTP or code that never
+# came blocks the sign-up; AWB / consignment numbers and "dispatched" are tracking; a return's
+# pickup is about the refund; EMI and wallets are payment methods; joined words ("skincare",
+# "weightloss"), health needs and product questions (size, expiry, how to use, original or not)
+# are product requests; and the same requests in Hinglish. No digits: a number is one feature
+# (__NUMBER__) in Rasa's word counts, and a first draft with five numbers in it (one of them
+# "i need 10 pieces", place_order's only number) sent "locating order 00123842" to place_order
+# (Bitext validation ORDER 0.970 -> 0.939; 0.970 again with the numbers written out or left out).
+_EXTRA_MESSY_4: dict[str, list[str]] = {
+    "contact_human_agent": ["i want to consult a nutritionist", "connect me to a dietitian",
+                            "need advice from a health expert", "can i speak to your expert",
+                            "talk to a skin specialist", "need a fitness expert to guide me",
+                            "is there a pharmacist i can ask", "consultation with an expert",
+                            "want a stylist to help me", "connect me with a tech expert",
+                            "need expert guidance", "free consultation with your doctor?",
+                            "nobody replied to my email", "no response from your team",
+                            "i mailed you twice and got no reply", "why is nobody responding",
+                            "still no reply from support", "i called many times, nobody picks up",
+                            "you are not answering my question", "you keep giving the same answer",
+                            "this bot doesnt understand", "stop the bot, i want a person",
+                            "pls arrange a call", "give me a call on my mobile", "can your team ring me",
+                            "call me on this number", "ring me back please", "need someone to clear my doubt",
+                            "i have a doubt, can someone help", "can i discuss with your team",
+                            "put me through to someone", "i'd like to speak to a supervisor",
+                            "kisi se baat karni hai", "agent se baat karao", "insaan se baat karni hai"],
+    "contact_customer_service": ["contact details", "your contact info", "contact info pls",
+                                 "working hours?", "business hours", "what time do you close",
+                                 "support timings", "till what time is support available",
+                                 "email address of customer care", "office address", "where is your office",
+                                 "landline number", "is there a number i can call", "how to get in touch",
+                                 "customer care ka number do", "helpline number kya hai"],
+    "complaint": ["rubbish service", "very poor service", "poor service",
+                  "service is very bad", "bad experience with you", "worst shopping experience",
+                  "i'm really upset with your company", "so disappointed with you guys",
+                  "terrible experience, never again", "horrible delivery experience", "your service is a joke",
+                  "bakwas service", "very bad experience"],
+    "place_order": ["cart not working", "cart page not loading", "unable to proceed from the cart",
+                    "checkout not working", "stuck at checkout", "cant complete checkout",
+                    "the buy now button does nothing", "unable to place the order on the app",
+                    "app not letting me order", "can i order over the phone", "can i order on whatsapp",
+                    "can i order from the website", "how to order from the app", "checkout page keeps crashing",
+                    "guest checkout?", "can i buy without registering", "order without signing up",
+                    "minimum order value", "is there a minimum order",
+                    "bulk purchase", "i need ten pieces", "can i order in bulk", "buying wholesale"],
+    "delivery_options": ["do you deliver to my pin code", "check delivery to my pincode",
+                         "is delivery possible in my city", "delivery in my area?",
+                         "is my location serviceable", "serviceable pincode?", "do you ship to small towns",
+                         "delivery to villages?", "which cities do you deliver to", "do you deliver in pune",
+                         "is home delivery available here", "do you cover my locality",
+                         "i'm in canada, can i buy from you", "we live abroad, can we order",
+                         "do you deliver outside the country", "can you send it to my brother in the us",
+                         "overseas delivery?", "ship to another country", "can i get it delivered in london",
+                         "international orders accepted?", "do u send parcels abroad"],
+    "registration_problems": ["otp not coming", "didnt receive the otp", "verification code not received",
+                              "otp not received while signing up", "no otp on my phone", "otp expired",
+                              "the code never arrives", "sms code not coming", "unable to verify my number",
+                              "mobile number already registered", "signup page not loading"],
+    "create_account": ["new to this app", "first time here", "first time buyer", "i'm a first-time user",
+                       "how do i join", "want to become a customer", "make me an account",
+                       "i want to register myself", "how to make an id", "new customer how to start",
+                       "account kaise banaye"],
+    "track_order": ["awb no", "what is my awb", "consignment number", "docket number", "courier tracking link",
+                    "is my order dispatched", "not dispatched yet", "when will it be dispatched",
+                    "order still processing", "order stuck in processing", "status shows pending",
+                    "out for delivery since yesterday", "delivery guy didnt turn up", "courier boy not reachable",
+                    "parcel hasnt turned up", "still not turned up", "my order hasnt arrived yet mate",
+                    "has it been shipped", "shipped or not?", "mera order kab aayega", "order kab milega",
+                    "parcel kaha hai", "order abhi tak nahi aaya"],
+    "track_refund": ["return pickup not done yet", "when will the pickup for my return happen",
+                     "nobody came to collect the return", "reverse pickup status", "status of my return",
+                     "did you receive my returned item", "returned the item, when do i get the money",
+                     "refund kab milega", "paise kab wapas aayenge"],
+    "get_refund": ["paise wapas chahiye", "return karna hai", "i want to send this back, its faulty",
+                   "return request", "raise a return"],
+    "check_payment_methods": ["emi available on this?", "can i buy on emi", "no cost emi available",
+                              "emi on debit card", "easy instalments?", "zero cost emi?",
+                              "emi without interest", "do you accept google pay",
+                              "gpay accepted?", "phonepe works?", "paytm wallet", "wallet payment possible",
+                              "can i pay by upi id", "card on delivery?", "can i pay by card when it arrives",
+                              "pay online or cash?"],
+    "payment_issue": ["payment stuck", "transaction failed", "payment is stuck in processing",
+                      "payment pending since yesterday", "the transaction didnt go through",
+                      "gateway error while paying", "bank says paid but app says failed",
+                      "paise kat gaye order nahi hua"],
+    "cancel_order": ["order cancel karna hai", "cancel kar do", "please cancel, dont need it"],
+    "recommend_products": ["hairfall control", "haircare", "skincare", "skincare routine", "weightloss",
+                           "bodybuilding", "for dandruff", "dandruff", "pimples", "for pimples and marks",
+                           "something for diabetics", "sugar free", "for pcod", "for constipation",
+                           "for thyroid", "for better digestion", "for strong bones", "for my eyesight",
+                           "for an athletic body", "i play cricket what should i use", "for sports performance",
+                           "i want to compete in a marathon", "help me bulk up", "i am underweight",
+                           "i am overweight", "to increase height", "for my parents",
+                           "best whey", "which whey to take", "ayurvedic", "herbal products",
+                           "vegan options", "gluten free", "for oily skin", "for curly hair",
+                           "weight badhana hai", "weight kam karna hai", "koi accha product batao"],
+    "product_info": ["earbuds", "kurti", "lehenga", "sofa", "king size mattress", "single bed mattress",
+                     "queen size bedsheet", "pillows", "smartphone", "bodywash", "facewash", "sunscreen with high spf",
+                     "is it original", "genuine product?", "is this authentic", "expiry date?",
+                     "manufacturing date", "shelf life", "how to use it", "dosage", "how many scoops a day",
+                     "when should i take it", "any side effects?", "safe during pregnancy?",
+                     "is it safe for children", "ingredients", "is it vegetarian", "which flavours",
+                     "size guide", "what size am i", "which size fits me", "do you have it in xxl",
+                     "available in small size?", "how many grams"],
+}
+for _intent, _extra in _EXTRA_MESSY_4.items():
+    MESSY[_intent] += _extra
+
+# The same pass, British and US wordings: postage, click and collect, weekend and same-day
+# delivery; a parcel due yesterday; an order placed by accident is cancelled; a forgotten item is
+# a change to the order; seasonal sales are offers; what a product is made of, its size, what is
+# in the box and what it works with are product questions; opening on holidays is customer service.
+_EXTRA_MESSY_4B: dict[str, list[str]] = {
+    "delivery_options": ["postage costs?", "how much is p&p", "delivery charges", "what do you charge for delivery",
+                         "free delivery above what amount?", "minimum spend for free shipping",
+                         "click & collect available?", "collect from a store", "in-store pickup possible?",
+                         "pick it up in person", "saturday delivery?", "weekend delivery", "same day delivery?",
+                         "do you deliver on a sunday", "named day delivery", "which courier do you use",
+                         "royal mail or dpd?", "do you ship with ups or fedex", "evening delivery slots"],
+    "track_order": ["it was due yesterday", "should have been here on monday", "supposed to arrive today, still nothing",
+                    "was meant to come this morning", "expected it last week where is it",
+                    "tracking stuck for days", "no tracking update since friday", "tracking page shows nothing"],
+    "cancel_order": ["ordered this by accident", "accidentally ordered twice", "i clicked buy by mistake",
+                     "didnt mean to order this", "i ordered the wrong thing, cancel please"],
+    "change_order": ["forgot to include an item", "can i add one more thing to what i ordered",
+                     "missed an item when ordering", "can i still add to it before it ships"],
+    "contact_customer_service": ["open on sundays?", "are you working on public holidays",
+                                 "christmas opening hours", "support open at weekends?", "easter hours"],
+    "check_payment_methods": ["do you take discover", "maestro accepted?", "can i pay with google pay",
+                              "is afterpay available", "clearpay?", "can i split the payment"],
+    "product_info": ["whats it made of", "fabric?", "is it pure cotton", "dimensions?", "how heavy is it",
+                     "what size is the box it comes in", "does it include batteries", "whats included",
+                     "what comes in the box", "does it work with android", "compatible with my samsung",
+                     "will it fit my car", "is it machine washable", "how long does the battery last",
+                     "what voltage is it", "is it dishwasher safe", "does it run small"],
+}
+for _intent, _extra in _EXTRA_MESSY_4B.items():
+    MESSY[_intent] += _extra
