@@ -298,7 +298,12 @@ def erase_conversations(tracker_store_url: str | None, customer_id: int, known: 
                     events += len(connection.execute(select(EVENTS.c.id).where(EVENTS.c.sender_id.in_(batch))).all())
                 else:
                     events += connection.execute(delete(EVENTS).where(EVENTS.c.sender_id.in_(batch))).rowcount
-            return conversations, events, senders
+        if not dry_run and engine.dialect.name == "sqlite":
+            # the Rasa server writes the file in WAL mode: its log and the database's old pages
+            # still hold the conversations until the log is folded back and emptied
+            with engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return conversations, events, senders
     finally:
         engine.dispose()
 
