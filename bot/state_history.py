@@ -33,6 +33,12 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from rasa.core.featurizers.tracker_featurizers import (
+    MaxHistoryTrackerFeaturizer,
+    _is_prev_action_unlikely_intent_in_state,
+)
+from rasa.core.policies.memoization import MemoizationPolicy
+from rasa.core.policies.policy import Policy, SupportedData
 from rasa.shared.core import constants
 from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import (
@@ -47,6 +53,7 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT, TEXT
 
 # Conversation histories kept (least recently used dropped first).
 KEPT_HISTORIES = 2_000
@@ -62,11 +69,18 @@ class _History:
     states: list[State] = field(default_factory=list)
     last_ml_action_sub_state: Any = None
     turn_was_hidden: bool = False
+    # ``states`` as Rasa's featurizer leaves them (the user text deleted where an intent is), built
+    # once each and shared by the calls of the memoization and rule policies (see prediction_states)
+    featurized: list[State] = field(default_factory=list)
 
 
 _histories: OrderedDict[tuple, _History] = OrderedDict()
 _original = Domain.states_for_tracker_history
 _original_applied_events = DialogueStateTracker.applied_events
+_original_prediction_states = Policy._prediction_states
+# Set while the memoization or rule policy asks for its states (prediction_states); the calls are
+# synchronous, nothing else runs in between.
+_for_prediction = False
 
 # What ``applied_events`` does with an event, by its class (Rasa's isinstance checks, in its order).
 _RESET, _ACTION_REVERTED, _UTTERANCE_REVERTED, _ACTION, _LOOP, _OTHER = range(6)
@@ -165,12 +179,29 @@ def _step(domain: Domain, history: _History, tracker: DialogueStateTracker, hide
     history.states.append(domain._clean_state(state))
 
 
-def _copy(state: State) -> State:
+def _featurized(state: State) -> State:
+    """``state`` as ``TrackerFeaturizer._remove_user_text_if_intent`` leaves it, as a new dict."""
+    user = state.get(constants.USER)
+    if user and user.get(INTENT) and user.get(TEXT):
+        return {**state, constants.USER: {k: v for k, v in user.items() if k != TEXT}}
+    return _copy(state)
+
+
+def _copy(state: State, copies: dict[int, dict] | None = None) -> State:
     """A state callers may change as Rasa's featurizer does: it deletes the text or the intent
     and entities from the user sub-state (``_choose_last_user_input``,
-    ``_remove_user_text_if_intent``); nothing changes the other sub-states, which are shared."""
+    ``_remove_user_text_if_intent``); nothing changes the other sub-states, which are shared.
+    States that share a user sub-state in Rasa's answer (the turns of one message when rule-only
+    turns are ignored) share its copy: a change to one is a change to all, as in Rasa."""
     user = state.get(constants.USER)
-    return {**state, constants.USER: dict(user)} if user is not None else dict(state)
+    if user is None:
+        return dict(state)
+    if copies is None:
+        return {**state, constants.USER: dict(user)}
+    copied = copies.get(id(user))
+    if copied is None:
+        copied = copies[id(user)] = dict(user)
+    return {**state, constants.USER: copied}
 
 
 def states_for_tracker_history(
@@ -201,14 +232,47 @@ def states_for_tracker_history(
                    last_ml_action_sub_state=history.last_ml_action_sub_state,
                    turn_was_hidden=history.turn_was_hidden)
     _step(self, end, history.replay, False, *flags)
-    states = [_copy(state) for state in history.states]
-    if len(end.states) > min(len(history.states), 1):
-        states.append(_copy(end.states[-1]))
+    with_end = len(end.states) > min(len(history.states), 1)
+    if _for_prediction and history.states:
+        # the featurizer's states: shared, but for the last one, which it changes
+        featurized = history.featurized
+        featurized.extend(_featurized(state) for state in history.states[len(featurized):])
+        last = _copy(end.states[-1] if with_end else history.states[-1])
+        states = [*featurized, last] if with_end else [*featurized[:-1], last]
+        if not _is_prev_action_unlikely_intent_in_state(states[-1]):
+            return states
+    copies: dict[int, dict] = {}
+    states = [_copy(state, copies) for state in history.states]
+    if with_end:
+        states.append(_copy(end.states[-1], copies))
     return states
+
+
+def prediction_states(self: Policy, tracker: DialogueStateTracker, domain: Domain,
+                      use_text_for_last_user_input: bool = False,
+                      rule_only_data: dict[str, Any] | None = None) -> list[State]:
+    """``Policy._prediction_states`` of the memoization and rule policies, which read the states
+    they get and never change them: their featurizer's work (``MaxHistoryTrackerFeaturizer.
+    prediction_states``: the states, those after ``action_unlikely_intent`` dropped, the last
+    ``max_history``, the last one's text or intent chosen, the user text deleted from the others)
+    gets the kept states already without text (shared) and a copy of the last one. Any other
+    policy or featurizer gets copies, as before."""
+    global _for_prediction
+    if (not isinstance(self, MemoizationPolicy) or type(self.featurizer) is not MaxHistoryTrackerFeaturizer
+            # the last state's user sub-state may be shared with earlier states, which then lose
+            # the intent too (Rasa's memoization never asks for the text)
+            or (use_text_for_last_user_input and self.supported_data() == SupportedData.ML_DATA)):
+        return _original_prediction_states(self, tracker, domain, use_text_for_last_user_input, rule_only_data)
+    _for_prediction = True
+    try:
+        return _original_prediction_states(self, tracker, domain, use_text_for_last_user_input, rule_only_data)
+    finally:
+        _for_prediction = False
 
 
 def apply() -> None:
     Domain.states_for_tracker_history = states_for_tracker_history  # type: ignore[method-assign]
+    Policy._prediction_states = prediction_states  # type: ignore[method-assign]
     DialogueStateTracker.applied_events = applied_events  # type: ignore[method-assign]
 
 

@@ -10,6 +10,7 @@ from bot import rasa_patches
 def _restored_after_the_test(monkeypatch) -> None:
     """Every method the patches replace is put back when the test ends."""
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.policies.policy import Policy
     from rasa.core.policies.rule_policy import RulePolicy
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.trackers import DialogueStateTracker
@@ -17,6 +18,7 @@ def _restored_after_the_test(monkeypatch) -> None:
 
     for owner, name in ((RemoteAction, "_validate_action_result"), (EndpointConfig, "session"),
                         (RulePolicy, "_get_possible_keys"), (DialogueStateTracker, "copy"),
+                        (RulePolicy, "format_tracker_states"), (Policy, "_prediction_states"),
                         (Domain, "states_for_tracker_history"), (DialogueStateTracker, "applied_events")):
         monkeypatch.setattr(owner, name, getattr(owner, name))
 
@@ -250,3 +252,31 @@ def test_a_tracker_copy_is_rasas_without_replaying_the_conversation(seed, monkey
                     slot.value = "changed"
                 copy.latest_action["action_name"] = "changed"
                 assert _tracker_state(tracker) == before
+
+
+def test_the_rule_policy_formats_the_states_only_for_a_debug_log_that_is_written(monkeypatch):
+    """The rule policy formatted every state of the conversation into a debug message on every
+    prediction, written or not (5% of the Rasa server's samples at ~150 turns)."""
+    import logging
+
+    from rasa.core.policies.policy import Policy
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    _restored_after_the_test(monkeypatch)
+    rasa_patches.apply()
+    formatted = []
+    real_format = Policy.format_tracker_states
+    monkeypatch.setattr(rasa_patches, "_rasa_format_tracker_states",
+                        lambda states: formatted.append(1) or real_format(states))
+    states = [{}, {"user": {"intent": "greet"}, "prev_action": {"action_name": "action_listen"}}]
+    logger = logging.getLogger("rasa.core.policies.rule_policy")
+    level = logger.level
+    try:
+        logger.setLevel(logging.INFO)
+        assert RulePolicy.format_tracker_states(states) == ""
+        assert formatted == []
+        logger.setLevel(logging.DEBUG)
+        assert RulePolicy.format_tracker_states(states) == real_format(states)
+        assert "user intent: greet" in RulePolicy.format_tracker_states(states)
+    finally:
+        logger.setLevel(level)
