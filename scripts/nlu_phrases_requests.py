@@ -79,7 +79,8 @@ MESSY: dict[str, list[str]] = {
                       "i want to change the size", "need bigger size", "want other colour",
                       "colour change possible?", "swap for M", "exchange for XL pls",
                       "can i exchange instead of refund", "exchange not refund",
-                      "i want to exchange my shoes", "exchange the product", "how to exchange"]
+                      "i want to exchange my shoes", "exchange the product", "how to exchange",
+                      "exchange size for order 55102", "swap item in order #9071"]
                      + [f"exchange {t} for {s}" for t, s in zip(_THINGS, _VARIANTS[:len(_THINGS)], strict=True)],
     "report_item_problem": ["damaged", "item damaged", "broken", "it came broken", "arrived broken",
                             "received damaged product", "product damaged", "wrong item", "wrong item received",
@@ -106,7 +107,10 @@ MESSY: dict[str, list[str]] = {
                             "the glass was shattered", "stains all over the dress", "the zip is broken",
                             "the kettle doesnt heat up", "the remote does not work", "speaker makes a buzzing noise",
                             "the plate came chipped", "the lid was bent", "stitching coming apart",
-                            "the cable stopped working on day one", "blender wont start"],
+                            "the cable stopped working on day one", "blender wont start",
+                            # issue 13, fifth pass: with the shop's plain order numbers
+                            "order 44120 came damaged", "wrong item in order #88213",
+                            "item missing from order 70921", "order no 3319 arrived broken"],
     "report_not_received": ["says delivered but not received", "marked delivered but i didnt get it",
                             "tracking says delivered", "shows delivered but no package", "i didnt receive my order",
                             "never received my order", "never got my parcel", "order never arrived",
@@ -117,7 +121,11 @@ MESSY: dict[str, list[str]] = {
                             "delivered?? i have nothing", "parcel not at my door",
                             "courier left it with a neighbour i dont know", "left in a safe place but its not there",
                             "delivery photo shows a different door", "delivered to the wrong house",
-                            "driver claims he dropped it off"],
+                            "driver claims he dropped it off",
+                            # issue 13, fifth pass: with the shop's plain order numbers
+                            "order 22109 says delivered but i never got it", "#44781 shows delivered, nothing came",
+                            "order no 90312 marked delivered not received", "never received order 6617",
+                            "order id 8830121 delivered to someone else"],
     "check_warranty": ["warranty", "warranty?", "guarantee", "warranty period", "how long is the warranty",
                        "is there a warranty", "warranty claim", "under warranty?", "guaranty",
                        "broke after 3 months warranty", "stopped working after a year, warranty?",
