@@ -48,6 +48,15 @@ from jsonschema import validators
 from jsonschema.exceptions import ValidationError, best_match
 from rasa.core.policies.policy import Policy
 from rasa.shared.constants import DEFAULT_SENDER_ID
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionReverted,
+    FollowupAction,
+    Restarted,
+    SessionStarted,
+    UserUtteranceReverted,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 
 _rasa_tracker_copy = DialogueStateTracker.copy
@@ -98,22 +107,42 @@ def endpoint_session(self: Any) -> aiohttp.ClientSession:
                                  timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT))
 
 
+def _replayed_followup_action(events: Any) -> tuple[bool, str | None]:
+    """The follow-up action Rasa's replay of ``events`` ends with, when the last event that sets
+    it is one that sets it alone (a FollowupAction sets it, an action or a message clears it):
+    (True, it). Otherwise (a restart, a new session, an undo, no such event): (False, None). The
+    tracker's own may differ: the processor clears it without an event before running it."""
+    for event in reversed(events):
+        if isinstance(event, FollowupAction):
+            return True, event.action_name
+        if isinstance(event, (ActionExecuted, UserUttered)):
+            return True, None
+        if isinstance(event, (Restarted, SessionStarted, UserUtteranceReverted, ActionReverted)):
+            return False, None  # the tracker reset (and replayed): Rasa's copy decides
+    return False, None
+
+
 def tracker_copy(self: Any) -> Any:
     """``DialogueStateTracker.copy`` without replaying the session: the events (shared, as Rasa's
     replay shares them), the slots and the loop copied, the rest taken as it is -- the state Rasa's
     replay arrives at. Like Rasa's, the copy has no model id, assistant id or sender source.
     Subclasses (training's trackers), trackers without a slot list and trackers whose bounded
-    history has dropped events are copied by Rasa."""
+    history has dropped events are copied by Rasa. The follow-up action is the replay's (the
+    processor clears the tracker's own before the copy for the follow-up action runs), a tracker
+    whose last such event resets it is copied by Rasa."""
     if (type(self) is not DialogueStateTracker or type(self.slots) is not dict
             # events dropped off a bounded history: Rasa's replay of those left gives another state
             or (self._max_event_history is not None and len(self.events) >= self._max_event_history)):
+        return _rasa_tracker_copy(self)
+    known, followup_action = _replayed_followup_action(self.events)
+    if not known:
         return _rasa_tracker_copy(self)
     new = DialogueStateTracker(self.sender_id or DEFAULT_SENDER_ID, None, self._max_event_history,
                                is_rule_tracker=self.is_rule_tracker)
     new.events = deque(self.events, self._max_event_history)
     new.slots = {name: copy.copy(slot) for name, slot in self.slots.items()}
     new._paused = self._paused
-    new.followup_action = self.followup_action
+    new.followup_action = followup_action  # the replay's, as Rasa's copy has it
     new.latest_action = dict(self.latest_action) if self.latest_action is not None else None
     new.latest_message = self.latest_message
     new.latest_bot_utterance = self.latest_bot_utterance

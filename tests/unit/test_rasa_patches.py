@@ -254,6 +254,44 @@ def test_a_tracker_copy_is_rasas_without_replaying_the_conversation(seed, monkey
                 assert _tracker_state(tracker) == before
 
 
+@pytest.mark.parametrize("then", ["copy", "revert", "restart"])
+def test_a_copy_after_the_processor_clears_a_follow_up_action_is_rasas(then, monkeypatch):
+    """``MessageProcessor._predict_next_with_tracker`` clears ``followup_action`` on the tracker
+    itself (no event), then ``_run_action`` copies the tracker for the follow-up action: Rasa's
+    replayed copy has the follow-up action again (its FollowupAction event is replayed), and it is
+    sent to the action server (``validate_feedback_form`` after actions/feedback.py's
+    ``FollowupAction("feedback_form")``). The copy must be Rasa's there too."""
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        FollowupAction,
+        Restarted,
+        SlotSet,
+        UserUtteranceReverted,
+        UserUttered,
+    )
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.load("domain.yml")
+    tracker = DialogueStateTracker("c", domain.slots)
+    original = DialogueStateTracker.copy
+    for event in (ActionExecuted("action_listen"), UserUttered("good", {"name": domain.intents[1], "confidence": 1.0}),
+                  ActionExecuted("action_feedback"), SlotSet("next_step", "feedback_form"),
+                  FollowupAction("feedback_form")):
+        tracker.update(event)
+    if then == "revert":
+        tracker.update(UserUtteranceReverted())
+    elif then == "restart":
+        tracker.update(Restarted())
+    tracker.clear_followup_action()  # what the processor does before running the follow-up action
+    ours, rasas = rasa_patches.tracker_copy(tracker), original(tracker)
+    assert ours.followup_action == rasas.followup_action
+    assert _tracker_state(ours) == _tracker_state(rasas)
+    assert ours.current_state() == rasas.current_state()
+    tracker.trigger_followup_action("action_anything")  # set without an event: Rasa's copy loses it
+    assert rasa_patches.tracker_copy(tracker).followup_action == original(tracker).followup_action
+
+
 def test_the_rule_policy_formats_the_states_only_for_a_debug_log_that_is_written(monkeypatch):
     """The rule policy formatted every state of the conversation into a debug message on every
     prediction, written or not (5% of the Rasa server's samples at ~150 turns)."""
