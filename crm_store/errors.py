@@ -90,6 +90,14 @@ class StoreUnavailable(CareDeskError):
     code = "store_unavailable"
 
 
+class TrackerLogBusy(CareDeskError):
+    """Forgetting: the conversations were deleted, but a reader of the tracker store's SQLite file
+    (the console, a report) kept its write-ahead log from being emptied, so the file still holds
+    them. Nothing in the CRM was changed; run the command again once the reader is done."""
+
+    code = "tracker_log_busy"
+
+
 class AlreadyClaimed(CareDeskError):
     """Another agent owns the conversation; transfer it instead of claiming it."""
 

@@ -301,8 +301,13 @@ def erase_conversations(tracker_store_url: str | None, customer_id: int, known: 
         if not dry_run and engine.dialect.name == "sqlite":
             # the Rasa server writes the file in WAL mode: its log and the database's old pages
             # still hold the conversations until the log is folded back and emptied
+            # (a reader still in an older snapshot makes SQLite answer busy, without an error)
             with engine.connect() as connection:
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy, _, _ = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+            if busy:
+                raise errors.TrackerLogBusy(
+                    f"{tracker_store_url}: a reader kept the write-ahead log from being emptied; the deleted "
+                    "conversations are still in the file. Run the command again once it is done.")
         return conversations, events, senders
     finally:
         engine.dispose()

@@ -290,3 +290,39 @@ def test_sqlite_turns_reuse_the_stores_connection(two_servers):
     asyncio.run(_converse(ours, sender, 5))
     assert opened == []
     assert sum(event["event"] == "user" for event in asyncio.run(_as_we_read_it(ours, sender))) == 6
+
+
+@pytest.mark.parametrize("tracker_store_url", ["sqlite"], indirect=True)
+def test_forgetting_while_a_reader_holds_an_old_snapshot_does_not_report_success(two_servers, tracker_store_url):
+    """Forgetting a customer deletes her conversations and folds the WAL back (8ff5f65). A reader
+    still in a transaction begun before the delete (the console, the reports) keeps the checkpoint
+    from completing: SQLite answers busy without an error, and the conversation stayed in the log
+    and the database's old pages while the forget reported success. (Before WAL, the delete itself
+    failed with "database is locked".) It fails instead, and a rerun once the reader is gone erases
+    it from the files."""
+    import sqlite3
+    from pathlib import Path
+
+    from crm_store import errors
+    from crm_store.services.privacy import erase_conversations
+
+    ours, _ = two_servers
+    sender = "rest:forget-" + uuid.uuid4().hex[:6]
+    asyncio.run(_converse(ours, sender, 2))
+    path = Path(tracker_store_url.removeprefix("sqlite:///"))
+
+    def on_disk() -> bytes:
+        return b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists())
+
+    assert sender.encode() in on_disk()
+    reader = sqlite3.connect(path, timeout=0.5, isolation_level=None)
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT count(*) FROM events WHERE sender_id = ?", (sender,)).fetchone()[0] > 0
+    try:
+        with pytest.raises(errors.CareDeskError):
+            erase_conversations(tracker_store_url, 999_999, {sender}, dry_run=False)
+    finally:
+        reader.execute("COMMIT")
+        reader.close()
+    erase_conversations(tracker_store_url, 999_999, {sender}, dry_run=False)
+    assert sender.encode() not in on_disk()
