@@ -122,6 +122,18 @@ def _replayed_followup_action(events: Any) -> tuple[bool, str | None]:
     return False, None
 
 
+def _latest_message_is_an_event(tracker: Any) -> bool:
+    """Whether the tracker's latest message is the last message event of its session (Rasa's
+    replay then gives the copy that same object); else (before the first message, after a restart
+    or an undo) Rasa's copy makes its own."""
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            return event is tracker.latest_message
+        if isinstance(event, (Restarted, SessionStarted, UserUtteranceReverted, ActionReverted)):
+            return False
+    return False
+
+
 def tracker_copy(self: Any) -> Any:
     """``DialogueStateTracker.copy`` without replaying the session: the events (shared, as Rasa's
     replay shares them), the slots and the loop copied, the rest taken as it is -- the state Rasa's
@@ -129,13 +141,14 @@ def tracker_copy(self: Any) -> Any:
     Subclasses (training's trackers), trackers without a slot list and trackers whose bounded
     history has dropped events are copied by Rasa. The follow-up action is the replay's (the
     processor clears the tracker's own before the copy for the follow-up action runs), a tracker
-    whose last such event resets it is copied by Rasa."""
+    whose last such event resets it is copied by Rasa, and so is one whose latest message is not
+    its last message event (Rasa's copy has an empty message of its own)."""
     if (type(self) is not DialogueStateTracker or type(self.slots) is not dict
             # events dropped off a bounded history: Rasa's replay of those left gives another state
             or (self._max_event_history is not None and len(self.events) >= self._max_event_history)):
         return _rasa_tracker_copy(self)
     known, followup_action = _replayed_followup_action(self.events)
-    if not known:
+    if not known or not _latest_message_is_an_event(self):
         return _rasa_tracker_copy(self)
     new = DialogueStateTracker(self.sender_id or DEFAULT_SENDER_ID, None, self._max_event_history,
                                is_rule_tracker=self.is_rule_tracker)

@@ -292,6 +292,27 @@ def test_a_copy_after_the_processor_clears_a_follow_up_action_is_rasas(then, mon
     assert rasa_patches.tracker_copy(tracker).followup_action == original(tracker).followup_action
 
 
+def test_a_copy_made_before_the_first_message_has_its_own_empty_message(monkeypatch):
+    """Before the first message of a session (or after a restart) the tracker's latest message is
+    an empty one of its own, not an event; Rasa's copy makes another. An entity added to the copy
+    (EntitiesAdded appends to the latest message in place) must not reach the original."""
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, EntitiesAdded, Restarted, SessionStarted
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.load("domain.yml")
+    original = DialogueStateTracker.copy
+    for events in ([ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")],
+                   [ActionExecuted("action_restart"), Restarted()], []):
+        tracker = DialogueStateTracker("c", domain.slots)
+        for event in events:
+            tracker.update(event)
+        for copy in (rasa_patches.tracker_copy(tracker), original(tracker)):
+            assert copy.latest_message is not tracker.latest_message
+            copy.update(EntitiesAdded([{"entity": domain.entities[0], "value": "y"}]))
+            assert tracker.latest_message.entities == []
+
+
 def test_the_rule_policy_formats_the_states_only_for_a_debug_log_that_is_written(monkeypatch):
     """The rule policy formatted every state of the conversation into a debug message on every
     prediction, written or not (5% of the Rasa server's samples at ~150 turns)."""
