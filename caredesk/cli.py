@@ -383,6 +383,9 @@ def _cmd_customer_forget(args: argparse.Namespace) -> int:
     except errors.CustomerNotFound:
         print(f"There is no customer {args.customer_id}.", file=sys.stderr)
         return 2
+    except errors.TrackerLogBusy as exc:
+        print(f"Customer {args.customer_id} is not forgotten yet: {exc}", file=sys.stderr)
+        return 3
     _print_forget_report(report, f"Forgot customer {args.customer_id}:")
     print("Conversations still being typed in are re-saved by Rasa at the end of their turn; "
           "run it again if the customer was chatting.")

@@ -112,3 +112,31 @@ def test_a_request_can_be_rejected_from_the_command_line(db_url, tmp_path):
     assert rejected.returncode == 0 and "rejected" in rejected.stdout
     assert privacy.list_forget_requests(UnitOfWork(db_url), status="rejected")[0].id == request.id
     assert caredesk(db_url, tmp_path, "customer", "forget-requests", "--reject", str(request.id)).returncode == 2
+
+
+async def test_forget_while_a_reader_holds_the_tracker_file_fails_clearly_and_a_rerun_erases(db_url, tmp_path):
+    """A reader of the tracker store's SQLite file (the console, a report) in a transaction keeps
+    the write-ahead log from being emptied: the command says so and how to go on, without a
+    traceback, leaves the CRM as it was, and the rerun erases."""
+    import sqlite3
+
+    tracker_path = tmp_path / "tracker.db"
+    tracker_url = f"sqlite:///{tracker_path}"
+    await save_conversations(tracker_url, conversations())
+    reader = sqlite3.connect(tracker_path, timeout=0.5, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM events").fetchone()
+    try:
+        busy = caredesk(db_url, tmp_path, "customer", "forget", str(ANA), "--yes", tracker_url=tracker_url)
+    finally:
+        reader.execute("COMMIT")
+        reader.close()
+    assert busy.returncode == 3
+    assert "Traceback" not in busy.stderr
+    assert "run the command again" in busy.stderr.lower()
+    assert accounts.get_account(ANA, UnitOfWork(db_url)).email != privacy.forgotten_email(ANA)
+
+    done = caredesk(db_url, tmp_path, "customer", "forget", str(ANA), "--yes", tracker_url=tracker_url)
+    assert done.returncode == 0, done.stderr
+    assert accounts.get_account(ANA, UnitOfWork(db_url)).email == privacy.forgotten_email(ANA)
+    assert b"web:ana-widget" not in tracker_path.read_bytes()
