@@ -60,6 +60,8 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 
 _rasa_tracker_copy = DialogueStateTracker.copy
+# Events after which Rasa's replay resets the tracker (and replays what is left)
+_RESETS = (Restarted, SessionStarted, UserUtteranceReverted, ActionReverted)
 _rasa_format_tracker_states = Policy.format_tracker_states
 
 
@@ -117,7 +119,7 @@ def _replayed_followup_action(events: Any) -> tuple[bool, str | None]:
             return True, event.action_name
         if isinstance(event, (ActionExecuted, UserUttered)):
             return True, None
-        if isinstance(event, (Restarted, SessionStarted, UserUtteranceReverted, ActionReverted)):
+        if isinstance(event, _RESETS):
             return False, None  # the tracker reset (and replayed): Rasa's copy decides
     return False, None
 
@@ -129,7 +131,7 @@ def _latest_message_is_an_event(tracker: Any) -> bool:
     for event in reversed(tracker.events):
         if isinstance(event, UserUttered):
             return event is tracker.latest_message
-        if isinstance(event, (Restarted, SessionStarted, UserUtteranceReverted, ActionReverted)):
+        if isinstance(event, _RESETS):
             return False
     return False
 
