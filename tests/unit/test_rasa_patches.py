@@ -12,6 +12,7 @@ def _restored_after_the_test(monkeypatch) -> None:
     from rasa.core.actions.action import RemoteAction
     from rasa.core.policies.policy import Policy
     from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.engine.runner.dask import DaskGraphRunner
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.trackers import DialogueStateTracker
     from rasa.utils.endpoints import EndpointConfig
@@ -19,7 +20,8 @@ def _restored_after_the_test(monkeypatch) -> None:
     for owner, name in ((RemoteAction, "_validate_action_result"), (EndpointConfig, "session"),
                         (RulePolicy, "_get_possible_keys"), (DialogueStateTracker, "copy"),
                         (RulePolicy, "format_tracker_states"), (Policy, "_prediction_states"),
-                        (Domain, "states_for_tracker_history"), (DialogueStateTracker, "applied_events")):
+                        (Domain, "states_for_tracker_history"), (DialogueStateTracker, "applied_events"),
+                        (DaskGraphRunner, "run")):
         monkeypatch.setattr(owner, name, getattr(owner, name))
 
 
@@ -339,3 +341,60 @@ def test_the_rule_policy_formats_the_states_only_for_a_debug_log_that_is_written
         assert "user intent: greet" in RulePolicy.format_tracker_states(states)
     finally:
         logger.setLevel(level)
+
+
+class _Sum:
+    """A graph component adding what its parents gave (and counting its runs)."""
+
+    runs = 0
+
+    @classmethod
+    def create(cls, config, model_storage, resource, execution_context):
+        return cls()
+
+    def add(self, a, b):
+        _Sum.runs += 1
+        return a + b
+
+
+def _runner(tmp_path):
+    from rasa.engine.graph import ExecutionContext, GraphComponent, GraphSchema, SchemaNode
+    from rasa.engine.runner.dask import DaskGraphRunner
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+
+    component = type("Sum", (_Sum, GraphComponent), {})
+    node = lambda a, b, target=False: SchemaNode(needs={"a": a, "b": b}, uses=component, fn="add",  # noqa: E731
+                                                 constructor_name="create", config={}, is_target=target)
+    # a diamond (the shared ancestor is walked once per path) and a second target
+    schema = GraphSchema({"left": node("__x__", "__y__"), "right": node("__y__", "__y__"),
+                          "joined": node("left", "right", target=True), "other": node("__x__", "__x__", target=True)})
+    return DaskGraphRunner(schema, LocalModelStorage(tmp_path), ExecutionContext(schema, "model"))
+
+
+@pytest.mark.parametrize("targets", [None, ["joined"], ["other"], ["left", "other"]])
+def test_a_graph_run_gives_rasas_results_pruning_the_graph_once_per_list_of_targets(targets, tmp_path, monkeypatch):
+    from rasa.engine.graph import GraphSchema
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    _restored_after_the_test(monkeypatch)
+    stock_run = DaskGraphRunner.run
+    runner = _runner(tmp_path)
+    inputs = [{"__x__": x, "__y__": y} for x, y in ((1, 2), (10, -3), (0, 0))]
+    expected, stock_runs = [], []
+    for given in inputs:
+        _Sum.runs = 0
+        expected.append(stock_run(runner, dict(given), targets))
+        stock_runs.append(_Sum.runs)
+
+    rasa_patches.apply()
+    prunings = []
+    prune = GraphSchema.minimal_graph_schema
+    monkeypatch.setattr(GraphSchema, "minimal_graph_schema",
+                        lambda self, t=None: (prunings.append(t), prune(self, t))[1])
+    patched = _runner(tmp_path)
+    for given, want, runs in zip(inputs * 2, expected * 2, stock_runs * 2, strict=True):
+        _Sum.runs = 0
+        assert patched.run(dict(given), targets) == want
+        assert _Sum.runs == runs  # the same nodes ran: nothing pruned away, nothing extra
+    assert len(prunings) == 1
+    assert patched.run(inputs[0], ["other"]) == stock_run(runner, inputs[0], ["other"])  # another list: its own graph
