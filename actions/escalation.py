@@ -9,9 +9,9 @@ from datetime import datetime
 
 from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
 
+from actions import digest
 from actions.identity import current_customer
 from actions.store import uow
-from actions.values import entity_texts
 from crm_store.dto import EscalationResult, format_money
 from crm_store.errors import StoreUnavailable
 from crm_store.policy import load_policy
@@ -22,11 +22,13 @@ log = logging.getLogger(__name__)
 
 
 def _user_events(tracker) -> list[dict]:
+    """The customer messages among the events given: the latest ones (``common.conversation.RECENT_MESSAGES``
+    at least), the whole conversation being in its digest (``actions/digest.py``)."""
     return [e for e in tracker.events if e.get("event") == "user"]
 
 
 def sentiment_scores(tracker) -> list[float]:
-    """Every user message's sentiment score, oldest first (from the NLU parse data)."""
+    """The sentiment scores of the latest customer messages, oldest first (from the NLU parse data)."""
     scores = []
     for event in _user_events(tracker):
         sentiment = (event.get("parse_data") or {}).get("sentiment")
@@ -36,18 +38,11 @@ def sentiment_scores(tracker) -> list[float]:
 
 
 def conversation(tracker, customer_id: int | None, *, asked_for_person: bool = False) -> escalation.Conversation:
-    """The tracker as the plain signals the escalation use case reads."""
+    """The tracker as the plain signals the escalation use case reads: the whole conversation from
+    its digest, the last messages and misunderstandings from the latest events."""
+    rules = load_policy().escalation
+    so_far = digest.of(tracker, rules.trend_alpha)
     events = _user_events(tracker)
-    intents: list[str] = []
-    orders: list[str] = []
-    for event in events:
-        parse = event.get("parse_data") or {}
-        name = (parse.get("intent") or {}).get("name")
-        if name and name not in intents and name not in ("inform", "nlu_fallback"):
-            intents.append(name)
-        for reference in entity_texts(parse.get("entities"), "order_ref"):
-            if reference not in orders:
-                orders.append(reference)
     messages = tuple((e.get("text") or "", ((e.get("parse_data") or {}).get("sentiment") or {}).get("label"))
                      for e in events[-LAST_MESSAGES:])
     failed = tuple(e.get("text") or "" for e in events
@@ -55,7 +50,9 @@ def conversation(tracker, customer_id: int | None, *, asked_for_person: bool = F
     return escalation.Conversation(
         conversation_id=tracker.sender_id, customer_id=customer_id, channel=tracker.get_latest_input_channel(),
         intent=(tracker.latest_message.get("intent") or {}).get("name") or "",
-        sentiments=tuple(sentiment_scores(tracker)), intents=tuple(intents), orders=tuple(orders),
+        sentiments=tuple(sentiment_scores(tracker)) or ((so_far["latest"],) if so_far["latest"] is not None else ()),
+        sentiment_count=so_far["scored"],
+        sentiment_trend=so_far["trend"], intents=tuple(so_far["intents"]), orders=tuple(so_far["orders"]),
         messages=messages, fallbacks=int(tracker.get_slot("fallback_count") or 0),
         asked_for_person=asked_for_person, failed_turns=failed, text=tracker.latest_message.get("text") or "")
 

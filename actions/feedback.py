@@ -14,6 +14,7 @@ import re
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 
+from actions import digest
 from actions.values import entity_texts
 
 ASKED_SLOT = "csat_asked"
@@ -25,23 +26,13 @@ TYPED_SCORE = re.compile(
     r"(?: ?/ ?5| out of (?:5|five)| ?stars?| ?points?)?[ !.]*")
 NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5"}
 SCORES = ("1", "2", "3", "4", "5")
-# Actions that answer or complete a request: after one of them there is something to rate.
-RESOLVING = {"action_track_order", "action_other_order", "action_track_refund", "action_invoice",
-             "action_newsletter", "action_policy_answer", "action_product_search", "action_recommend",
-             "action_hand_back", "action_submit_cancel", "action_submit_return", "action_submit_address",
-             "action_submit_contact", "action_submit_delete_account", "action_submit_claim"}
-# Intents that are not the request a rating is about.
-NOT_A_REQUEST = {"greet", "goodbye", "thank_you", "affirm", "deny", "bot_challenge", "out_of_scope", "inform",
-                 "nlu_fallback", "review", "EXTERNAL_agent_resolved"}
-
-
 def csat_buttons() -> list[dict[str, str]]:
     """The rating question's one-tap buttons (utter_offer_csat in domain.yml holds the same)."""
     return [{"title": score, "payload": "/review" + json.dumps({"csat": score})} for score in SCORES]
 
 
 def something_resolved(tracker: Tracker) -> bool:
-    return any(e.get("event") == "action" and e.get("name") in RESOLVING for e in tracker.events)
+    return digest.of(tracker)["resolved"]
 
 
 def may_ask(tracker: Tracker, hand_back: bool = False) -> bool:
@@ -98,26 +89,12 @@ def start_rating(score: str) -> list[EventType]:
 
 def rated_request(tracker: Tracker) -> str | None:
     """The last request the customer made before rating: what the rating is about."""
-    for event in reversed(tracker.events):
-        if event.get("event") != "user":
-            continue
-        name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-        if name and name not in NOT_A_REQUEST:
-            return name
-    return None
+    return digest.of(tracker)["request"]
 
 
 def resolved_by(tracker: Tracker) -> str:
     """'agent' when a colleague took part in the conversation (a hand-over or an agent's message), else 'bot'."""
-    for event in tracker.events:
-        if event.get("event") == "slot" and event.get("name") == "escalated_ticket" and event.get("value"):
-            return "agent"
-        if event.get("event") == "bot" and (event.get("metadata") or {}).get("agent"):
-            return "agent"
-        if event.get("event") == "user" and (
-                (event.get("parse_data") or {}).get("intent") or {}).get("name") == "EXTERNAL_agent_resolved":
-            return "agent"
-    return "bot"
+    return "agent" if digest.of(tracker)["agent"] else "bot"
 
 
 def comment_sentiment(tracker: Tracker) -> float | None:

@@ -14,6 +14,13 @@ throughput profile in the README ("Throughput") shows what each one was worth.
 - **The states of a conversation's history continued, not rebuilt** (``bot/state_history.py``):
   the policies ask for the states of the whole history several times per turn; the replayed
   history is kept per conversation and only the new events are replayed.
+- **Custom actions sent the events they read, not the whole session.** Every custom action call
+  sent every event of the session (and the action server parsed them, and our escalation and
+  rating checks read them all): at 150 turns about 20% of the Rasa server's samples, growing with
+  the conversation. The action server keeps what it reads of the whole conversation in a digest
+  slot (``actions/digest.py``, ``common/conversation.py``); a call now carries the events from the
+  action that stored the digest on and at least the last ``RECENT_MESSAGES`` customer messages
+  (every event while there is no digest). Everything else in the request is Rasa's.
 - **Request bodies encoded with ujson.** Every custom action call sends the whole session's
   tracker to the action server, encoded by aiohttp with the standard library's ``json.dumps``:
   14% of the Rasa server's samples at 200 turns. ``EndpointConfig.session`` is Rasa's own, with
@@ -43,6 +50,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import itertools
 import json
 import logging
 from collections import deque
@@ -60,10 +68,13 @@ from rasa.shared.core.events import (
     FollowupAction,
     Restarted,
     SessionStarted,
+    SlotSet,
     UserUtteranceReverted,
     UserUttered,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from common.conversation import DIGEST_SLOT, RECENT_MESSAGES
 
 _rasa_tracker_copy = DialogueStateTracker.copy
 # Events after which Rasa's replay resets the tracker (and replays what is left)
@@ -114,6 +125,42 @@ def endpoint_session(self: Any) -> aiohttp.ClientSession:
     auth = aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"]) if self.basic_auth else None
     return aiohttp.ClientSession(headers=self.headers, auth=auth, json_serialize=encoded,
                                  timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT))
+
+
+def action_events(tracker: Any) -> list[Any]:
+    """The events a custom action call sends: from the action that stored the conversation's digest
+    (the digest covers what came before it) and at least the last ``RECENT_MESSAGES`` customer
+    messages; every event when the digest slot is empty or the event that stored it is not found."""
+    events = tracker.events
+    slot = tracker.slots.get(DIGEST_SLOT)
+    if slot is None or slot.value is None:
+        return list(events)
+    messages, stored, covered, start = 0, False, False, len(events)
+    for event in reversed(events):
+        start -= 1
+        if isinstance(event, UserUttered):
+            messages += 1
+        if not stored:
+            stored = isinstance(event, SlotSet) and event.key == DIGEST_SLOT
+        elif isinstance(event, ActionExecuted):
+            covered = True
+        if covered and messages >= RECENT_MESSAGES:
+            return list(itertools.islice(events, start, None))
+    return list(events)
+
+
+def action_call_format(self: Any, tracker: Any, domain: Any) -> dict[str, Any]:
+    """``RemoteAction._action_call_format`` with the tracker's events cut to :func:`action_events`."""
+    import rasa
+    from rasa.shared.core.trackers import EventVerbosity
+
+    state = tracker.current_state(EventVerbosity.NONE)
+    state["events"] = [event.as_dict() for event in action_events(tracker)]
+    result = {"next_action": self._name, "sender_id": tracker.sender_id, "tracker": state,
+              "version": rasa.__version__}
+    if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
+        result["domain"] = domain.as_dict()
+    return result
 
 
 def _replayed_followup_action(events: Any) -> tuple[bool, str | None]:
@@ -230,6 +277,7 @@ def apply() -> None:
     from bot import state_history
 
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
+    RemoteAction._action_call_format = action_call_format  # type: ignore[method-assign]
     EndpointConfig.session = endpoint_session  # type: ignore[method-assign]
     RulePolicy._get_possible_keys = possible_rule_keys  # type: ignore[method-assign]
     DialogueStateTracker.copy = tracker_copy  # type: ignore[method-assign]
@@ -250,6 +298,7 @@ def active() -> bool:
 
     return (DaskGraphRunner.run is graph_run  # type: ignore[comparison-overlap]
             and RemoteAction._validate_action_result is validate_action_result  # type: ignore[comparison-overlap]
+            and RemoteAction._action_call_format is action_call_format  # type: ignore[comparison-overlap]
             and EndpointConfig.session is endpoint_session  # type: ignore[comparison-overlap]
             and RulePolicy._get_possible_keys is possible_rule_keys  # type: ignore[comparison-overlap]
             and DialogueStateTracker.copy is tracker_copy  # type: ignore[comparison-overlap]

@@ -104,13 +104,39 @@ def run_in_worker_thread(run: Callable[[Any, Any], Coroutine[Any, Any, Any]]) ->
     return threaded
 
 
+def with_digest(run: Callable[[Any, Any], Coroutine[Any, Any, Any]]) -> Callable[[Any, Any], Coroutine[Any, Any, Any]]:
+    """``ActionExecutor.run`` whose every response also stores the conversation's digest, brought up
+    to date with the events it was given (``actions/digest.py``): the Rasa server then sends the
+    next call only what the digest does not cover. A digest that cannot be made is left out (the
+    next call is sent more events), never the action's answer."""
+    from rasa_sdk import Tracker
+
+    from actions import digest
+
+    @functools.wraps(run)
+    async def digested(self, action_call):
+        response = await run(self, action_call)
+        if response is None or not isinstance(action_call.get("tracker"), dict):
+            return response
+        try:
+            stored = digest.stored_with(Tracker.from_dict(action_call["tracker"]), response.get("events") or [])
+        except Exception as exception:  # noqa: BLE001 - the answer goes out without it
+            logger.error("Action %r: the conversation's digest was not brought up to date: %s",
+                         action_call.get("next_action"), describe_failure(exception))
+            return response
+        response["events"] = stored + list(response.get("events") or [])
+        return response
+
+    return digested
+
+
 def create_app(settings: Settings, actions_package: str = "actions") -> Sanic:
     """rasa_sdk's app behind the shared token, with bounded bodies and a quiet error handler."""
     from rasa_sdk import endpoint
     from rasa_sdk.executor import ActionExecutor
 
     class ThreadedActionExecutor(ActionExecutor):
-        run = run_in_worker_thread(ActionExecutor.run)
+        run = run_in_worker_thread(with_digest(ActionExecutor.run))
 
     # rasa_sdk's create_app builds its executor from this module global: ours runs actions off the loop.
     endpoint.ActionExecutor = ThreadedActionExecutor

@@ -45,7 +45,11 @@ class Signals:
     """What is known about the conversation at this turn."""
 
     intent: str
-    sentiments: Sequence[float] = ()  # every user message's score, oldest first
+    sentiments: Sequence[float] = ()  # every user message's score, oldest first (or the latest ones, see below)
+    # The whole conversation's count of scores and trend (unrounded), when ``sentiments`` holds only
+    # the latest scores: the actions keep them in a digest instead of reading every message
+    sentiment_count: int | None = None
+    sentiment_trend: float | None = None
     churn_score: float | None = None
     fallbacks: int = 0
     lifetime_value_cents: int = 0
@@ -110,9 +114,16 @@ def says_asked_before(text: str, score: float, rules: EscalationRules) -> bool:
     return score <= 0 and contains_term(words(text), rules.repeated_asking_terms)
 
 
+def _trend_and_count(signals: Signals, rules: EscalationRules) -> tuple[float, int]:
+    if signals.sentiment_count is None:
+        return sentiment_trend(signals.sentiments, rules.trend_alpha), len(signals.sentiments)
+    trend = signals.sentiment_trend
+    return (round(trend, 4) if trend is not None else 0.0), signals.sentiment_count
+
+
 def decide(signals: Signals, rules: EscalationRules) -> Decision:
     """Which rules fire, and with what priority the ticket should be raised."""
-    trend = sentiment_trend(signals.sentiments, rules.trend_alpha)
+    trend, count = _trend_and_count(signals, rules)
     latest = signals.sentiments[-1] if signals.sentiments else 0.0
     at_risk = signals.churn_score is not None and signals.churn_score >= rules.churn_risk_at
     reasons = []
@@ -120,7 +131,7 @@ def decide(signals: Signals, rules: EscalationRules) -> Decision:
         reasons.append("asked for a person")
     if latest <= rules.very_negative_at:
         reasons.append("very negative message")
-    if len(signals.sentiments) >= rules.trend_min_messages and trend <= rules.trend_negative_at:
+    if count >= rules.trend_min_messages and trend <= rules.trend_negative_at:
         reasons.append("negative sentiment trend")
     if at_risk and signals.intent in rules.at_risk_intents:
         reasons.append(f"{signals.intent.replace('_', ' ')} from a customer at risk of churning")

@@ -28,7 +28,9 @@ class Conversation:
     customer_id: int | None = None
     channel: str | None = None
     intent: str = ""  # the latest message's intent
-    sentiments: Sequence[float] = ()  # every customer message's score, oldest first
+    sentiments: Sequence[float] = ()  # every customer message's score, oldest first (or the latest ones:)
+    sentiment_count: int | None = None  # the whole conversation's count of scores, when ``sentiments`` is not
+    sentiment_trend: float | None = None  # ... and its trend (unrounded, the policy's trend_alpha)
     intents: Sequence[str] = ()  # what was asked about, in order, without repeats
     orders: Sequence[str] = ()  # order references mentioned
     messages: Sequence[tuple[str, str | None]] = ()  # the last messages: (text, sentiment label)
@@ -42,6 +44,7 @@ def decide_for(conversation: Conversation, rules: EscalationRules,
              account: dto.AccountInfo | None = None) -> Decision:
     """The rules applied to the conversation (and the account's churn risk and spend, if given)."""
     signals = Signals(intent=conversation.intent, sentiments=tuple(conversation.sentiments),
+                      sentiment_count=conversation.sentiment_count, sentiment_trend=conversation.sentiment_trend,
                       fallbacks=conversation.fallbacks, text=conversation.text)
     if account is not None:
         signals = replace(signals, churn_score=account.churn_score,

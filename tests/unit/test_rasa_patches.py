@@ -17,7 +17,8 @@ def _restored_after_the_test(monkeypatch) -> None:
     from rasa.shared.core.trackers import DialogueStateTracker
     from rasa.utils.endpoints import EndpointConfig
 
-    for owner, name in ((RemoteAction, "_validate_action_result"), (EndpointConfig, "session"),
+    for owner, name in ((RemoteAction, "_validate_action_result"), (RemoteAction, "_action_call_format"),
+                        (EndpointConfig, "session"),
                         (RulePolicy, "_get_possible_keys"), (DialogueStateTracker, "copy"),
                         (RulePolicy, "format_tracker_states"), (Policy, "_prediction_states"),
                         (Domain, "states_for_tracker_history"), (DialogueStateTracker, "applied_events"),

@@ -1,0 +1,127 @@
+"""The conversation digest (actions/digest.py) and the events a custom action call sends
+(bot/rasa_patches.py action_events): what the actions read of the whole conversation, from the
+cut events and the digest, is what they read from every event of the session before."""
+
+import random
+
+import pytest
+from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, Restarted, SlotSet, UserUttered
+from rasa.shared.core.slots import AnySlot
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa_sdk import Tracker
+
+from actions import digest
+from bot import rasa_patches
+from common.conversation import DIGEST_SLOT, RECENT_MESSAGES
+from crm_store.scoring.escalation import sentiment_trend
+
+ALPHA = 0.4
+INTENTS = ("track_order", "cancel_order", "greet", "thank_you", "nlu_fallback", "inform", "return_policy",
+           "review", "EXTERNAL_agent_resolved", "complain")
+ACTIONS = ("action_track_order", "action_small_talk", "action_submit_cancel", "action_fallback",
+           "validate_cancel_form", "action_policy_answer")
+
+
+def _message(chance: random.Random) -> UserUttered:
+    intent = chance.choice(INTENTS)
+    entities = [{"entity": "order_ref", "value": f"CD-{chance.randrange(5):06d}", "start": 0, "end": 9}] \
+        if chance.random() < 0.3 else []
+    parse = {"intent": {"name": intent, "confidence": 0.9}, "entities": entities, "text": "words"}
+    if chance.random() < 0.85:  # some messages carry no score (a button's payload)
+        parse["sentiment"] = {"score": round(chance.uniform(-1, 1), 3), "label": "neutral"}
+    return UserUttered("words", parse["intent"], entities, parse_data=parse)
+
+
+def _everything(events: list[dict]) -> dict:
+    """What the actions read of the whole conversation before the digest, from every event."""
+    users = [e for e in events if e["event"] == "user"]
+    scores = [float(e["parse_data"]["sentiment"]["score"]) for e in users if "sentiment" in e["parse_data"]]
+    intents, orders, requests = [], [], []
+    for e in users:
+        name = e["parse_data"]["intent"]["name"]
+        if name not in intents and name not in ("inform", "nlu_fallback"):
+            intents.append(name)
+        orders += [x["value"] for x in e["parse_data"]["entities"] if x["value"] not in orders]
+        requests += [name] if name not in digest.NOT_A_REQUEST else []
+    agent = any(e["event"] == "slot" and e["name"] == "escalated_ticket" and e["value"]
+                or e["event"] == "bot" and (e.get("metadata") or {}).get("agent")
+                or e["event"] == "user" and e["parse_data"]["intent"]["name"] == "EXTERNAL_agent_resolved"
+                for e in events)
+    return {"scored": len(scores), "trend": sentiment_trend(scores, ALPHA), "latest": scores[-1] if scores else None,
+            "intents": intents, "orders": orders, "request": requests[-1] if requests else None, "agent": agent,
+            "resolved": any(e["event"] == "action" and e["name"] in digest.RESOLVING for e in events)}
+
+
+def _read(so_far: dict) -> dict:
+    return {**{k: so_far[k] for k in ("scored", "latest", "intents", "orders", "request", "agent", "resolved")},
+            "trend": round(so_far["trend"], 4) if so_far["trend"] is not None else 0.0}
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_the_digest_of_the_cut_events_reads_what_every_event_gave(seed):
+    chance = random.Random(seed)
+    tracker = DialogueStateTracker("web:digest", [AnySlot(DIGEST_SLOT, mappings=[{"type": "custom"}]),
+                                                  AnySlot("escalated_ticket", mappings=[{"type": "custom"}])])
+    remote, domain = RemoteAction("action_any", None), Domain.empty()
+    longest, idle = 0, (0.0, 0.2, 0.9)[seed % 3]  # share of turns without a custom action
+    for _ in range(chance.randrange(20, 90)):
+        tracker.update(_message(chance))
+        if chance.random() < 0.03:
+            tracker.update(Restarted())  # the slots empty: every event is sent and read again
+        for _ in range(0 if chance.random() < idle else chance.choice((1, 1, 2))):
+            body = rasa_patches.action_call_format(remote, tracker, domain)
+            sent = Tracker.from_dict(body["tracker"])
+            assert _read(digest.of(sent, ALPHA)) == _everything([e.as_dict() for e in tracker.events])
+            longest = max(longest, sum(e["event"] == "user" for e in body["tracker"]["events"])
+                          if tracker.get_slot(DIGEST_SLOT) is not None else 0)
+            name = chance.choice(ACTIONS)
+            returned = [{"event": "slot", "name": "escalated_ticket", "value": "7"}] if chance.random() < 0.05 else []
+            tracker.update(ActionExecuted(name))
+            if chance.random() < 0.1:  # an agent's message, written by the console into the chat
+                tracker.update(BotUttered("from a colleague", metadata={"agent": "sam"}))
+            for event in digest.stored_with(sent, returned, ALPHA) + returned:
+                tracker.update(SlotSet(event["name"], event["value"]))
+        tracker.update(ActionExecuted("action_listen"))
+    if not idle:  # with an action every turn, a call carries the last messages, not the conversation
+        assert longest <= RECENT_MESSAGES + 1
+
+
+def test_without_a_digest_every_event_is_sent():
+    tracker = DialogueStateTracker("web:new", [AnySlot(DIGEST_SLOT, mappings=[{"type": "custom"}])])
+    for _ in range(RECENT_MESSAGES + 5):
+        tracker.update(UserUttered("hi", {"name": "greet"}))
+        tracker.update(ActionExecuted("utter_greet"))
+    assert len(rasa_patches.action_events(tracker)) == len(tracker.events)
+
+
+def test_an_action_that_starts_over_stores_no_digest():
+    sent = Tracker.from_dict({"sender_id": "web:x", "slots": {DIGEST_SLOT: None}, "latest_message": {},
+                              "events": [{"event": "user", "text": "hi", "parse_data": {"intent": {"name": "greet"}}}],
+                              "paused": False, "followup_action": None, "active_loop": {},
+                              "latest_action_name": None})
+    assert digest.stored_with(sent, [], ALPHA)[0]["name"] == DIGEST_SLOT
+    assert digest.stored_with(sent, [{"event": "restart"}], ALPHA) == []
+    assert digest.stored_with(sent, [{"event": "session_started"}], ALPHA) == []
+
+
+def test_a_call_long_after_the_digest_starts_at_the_action_that_stored_it():
+    """The digest covers what came before the action that stored it; that action (here the one
+    that resolved the request) and its messages are read from the events, however far back."""
+    tracker = DialogueStateTracker("web:later", [AnySlot(DIGEST_SLOT, mappings=[{"type": "custom"}])])
+    remote, domain = RemoteAction("action_any", None), Domain.empty()
+    tracker.update(UserUttered("cancel CD-000001", {"name": "cancel_order"}))
+    sent = Tracker.from_dict(rasa_patches.action_call_format(remote, tracker, domain)["tracker"])
+    tracker.update(ActionExecuted("action_submit_cancel"))
+    tracker.update(BotUttered("from a colleague", metadata={"agent": "sam"}))
+    for event in digest.stored_with(sent, [], ALPHA):
+        tracker.update(SlotSet(event["name"], event["value"]))
+    for _ in range(RECENT_MESSAGES + 2):  # small talk the rules answer, no custom action
+        tracker.update(UserUttered("thanks", {"name": "thank_you"}))
+        tracker.update(ActionExecuted("utter_you_are_welcome"))
+    body = rasa_patches.action_call_format(remote, tracker, domain)
+    assert body["tracker"]["events"][0] == ActionExecuted("action_submit_cancel").as_dict() | {
+        "timestamp": body["tracker"]["events"][0]["timestamp"]}
+    so_far = digest.of(Tracker.from_dict(body["tracker"]), ALPHA)
+    assert so_far["resolved"] and so_far["agent"] and so_far["request"] == "cancel_order"
