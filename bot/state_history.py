@@ -19,7 +19,8 @@ deletes the text or the intent from those).
 Finding the applied events (``DialogueStateTracker.applied_events``, all events less the undone
 ones, which every call above and many others of Rasa's start with) was most of what remained at
 200 turns: it asks ``isinstance`` of five abstract event classes for every event. ``applied_events``
-here is the same walk, each event's class looked up once.
+here is the same walk, each event's class looked up once, and continued from where the last walk of
+the conversation ended when the events begin with the ones walked then (the same objects).
 
 The loop body is Rasa 3.6's ``Domain.states_for_tracker_history``, step for step;
 ``tests/unit/test_state_history.py`` checks the result against Rasa's own on many histories.
@@ -99,27 +100,69 @@ def _kind(cls: type) -> int:
     return kind
 
 
-def applied_events(self: DialogueStateTracker) -> list[Event]:
-    """``DialogueStateTracker.applied_events``: the events less those undone, the same walk."""
-    events = list(self.events)
-    kinds = [_kind(type(event)) for event in events]
-    loop_names = [event.name for event, kind in zip(events, kinds, strict=True)
-                  if kind == _LOOP and event.name]  # type: ignore[attr-defined]
-    applied: list[Event] = []
-    for event, kind in zip(events, kinds, strict=True):
+@dataclass
+class _Applied:
+    """One conversation's events as last walked, and what the walk left."""
+
+    events: list[Event]
+    applied: list[Event]
+    loop_names: set[str]
+
+
+_applied: OrderedDict[str, _Applied] = OrderedDict()
+
+
+def _walk(tracker: DialogueStateTracker, events: list[Event], applied: list[Event], loop_names: set[str]) -> None:
+    """Rasa's walk of ``applied_events`` over ``events``, continuing ``applied`` (changed in place)."""
+    for event in events:
+        kind = _kind(type(event))
         if kind == _RESET:
-            applied = []
+            applied.clear()
         elif kind == _ACTION_REVERTED:
-            self._undo_till_previous(ActionExecuted, applied)
+            tracker._undo_till_previous(ActionExecuted, applied)
         elif kind == _UTTERANCE_REVERTED:
-            self._undo_till_previous(UserUttered, applied)
-            self._undo_till_previous(ActionExecuted, applied)
+            tracker._undo_till_previous(UserUttered, applied)
+            tracker._undo_till_previous(ActionExecuted, applied)
         elif (kind == _ACTION and loop_names and event.action_name in loop_names  # type: ignore[attr-defined]
-              and not self._first_loop_execution_or_unhappy_path(event.action_name, applied)):  # type: ignore[attr-defined]
-            self._undo_till_previous_loop_execution(event.action_name, applied)  # type: ignore[attr-defined]
+              and not tracker._first_loop_execution_or_unhappy_path(event.action_name,  # type: ignore[attr-defined]
+                                                                    applied)):
+            tracker._undo_till_previous_loop_execution(event.action_name, applied)  # type: ignore[attr-defined]
         else:
             applied.append(event)
-    return applied
+
+
+def _loop_names(events: Any) -> set[str]:
+    return {event.name for event in events if _kind(type(event)) == _LOOP and event.name}  # type: ignore[attr-defined]
+
+
+def applied_events(self: DialogueStateTracker) -> list[Event]:
+    """``DialogueStateTracker.applied_events``: the events less those undone, the same walk,
+    continued from where it last ended for this conversation.
+
+    The walk's result depends on the events before (the list it builds) and on the names of the
+    loops activated anywhere in the events. So when the events begin with the very objects walked
+    last time (the tracker store shares them between a conversation's trackers) and name no new
+    loop, the kept result is continued with the new events only; anything else walks them all."""
+    events = list(self.events)
+    kept = _applied.pop(self.sender_id, None)
+    if (kept is not None and len(kept.events) <= len(events)
+            and all(map(operator.is_, kept.events, events))):
+        new = events[len(kept.events):]
+        if _loop_names(new) <= kept.loop_names:
+            _walk(self, new, kept.applied, kept.loop_names)
+            kept.events = events
+            return _remember(self.sender_id, kept)
+    loop_names = _loop_names(events)
+    applied: list[Event] = []
+    _walk(self, events, applied, loop_names)
+    return _remember(self.sender_id, _Applied(events, applied, loop_names))
+
+
+def _remember(sender_id: str, walked: _Applied) -> list[Event]:
+    _applied[sender_id] = walked
+    while len(_applied) > KEPT_HISTORIES:
+        _applied.popitem(last=False)
+    return list(walked.applied)
 
 
 def _what_states_see(event: Event) -> Any:
@@ -278,3 +321,4 @@ def apply() -> None:
 
 def forget_all() -> None:
     _histories.clear()
+    _applied.clear()

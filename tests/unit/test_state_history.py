@@ -113,6 +113,34 @@ def test_the_applied_events_are_rasas(domain, seed):
         id(e) for e in state_history._original_applied_events(tracker)]
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_the_applied_events_continued_from_the_last_walk_are_rasas(domain, seed):
+    """The walk continues from the last one only for the same event objects: forks of one
+    conversation (a copy that went another way), trackers rebuilt from the stored events, and a
+    second loop activated late (which changes how earlier turns of that loop read) walk anew."""
+    rng = random.Random(seed)
+    forms = domain.form_names[:3]
+    tracker = DialogueStateTracker("c", domain.slots)
+    for event in _random_events(domain, rng, 50):
+        tracker.update(event)
+        roll = rng.random()
+        if roll < 0.1:
+            fork = tracker.copy()
+            fork.update(ActionExecuted(rng.choice(forms)))
+            fork.update(ActiveLoop(rng.choice(forms)))
+            assert state_history.applied_events(fork) == state_history._original_applied_events(fork)
+        elif roll < 0.15:
+            tracker.update(ActionExecuted(rng.choice(forms)))
+            tracker.update(ActiveLoop(rng.choice(forms)))
+        elif roll < 0.2:
+            tracker = DialogueStateTracker.from_events(
+                "c", deserialise_events([e.as_dict() for e in tracker.events]), domain.slots)
+        ours, rasas = state_history.applied_events(tracker), state_history._original_applied_events(tracker)
+        assert [id(e) for e in ours] == [id(e) for e in rasas]
+        ours.append(ActionExecuted("action_listen"))  # the caller's list is its own
+        assert state_history.applied_events(tracker) == rasas
+
+
 def test_the_stored_copy_of_a_turn_continues_the_history_only_where_it_gives_the_same_states(domain):
     rng = random.Random(42)
     events = list(_random_events(domain, rng, 30))
