@@ -183,6 +183,9 @@ class _StoredSession:
     first: tuple[int, float | None]  # id and timestamp of the first row read and of the last
     last: tuple[int, float | None]
     events: list[Event]
+    # the tracker those events give (built once, brought up to date with each new row); never
+    # handed out, only copies of it
+    tracker: DialogueStateTracker | None = None
 
 
 def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
@@ -257,9 +260,10 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         new row). Anything else -- a new session started, a row gone, a conversation not kept --
         reads the session whole, as Rasa does. The database stays the only truth: several Rasa
         servers may write the same conversation (one at a time, under the lock store), and each
-        reads what the others stored. Each tracker is built from the events afresh (as
-        ``DialogueStateTracker.copy`` does, the event objects are shared; nothing changes a stored
-        event)."""
+        reads what the others stored. Each tracker returned is a copy of the one the kept events
+        give, built once and brought up to date with each new row instead of replaying the session
+        on every read (``DialogueStateTracker.copy``, without a replay in the Rasa server:
+        bot/rasa_patches.py); as with a replay, the event objects are shared."""
         if not self.domain:
             return await super().retrieve(sender_id)
         with self.session_scope() as session:
@@ -271,7 +275,9 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         if stored is None:
             return None
         self._keep(sender_id, stored)
-        return DialogueStateTracker.from_events(sender_id, list(stored.events), self.domain.slots)
+        if stored.tracker is None:
+            stored.tracker = DialogueStateTracker.from_events(sender_id, list(stored.events), self.domain.slots)
+        return stored.tracker.copy()
 
     def _read_on(self, session: Any, sender_id: str, stored: _StoredSession) -> _StoredSession | None:
         self._cached_events -= len(stored.events)
@@ -286,8 +292,12 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             return None
         new = [r for r in new if stored.session_start is None or (r.timestamp or 0) >= stored.session_start]
         if new:
-            stored.events.extend(deserialise_events([json.loads(r.data) for r in new]))
+            events = deserialise_events([json.loads(r.data) for r in new])
+            stored.events.extend(events)
             stored.last = (new[-1].id, new[-1].timestamp)
+            if stored.tracker is not None:
+                for event in events:
+                    stored.tracker.update(event)
         return stored
 
     def _read_whole(self, session: Any, sender_id: str) -> _StoredSession | None:

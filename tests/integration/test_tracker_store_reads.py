@@ -15,7 +15,17 @@ from dataclasses import replace
 import pytest
 import sqlalchemy.event
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActiveLoop,
+    BotUttered,
+    ConversationPaused,
+    ConversationResumed,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.trackers import EventVerbosity
 from sqlalchemy import text
 
 import bot.tracker_store as tracker_store_module
@@ -48,6 +58,9 @@ def two_servers(tracker_store_url, tmp_path, monkeypatch):
 def _turn(tracker, number: int) -> None:
     tracker.update(UserUttered(f"message {number}", {"name": "greet", "confidence": 0.9}))
     tracker.update(SlotSet("fallback_count", number % 3))
+    if number % 4 in (0, 1):  # a loop that starts and ends, a pause and a resume: state beyond the events
+        tracker.update(ActiveLoop("verify_form" if number % 4 == 0 else None))
+        tracker.update(ConversationPaused() if number % 4 == 0 else ConversationResumed())
     tracker.update(ActionExecuted("utter_greet"))
     tracker.update(BotUttered(f"reply {number}"))
     tracker.update(ActionExecuted("action_listen"))
@@ -59,6 +72,12 @@ async def _converse(store, sender: str, turns: int) -> None:
         tracker = await store.retrieve(sender) or await store.create_tracker(sender)
         _turn(tracker, next(MESSAGES))
         await store.save(tracker)
+
+
+def _everything(tracker) -> dict | None:
+    """The tracker as Rasa hands it on: its events and the state they give (slots, loop, pause, the
+    latest message and action, the follow-up action)."""
+    return None if tracker is None else tracker.current_state(EventVerbosity.ALL)
 
 
 async def _as_rasa_reads_it(store, sender: str) -> list[dict] | None:
@@ -85,6 +104,36 @@ def test_turns_written_by_another_server_are_read_as_rasa_reads_them(two_servers
 
     events = asyncio.run(scenario())
     assert sum(event["event"] == "user" for event in events) == 18
+
+
+@pytest.mark.parametrize("patched", [False, True], ids=["rasa's tracker copy", "the Rasa server's copy"])
+def test_the_tracker_read_is_in_the_state_rasas_replay_gives(two_servers, patched, monkeypatch):
+    """The tracker handed out is a copy of the one kept, brought up to date with the new rows: its
+    slots, loop, pause, latest message and action are those of Rasa's tracker from every row, turn
+    after turn and across the two servers; and changing it changes neither what is kept nor the
+    next read."""
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot import rasa_patches
+
+    if patched:
+        monkeypatch.setattr(DialogueStateTracker, "copy", DialogueStateTracker.copy)
+        monkeypatch.setattr(DialogueStateTracker, "copy", rasa_patches.tracker_copy)
+    ours, other = two_servers
+    sender = "rest:state-" + uuid.uuid4().hex[:6]
+
+    async def scenario():
+        for round_number in range(12):
+            await _converse(ours if round_number % 3 else other, sender, 1 + round_number % 2)
+            expected = _everything(await SQLTrackerStore.retrieve(ours, sender))
+            read = await ours.retrieve(sender)
+            assert _everything(read) == expected
+            read.update(SlotSet("fallback_count", 99))  # the caller's own
+            read.update(ActiveLoop("cancel_form"))
+            assert _everything(await ours.retrieve(sender)) == expected
+            assert _everything(await other.retrieve(sender)) == expected
+
+    asyncio.run(scenario())
 
 
 def test_a_new_session_is_read_from_its_start(two_servers):
