@@ -192,14 +192,23 @@ def test_the_rule_keys_found_are_rasas_walking_back_only_as_far_as_the_longest_r
                         lambda self, key, index, state: seen.append(index)
                         or real_is_applicable(self, key, index, state))
     matched = 0
+    rasa_patches._rule_keys_found.clear()
     for states in conversations:
         for end in range(1, len(states) + 1):
             expected = original(policy, lookup, states[:end])
             seen.clear()
             assert rasa_patches.possible_rule_keys(policy, lookup, states[:end]) == expected
             assert max(seen, default=0) < 5
+            found = rasa_patches.possible_rule_keys(policy, lookup, states[:end])
+            found.add("the caller's own")  # kept: found again, not walked, and not changed by the caller
+            assert rasa_patches.possible_rule_keys(policy, lookup, states[:end]) == expected
             matched += bool(expected)
     assert matched > 20
+    walked = len(seen)
+    other_rules = {key: action for key, action in list(lookup.items())[: len(lookup) // 2]}
+    assert rasa_patches.possible_rule_keys(policy, other_rules, conversations[0]) == original(
+        policy, other_rules, conversations[0])  # other rules, the same states: their own keys
+    assert len(seen) >= walked
 
 
 def _tracker_state(tracker) -> dict:
