@@ -182,8 +182,23 @@ def start_stock(folder: Path) -> tuple[subprocess.Popen, Target]:
     return process, target
 
 
+def wait_idle(pids: list[int], below: float = 0.05, timeout: float = 90.0) -> float:
+    """Wait until these processes together use less than ``below`` of a core over a second (work
+    they start with -- the console building its reports, a model loading lazily -- is not load);
+    the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        before = cpu_seconds(pids)
+        time.sleep(1.0)
+        if cpu_seconds(pids) - before < below:
+            break
+    return time.monotonic() - started
+
+
 def measure(target: Target, concurrency: list[int], lengths: list[int], window: int) -> dict:
     asyncio.run(drive(target, 2, len(MESSAGES), "warm"))  # first turns load lazily cached parts
+    waited = wait_idle(target.pids)
+    print(f"{target.name}: idle after {waited:.0f} s", file=sys.stderr, flush=True)
     results = {}
     for n in concurrency:
         print(f"{target.name}: {n} conversations x {max(lengths)} turns ...", file=sys.stderr, flush=True)
