@@ -116,6 +116,52 @@ def test_request_bodies_reach_the_server_as_the_standard_encoder_sent_them(body,
     assert json.dumps(json.loads(received[0]), sort_keys=True) == json.dumps(sent_before, sort_keys=True)
 
 
+def test_action_calls_reuse_one_connection_and_survive_a_server_restart(monkeypatch):
+    """Rasa opened a new connection for every custom action call. Calls now share the endpoint's
+    connections: the server sees one peer for calls in a row; after the server restarts on the
+    same port (its connections gone), and after an idle pause longer than the kept time, the next
+    call still gets its answer on a new connection."""
+    import asyncio
+
+    from aiohttp import web
+    from rasa.utils.endpoints import EndpointConfig
+
+    _restored_after_the_test(monkeypatch)
+    rasa_patches.apply()
+    monkeypatch.setattr(rasa_patches, "KEEPALIVE_S", 0.3)
+    peers: list[tuple] = []
+
+    async def webhook(request):
+        peers.append(request.transport.get_extra_info("peername"))
+        return web.json_response({"events": [], "responses": [{"text": str(len(peers))}]})
+
+    async def serve(port: int = 0):
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", port)
+        await site.start()
+        return runner, site._server.sockets[0].getsockname()[1]
+
+    async def scenario():
+        runner, port = await serve()
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+        answers = [await endpoint.request(json={"n": n}, method="post") for n in range(3)]
+        await runner.cleanup()  # the action server restarts
+        runner, _ = await serve(port)
+        answers.append(await endpoint.request(json={"n": 3}, method="post"))
+        await asyncio.sleep(0.6)  # idle longer than connections are kept
+        answers.append(await endpoint.request(json={"n": 4}, method="post"))
+        await runner.cleanup()
+        return answers
+
+    answers = asyncio.run(scenario())
+    assert [a["responses"][0]["text"] for a in answers] == ["1", "2", "3", "4", "5"]
+    assert len(set(peers[:3])) == 1  # one connection for the calls in a row
+    assert peers[3] != peers[0] and peers[4] != peers[3]
+
+
 def test_a_body_neither_encoder_takes_fails_as_it_did():
     import json
 
