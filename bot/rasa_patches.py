@@ -74,6 +74,7 @@ from rasa.shared.constants import DEFAULT_SENDER_ID
 from rasa.shared.core.events import (
     ActionExecuted,
     ActionReverted,
+    Event,
     FollowupAction,
     Restarted,
     SessionStarted,
@@ -86,6 +87,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from common.conversation import DIGEST_SLOT, RECENT_MESSAGES
 
 _rasa_tracker_copy = DialogueStateTracker.copy
+_rasa_resolve_event = Event.resolve_by_type
 # Events after which Rasa's replay resets the tracker (and replays what is left)
 _RESETS = (Restarted, SessionStarted, UserUtteranceReverted, ActionReverted)
 _rasa_format_tracker_states = Policy.format_tracker_states
@@ -331,6 +333,37 @@ def possible_rule_keys(self: Any, lookup: dict[str, str], states: list[dict]) ->
     return set(found[1])
 
 
+_event_classes: dict[str, type] = {}
+
+
+@staticmethod  # type: ignore[misc]
+def event_class(type_name: str, default: type | None = None) -> type | None:
+    """``Event.resolve_by_type``: the first event class (of all imported subclasses, in Rasa's
+    order) with this type name. Rasa walks the whole class tree (``all_subclasses``, an
+    ``inspect.isabstract`` per class) for every event it reads from the store or an action's
+    answer (5% of the samples); a name found is remembered. The event classes are Rasa's and
+    defined when it is imported; names not found go to Rasa's (its default, "topic", its error)."""
+    found = _event_classes.get(type_name)
+    if found is None:
+        found = _rasa_resolve_event(type_name, default)
+        if found is not None and found is not default:
+            _event_classes[type_name] = found
+    return found
+
+
+_empty_domain: list[dict] = []
+
+
+def domain_is_empty(self: Any) -> bool:
+    """``Domain.is_empty`` comparing with the empty domain's dict made once (Rasa builds an empty
+    ``Domain`` for the comparison on every message)."""
+    from rasa.shared.core.domain import Domain
+
+    if not _empty_domain:
+        _empty_domain.append(Domain.empty().as_dict())
+    return bool(self.as_dict() == _empty_domain[0])
+
+
 def graph_run(self: Any, inputs: dict[str, Any] | None = None, targets: list[str] | None = None) -> dict[str, Any]:
     """``DaskGraphRunner.run`` with the dask graph of each list of targets built once per runner."""
     import dask
@@ -357,6 +390,7 @@ def apply() -> None:
     from rasa.core.actions.action import RemoteAction
     from rasa.core.policies.rule_policy import RulePolicy
     from rasa.engine.runner.dask import DaskGraphRunner
+    from rasa.shared.core.domain import Domain
     from rasa.utils.endpoints import EndpointConfig
 
     from bot import state_history
@@ -368,6 +402,8 @@ def apply() -> None:
     DialogueStateTracker.copy = tracker_copy  # type: ignore[method-assign]
     RulePolicy.format_tracker_states = staticmethod(format_rule_states)  # type: ignore[method-assign,assignment]
     DaskGraphRunner.run = graph_run  # type: ignore[method-assign]
+    Event.resolve_by_type = event_class  # type: ignore[method-assign,assignment]
+    Domain.is_empty = domain_is_empty  # type: ignore[method-assign]
     state_history.apply()
 
 
@@ -382,6 +418,8 @@ def active() -> bool:
     from bot import state_history
 
     return (DaskGraphRunner.run is graph_run  # type: ignore[comparison-overlap]
+            and Event.__dict__["resolve_by_type"] is event_class
+            and Domain.is_empty is domain_is_empty  # type: ignore[comparison-overlap]
             and RemoteAction._validate_action_result is validate_action_result  # type: ignore[comparison-overlap]
             and RemoteAction._action_call_format is action_call_format  # type: ignore[comparison-overlap]
             and EndpointConfig.session is endpoint_session  # type: ignore[comparison-overlap]

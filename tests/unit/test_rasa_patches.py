@@ -1,6 +1,8 @@
 """bot/rasa_patches.py: Rasa's action-server response check, with its validator built once, and
 request bodies encoded with ujson."""
 
+import inspect
+
 import pytest
 from jsonschema import ValidationError
 
@@ -14,6 +16,7 @@ def _restored_after_the_test(monkeypatch) -> None:
     from rasa.core.policies.rule_policy import RulePolicy
     from rasa.engine.runner.dask import DaskGraphRunner
     from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import Event
     from rasa.shared.core.trackers import DialogueStateTracker
     from rasa.utils.endpoints import EndpointConfig
 
@@ -22,8 +25,8 @@ def _restored_after_the_test(monkeypatch) -> None:
                         (RulePolicy, "_get_possible_keys"), (DialogueStateTracker, "copy"),
                         (RulePolicy, "format_tracker_states"), (Policy, "_prediction_states"),
                         (Domain, "states_for_tracker_history"), (DialogueStateTracker, "applied_events"),
-                        (DaskGraphRunner, "run")):
-        monkeypatch.setattr(owner, name, getattr(owner, name))
+                        (DaskGraphRunner, "run"), (Event, "resolve_by_type"), (Domain, "is_empty")):
+        monkeypatch.setattr(owner, name, inspect.getattr_static(owner, name))
 
 
 @pytest.fixture
@@ -454,3 +457,39 @@ def test_a_graph_run_gives_rasas_results_pruning_the_graph_once_per_list_of_targ
         assert _Sum.runs == runs  # the same nodes ran: nothing pruned away, nothing extra
     assert len(prunings) == 1
     assert patched.run(inputs[0], ["other"]) == stock_run(runner, inputs[0], ["other"])  # another list: its own graph
+
+
+def test_event_classes_are_rasas_found_once(monkeypatch):
+    """Event.resolve_by_type walked the whole class tree for every event read (5% of the samples)."""
+    import rasa.shared.utils.common
+    from rasa.shared.core.events import Event, deserialise_events
+
+    _restored_after_the_test(monkeypatch)
+    rasa_resolve = Event.resolve_by_type
+    names = {cls.type_name for cls in rasa.shared.utils.common.all_subclasses(Event)}
+    expected = {name: rasa_resolve(name) for name in names}
+    rasa_patches.apply()
+    rasa_patches._event_classes.clear()
+    walks = []
+    real_walk = rasa.shared.utils.common.all_subclasses
+    monkeypatch.setattr(rasa.shared.utils.common, "all_subclasses", lambda cls: walks.append(cls) or real_walk(cls))
+    for _ in range(3):
+        assert {name: Event.resolve_by_type(name) for name in names} == expected
+    assert walks.count(Event) == len(names)  # each name looked up once
+    assert Event.resolve_by_type("topic") is None and Event.resolve_by_type("nothing", default=Event) is Event
+    with pytest.raises(ValueError, match="Unknown event name 'nothing'"):
+        Event.resolve_by_type("nothing")
+    events = [{"event": "user", "text": "hi", "parse_data": {"intent": {"name": "greet"}}},
+              {"event": "slot", "name": "x", "value": 1}, {"event": "action", "name": "action_listen"}]
+    assert [type(e).__name__ for e in deserialise_events(events)] == ["UserUttered", "SlotSet", "ActionExecuted"]
+
+
+def test_an_empty_domain_is_told_as_rasa_tells_it(monkeypatch):
+    from rasa.shared.core.domain import Domain
+
+    _restored_after_the_test(monkeypatch)
+    loaded = Domain.load("domain.yml")
+    expected = (Domain.empty().is_empty(), loaded.is_empty(), Domain.from_dict({"intents": ["greet"]}).is_empty())
+    rasa_patches.apply()
+    assert (Domain.empty().is_empty(), loaded.is_empty(),
+            Domain.from_dict({"intents": ["greet"]}).is_empty()) == expected == (True, False, False)
