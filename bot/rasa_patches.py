@@ -410,6 +410,7 @@ def apply() -> None:
 def active() -> bool:
     """Whether this process runs with the patches installed."""
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.featurizers.tracker_featurizers import TrackerFeaturizer
     from rasa.core.policies.rule_policy import RulePolicy
     from rasa.engine.runner.dask import DaskGraphRunner
     from rasa.shared.core.domain import Domain
@@ -427,4 +428,5 @@ def active() -> bool:
             and DialogueStateTracker.copy is tracker_copy  # type: ignore[comparison-overlap]
             and RulePolicy.format_tracker_states is format_rule_states  # type: ignore[comparison-overlap]
             and Domain.states_for_tracker_history is state_history.states_for_tracker_history
-            and Policy._prediction_states is state_history.prediction_states)  # type: ignore[comparison-overlap]
+            and Policy._prediction_states is state_history.prediction_states
+            and TrackerFeaturizer.__dict__["_remove_user_text_if_intent"] is state_history.remove_user_text_if_intent)  # type: ignore[comparison-overlap]

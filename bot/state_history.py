@@ -36,6 +36,7 @@ from typing import Any
 
 from rasa.core.featurizers.tracker_featurizers import (
     MaxHistoryTrackerFeaturizer,
+    TrackerFeaturizer,
     _is_prev_action_unlikely_intent_in_state,
 )
 from rasa.core.policies.memoization import MemoizationPolicy
@@ -222,12 +223,36 @@ def _step(domain: Domain, history: _History, tracker: DialogueStateTracker, hide
     history.states.append(domain._clean_state(state))
 
 
+class _Featurized(dict):
+    """A kept state as ``TrackerFeaturizer._remove_user_text_if_intent`` leaves it. Only
+    :func:`states_for_tracker_history` makes them, and only as the start of the list it returns
+    (every state but the last, which the featurizer changes), so the featurizer's walk over the
+    states can stop at the first one it meets from the end (:func:`remove_user_text_if_intent`)."""
+
+    __slots__ = ()
+
+
 def _featurized(state: State) -> State:
     """``state`` as ``TrackerFeaturizer._remove_user_text_if_intent`` leaves it, as a new dict."""
     user = state.get(constants.USER)
     if user and user.get(INTENT) and user.get(TEXT):
-        return {**state, constants.USER: {k: v for k, v in user.items() if k != TEXT}}
-    return _copy(state)
+        return _Featurized({**state, constants.USER: {k: v for k, v in user.items() if k != TEXT}})
+    return _Featurized(_copy(state))
+
+
+@staticmethod  # type: ignore[misc]
+def remove_user_text_if_intent(trackers_as_states: list[list[State]]) -> None:
+    """``TrackerFeaturizer._remove_user_text_if_intent``: the user text deleted from every state
+    whose user sub-state has an intent, walking back from the last state and stopping at a kept
+    state (it and those before it are already so: see :class:`_Featurized`). At 200 turns the
+    rule policy's featurizer walked every state of the conversation on every prediction."""
+    for states in trackers_as_states:
+        for state in reversed(states):
+            if type(state) is _Featurized:
+                break
+            user = state.get(constants.USER, {})
+            if user.get(INTENT) and user.get(TEXT):
+                del state[constants.USER][TEXT]
 
 
 def _copy(state: State, copies: dict[int, dict] | None = None) -> State:
@@ -314,6 +339,7 @@ def prediction_states(self: Policy, tracker: DialogueStateTracker, domain: Domai
 
 
 def apply() -> None:
+    TrackerFeaturizer._remove_user_text_if_intent = remove_user_text_if_intent  # type: ignore[method-assign,assignment]
     Domain.states_for_tracker_history = states_for_tracker_history  # type: ignore[method-assign]
     Policy._prediction_states = prediction_states  # type: ignore[method-assign]
     DialogueStateTracker.applied_events = applied_events  # type: ignore[method-assign]

@@ -12,6 +12,7 @@ from bot import rasa_patches
 def _restored_after_the_test(monkeypatch) -> None:
     """Every method the patches replace is put back when the test ends."""
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.featurizers.tracker_featurizers import TrackerFeaturizer
     from rasa.core.policies.policy import Policy
     from rasa.core.policies.rule_policy import RulePolicy
     from rasa.engine.runner.dask import DaskGraphRunner
@@ -25,7 +26,8 @@ def _restored_after_the_test(monkeypatch) -> None:
                         (RulePolicy, "_get_possible_keys"), (DialogueStateTracker, "copy"),
                         (RulePolicy, "format_tracker_states"), (Policy, "_prediction_states"),
                         (Domain, "states_for_tracker_history"), (DialogueStateTracker, "applied_events"),
-                        (DaskGraphRunner, "run"), (Event, "resolve_by_type"), (Domain, "is_empty")):
+                        (DaskGraphRunner, "run"), (Event, "resolve_by_type"), (Domain, "is_empty"),
+                        (TrackerFeaturizer, "_remove_user_text_if_intent")):
         monkeypatch.setattr(owner, name, inspect.getattr_static(owner, name))
 
 

@@ -254,6 +254,10 @@ def test_the_patch_is_what_the_rasa_server_runs(domain, monkeypatch):
     from rasa.core.policies.policy import Policy
 
     monkeypatch.setattr(Policy, "_prediction_states", Policy._prediction_states)
+    from rasa.core.featurizers.tracker_featurizers import TrackerFeaturizer
+
+    monkeypatch.setattr(TrackerFeaturizer, "_remove_user_text_if_intent",
+                        TrackerFeaturizer.__dict__["_remove_user_text_if_intent"])
     rasa_patches.apply()
     assert rasa_patches.active()
     assert Domain.states_for_tracker_history is state_history.states_for_tracker_history
@@ -310,14 +314,17 @@ def test_the_policies_prediction_states_are_rasas_call_after_call(domain, polici
     memoization or rule policy asks, the kept states come as the featurizer leaves them, shared
     between calls; only the last one (whose text or intent it chooses) is a copy. The states the
     policies get must be Rasa's, call after call, though the featurizer works on them."""
+    from rasa.core.featurizers.tracker_featurizers import TrackerFeaturizer
     from rasa.core.policies.policy import Policy
 
     original = Policy._prediction_states
+    rasas_removal = TrackerFeaturizer.__dict__["_remove_user_text_if_intent"]
+    monkeypatch.setattr(TrackerFeaturizer, "_remove_user_text_if_intent", rasas_removal)
     monkeypatch.setattr(Domain, "states_for_tracker_history", state_history.states_for_tracker_history)
     rule_only = {"rule_only_slots": [domain.slots[0].name], "rule_only_loops": [domain.form_names[0]]}
     tracker = DialogueStateTracker(f"p{seed}", domain.slots)
     tracker.update(ActionExecuted("action_listen"))
-    copied, longest = [], 0
+    copied, longest, kept_states = [], 0, 0
     real_copy = state_history._copy
     monkeypatch.setattr(state_history, "_copy", lambda *args: copied.append(1) or real_copy(*args))
     for event in _random_events(domain, random.Random(seed), 40):
@@ -325,12 +332,16 @@ def test_the_policies_prediction_states_are_rasas_call_after_call(domain, polici
         for policy in policies:
             for use_text in (False, True):
                 for data in (None, rule_only):
+                    monkeypatch.setattr(TrackerFeaturizer, "_remove_user_text_if_intent",
+                                        state_history.remove_user_text_if_intent)
                     ours = state_history.prediction_states(policy, tracker, domain, use_text, data)
                     longest = max(longest, len(ours))
                     monkeypatch.setattr(Domain, "states_for_tracker_history", state_history._original)
+                    monkeypatch.setattr(TrackerFeaturizer, "_remove_user_text_if_intent", rasas_removal)
                     assert ours == original(policy, tracker, domain, use_text, data)
+                    kept_states += any(type(state) is state_history._Featurized for state in ours)
                     monkeypatch.setattr(Domain, "states_for_tracker_history", state_history.states_for_tracker_history)
-    assert longest > 20
+    assert longest > 20 and kept_states > 100  # the kept states came, and the featurizer's walk stopped at them
     # the calls Rasa's policies make copy the last state only, however long the history (the
     # memoization policy never asks for the text)
     for policy, use_text in ((policies[0], False), (policies[1], False), (policies[1], True)):
