@@ -70,6 +70,7 @@ import ujson
 from jsonschema import validators
 from jsonschema.exceptions import ValidationError, best_match
 from rasa.core.policies.policy import Policy
+from rasa.core.policies.rule_policy import RulePolicy
 from rasa.shared.constants import DEFAULT_SENDER_ID
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -88,6 +89,8 @@ from common.conversation import DIGEST_SLOT, RECENT_MESSAGES
 
 _rasa_tracker_copy = DialogueStateTracker.copy
 _rasa_resolve_event = Event.resolve_by_type
+_rasa_rule_prediction = RulePolicy.predict_action_probabilities
+_rasa_rule_feature_key = RulePolicy._create_feature_key
 # Events after which Rasa's replay resets the tracker (and replays what is left)
 _RESETS = (Restarted, SessionStarted, UserUtteranceReverted, ActionReverted)
 _rasa_format_tracker_states = Policy.format_tracker_states
@@ -333,6 +336,47 @@ def possible_rule_keys(self: Any, lookup: dict[str, str], states: list[dict]) ->
     return set(found[1])
 
 
+# A rule policy key no rule has (keys are JSON lists of states).
+NO_RULE_KEY = "caredesk: no rule of this many states"
+_rule_predicting = False
+_unstoried_lengths: dict[int, tuple[Any, int]] = {}
+
+
+def rule_prediction(self: Any, tracker: Any, domain: Any, rule_only_data: Any = None, **kwargs: Any) -> Any:
+    """``RulePolicy.predict_action_probabilities``, noting that a prediction is being made (for
+    :func:`rule_feature_key`)."""
+    global _rule_predicting
+    _rule_predicting = True
+    try:
+        return _rasa_rule_prediction(self, tracker, domain, rule_only_data, **kwargs)
+    finally:
+        _rule_predicting = False
+
+
+def _longest_unstoried_rule(policy: Any) -> int:
+    from rasa.core.policies.rule_policy import RULES_NOT_IN_STORIES
+
+    unstoried = policy.lookup.get(RULES_NOT_IN_STORIES, [])
+    kept = _unstoried_lengths.get(id(policy))
+    if kept is None or kept[0] is not unstoried:
+        lengths = [_rule_length(key) for key in unstoried if key.startswith("[")]
+        kept = _unstoried_lengths[id(policy)] = (unstoried, max(lengths, default=0))
+    return kept[1]
+
+
+def rule_feature_key(self: Any, states: list[dict]) -> str | None:
+    """``RulePolicy._create_feature_key``. When no rule applies, a prediction makes the key of the
+    whole conversation's states (as JSON: 7% of the samples at 200 turns), whose only use there is
+    to hide the turn if it is one of the rules not in stories. A key of more states than any of
+    those is none of them: while predicting, past that length (no rule snippet among the last
+    states, which would cut the key) a key no rule has is given instead. Training gets Rasa's."""
+    if _rule_predicting:
+        longest = _longest_unstoried_rule(self)
+        if len(states) > longest and not any(self._is_rule_snippet_state(state) for state in states[-(longest + 1):]):
+            return NO_RULE_KEY
+    return _rasa_rule_feature_key(self, states)
+
+
 _event_classes: dict[str, type] = {}
 
 
@@ -388,7 +432,6 @@ def graph_run(self: Any, inputs: dict[str, Any] | None = None, targets: list[str
 def apply() -> None:
     """Install the patches (idempotent)."""
     from rasa.core.actions.action import RemoteAction
-    from rasa.core.policies.rule_policy import RulePolicy
     from rasa.engine.runner.dask import DaskGraphRunner
     from rasa.shared.core.domain import Domain
     from rasa.utils.endpoints import EndpointConfig
@@ -404,6 +447,8 @@ def apply() -> None:
     DaskGraphRunner.run = graph_run  # type: ignore[method-assign]
     Event.resolve_by_type = event_class  # type: ignore[method-assign,assignment]
     Domain.is_empty = domain_is_empty  # type: ignore[method-assign]
+    RulePolicy.predict_action_probabilities = rule_prediction  # type: ignore[method-assign]
+    RulePolicy._create_feature_key = rule_feature_key  # type: ignore[method-assign]
     state_history.apply()
 
 
@@ -411,7 +456,6 @@ def active() -> bool:
     """Whether this process runs with the patches installed."""
     from rasa.core.actions.action import RemoteAction
     from rasa.core.featurizers.tracker_featurizers import TrackerFeaturizer
-    from rasa.core.policies.rule_policy import RulePolicy
     from rasa.engine.runner.dask import DaskGraphRunner
     from rasa.shared.core.domain import Domain
     from rasa.utils.endpoints import EndpointConfig
@@ -421,6 +465,8 @@ def active() -> bool:
     return (DaskGraphRunner.run is graph_run  # type: ignore[comparison-overlap]
             and Event.__dict__["resolve_by_type"] is event_class
             and Domain.is_empty is domain_is_empty  # type: ignore[comparison-overlap]
+            and RulePolicy.predict_action_probabilities is rule_prediction  # type: ignore[comparison-overlap]
+            and RulePolicy._create_feature_key is rule_feature_key  # type: ignore[comparison-overlap]
             and RemoteAction._validate_action_result is validate_action_result  # type: ignore[comparison-overlap]
             and RemoteAction._action_call_format is action_call_format  # type: ignore[comparison-overlap]
             and EndpointConfig.session is endpoint_session  # type: ignore[comparison-overlap]

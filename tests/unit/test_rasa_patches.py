@@ -495,3 +495,54 @@ def test_an_empty_domain_is_told_as_rasa_tells_it(monkeypatch):
     rasa_patches.apply()
     assert (Domain.empty().is_empty(), loaded.is_empty(),
             Domain.from_dict({"intents": ["greet"]}).is_empty()) == expected == (True, False, False)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_prediction_hides_the_turns_rasa_hides_without_writing_the_conversation_as_json(seed, monkeypatch):
+    """With no rule applying, the rule policy made the key of the whole conversation's states (JSON
+    of every state, twice per prediction) only to ask whether it is a rule not in stories. While
+    predicting, a key of more states than any such rule is none of them; training gets Rasa's keys."""
+    import json
+    import random
+
+    from rasa.core.policies.rule_policy import RULE_SNIPPET_ACTION_NAME, RULES_NOT_IN_STORIES, RulePolicy
+
+    _restored_after_the_test(monkeypatch)
+    rasa_key = RulePolicy._create_feature_key
+    rng = random.Random(seed)
+    pool = [{"prev_action": {"action_name": rng.choice(["action_listen", "utter_a", RULE_SNIPPET_ACTION_NAME])},
+             "user": {"intent": rng.choice(["greet", "bye", "ask"])}} for _ in range(6)]
+    conversations = [[rng.choice(pool) for _ in range(rng.randint(1, 12))] for _ in range(300)]
+    policy = RulePolicy.__new__(RulePolicy)
+    unstoried = sorted({json.dumps(c[-rng.randint(1, 3):], sort_keys=True) for c in conversations[:40]})
+    policy.lookup = {RULES_NOT_IN_STORIES: ["predicting default action with intent restart", *unstoried]}
+    expected = [rasa_key(policy, states) for states in conversations]
+    rasa_patches.apply()
+    monkeypatch.setattr(rasa_patches, "_rule_predicting", True)
+    hidden = 0
+    for states, key in zip(conversations, expected, strict=True):
+        ours = RulePolicy._create_feature_key(policy, states)
+        assert (ours in policy.lookup[RULES_NOT_IN_STORIES]) == (key in policy.lookup[RULES_NOT_IN_STORIES])
+        assert ours == key or ours == rasa_patches.NO_RULE_KEY
+        hidden += key in policy.lookup[RULES_NOT_IN_STORIES]
+    assert hidden > 5 and sum(RulePolicy._create_feature_key(policy, c) == rasa_patches.NO_RULE_KEY
+                              for c in conversations) > 15
+    monkeypatch.setattr(rasa_patches, "_rule_predicting", False)  # training: Rasa's keys
+    assert [RulePolicy._create_feature_key(policy, states) for states in conversations] == expected
+
+
+def test_the_rule_policy_is_predicting_only_while_it_predicts(monkeypatch):
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    _restored_after_the_test(monkeypatch)
+    seen = []
+
+    def predict(self, tracker, domain, rule_only_data=None, **kwargs):
+        seen.append(rasa_patches._rule_predicting)
+        raise RuntimeError("a failing prediction")
+
+    monkeypatch.setattr(rasa_patches, "_rasa_rule_prediction", predict)
+    rasa_patches.apply()
+    with pytest.raises(RuntimeError):
+        RulePolicy.predict_action_probabilities(RulePolicy.__new__(RulePolicy), None, None)
+    assert seen == [True] and rasa_patches._rule_predicting is False
