@@ -132,6 +132,41 @@ def _walk(tracker: DialogueStateTracker, events: list[Event], applied: list[Even
             applied.append(event)
 
 
+# How many of the last events walked may be other objects with the same part in the walk.
+ADOPTED_TAIL = 64
+
+
+def _walks_alike(kept: Event, event: Event) -> bool:
+    """Whether the walk treats the two events alike: the same class, action and loop name (all it
+    reads of an event besides its class)."""
+    return (type(kept) is type(event) and getattr(kept, "action_name", None) == getattr(event, "action_name", None)
+            and getattr(kept, "name", None) == getattr(event, "name", None))
+
+
+def _adopted(kept: _Applied, events: list[Event]) -> bool:
+    """Whether ``events`` begin with the kept ones but for their last few, which the tracker store
+    read back as other objects (a turn's events are saved, then read from the database by the
+    next turn) that the walk treats alike. If so the kept walk takes the new objects, in its
+    events and in its result, and can be continued."""
+    walked = len(kept.events)
+    start = walked
+    while start > 0 and kept.events[start - 1] is not events[start - 1]:
+        start -= 1
+        if walked - start > ADOPTED_TAIL:
+            return False
+    if (not all(map(operator.is_, kept.events[:start], events[:start]))
+            or not all(map(_walks_alike, kept.events[start:], events[start:walked]))):
+        return False
+    replaced = {id(old): new for old, new in zip(kept.events[start:], events[start:walked], strict=True)}
+    position = len(kept.applied)
+    # the result is the walked events in order, less some: those replaced are at its end
+    while position > 0 and id(kept.applied[position - 1]) in replaced:
+        position -= 1
+        kept.applied[position] = replaced[id(kept.applied[position])]
+    kept.events[start:] = events[start:walked]
+    return True
+
+
 def _loop_names(events: Any) -> set[str]:
     return {event.name for event in events if _kind(type(event)) == _LOOP and event.name}  # type: ignore[attr-defined]
 
@@ -147,7 +182,7 @@ def applied_events(self: DialogueStateTracker) -> list[Event]:
     events = list(self.events)
     kept = _applied.pop(self.sender_id, None)
     if (kept is not None and len(kept.events) <= len(events)
-            and all(map(operator.is_, kept.events, events))):
+            and (all(map(operator.is_, kept.events, events)) or _adopted(kept, events))):
         new = events[len(kept.events):]
         if _loop_names(new) <= kept.loop_names:
             _walk(self, new, kept.applied, kept.loop_names)

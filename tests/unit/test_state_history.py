@@ -141,6 +141,39 @@ def test_the_applied_events_continued_from_the_last_walk_are_rasas(domain, seed)
         assert state_history.applied_events(tracker) == rasas
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_a_turn_read_back_from_the_store_continues_the_walk_with_the_new_objects(domain, seed, monkeypatch):
+    """Each turn the tracker store reads the last turn's events back from the database: the same
+    events as other objects. The walk adopts them (its result must hold the objects the tracker
+    holds, as Rasa's does) instead of walking the conversation again; a read-back event the walk
+    would treat otherwise (another action name) walks anew."""
+    rng = random.Random(seed)
+    walked = []
+    real_walk = state_history._walk
+    monkeypatch.setattr(state_history, "_walk", lambda t, events, *rest: walked.append(len(events))
+                        or real_walk(t, events, *rest))
+    live = DialogueStateTracker("stored", domain.slots)
+    for turn, event in enumerate(_random_events(domain, rng, 60)):
+        live.update(event)
+        if turn % 7:
+            continue
+        state_history.applied_events(live)
+        events = list(live.events)
+        tail = min(rng.randint(1, 8), len(events))
+        read_back = events[:-tail] + deserialise_events([e.as_dict() for e in events[-tail:]])
+        altered = False
+        if rng.random() < 0.2:  # read back as another action: not alike
+            where = next((i for i in range(len(read_back) - 1, len(read_back) - tail - 1, -1)
+                          if isinstance(read_back[i], ActionExecuted)), None)
+            if where is not None:
+                read_back[where], altered = ActionExecuted("utter_something_else"), True
+        live = DialogueStateTracker.from_events("stored", read_back, domain.slots)
+        walked.clear()
+        ours, rasas = state_history.applied_events(live), state_history._original_applied_events(live)
+        assert [id(e) for e in ours] == [id(e) for e in rasas]
+        assert walked == ([len(read_back)] if altered else [0])  # walked anew, or only what is new: nothing
+
+
 def test_the_stored_copy_of_a_turn_continues_the_history_only_where_it_gives_the_same_states(domain):
     rng = random.Random(42)
     events = list(_random_events(domain, rng, 30))
