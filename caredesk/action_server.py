@@ -104,11 +104,24 @@ def run_in_worker_thread(run: Callable[[Any, Any], Coroutine[Any, Any, Any]]) ->
     return threaded
 
 
+def run_within_a_form(action_name: Any) -> bool:
+    """Whether Rasa runs this action from inside a form's step, on a temporary tracker of the form's
+    (``FormAction.validate_slots``, ``_ask_for_slot``; ``action_validate_slot_mappings`` from
+    ``ActionExtractSlots``): the form's validation and the actions asking for a slot. Their answer
+    stores no digest. Rasa's form takes the customer's message when its validation returns any
+    slot (it rejects a message only when no slot comes back, and then the rules for an
+    interruption, "stop" or "human" answer it): a digest stored there made every message a form
+    answer. And the form's tracker holds only the events since the last restart."""
+    return isinstance(action_name, str) and (action_name.startswith(("validate_", "action_ask_"))
+                                             or action_name == "action_validate_slot_mappings")
+
+
 def with_digest(run: Callable[[Any, Any], Coroutine[Any, Any, Any]]) -> Callable[[Any, Any], Coroutine[Any, Any, Any]]:
     """``ActionExecutor.run`` whose every response also stores the conversation's digest, brought up
     to date with the events it was given (``actions/digest.py``): the Rasa server then sends the
     next call only what the digest does not cover. A digest that cannot be made is left out (the
-    next call is sent more events), never the action's answer."""
+    next call is sent more events), never the action's answer; so is one of an action run within
+    a form (:func:`run_within_a_form`)."""
     from rasa_sdk import Tracker
 
     from actions import digest
@@ -116,7 +129,8 @@ def with_digest(run: Callable[[Any, Any], Coroutine[Any, Any, Any]]) -> Callable
     @functools.wraps(run)
     async def digested(self, action_call):
         response = await run(self, action_call)
-        if response is None or not isinstance(action_call.get("tracker"), dict):
+        if (response is None or not isinstance(action_call.get("tracker"), dict)
+                or run_within_a_form(action_call.get("next_action"))):
             return response
         try:
             stored = digest.stored_with(Tracker.from_dict(action_call["tracker"]), response.get("events") or [])

@@ -125,3 +125,64 @@ def test_a_call_long_after_the_digest_starts_at_the_action_that_stored_it():
         "timestamp": body["tracker"]["events"][0]["timestamp"]}
     so_far = digest.of(Tracker.from_dict(body["tracker"]), ALPHA)
     assert so_far["resolved"] and so_far["agent"] and so_far["request"] == "cancel_order"
+
+
+def _scored(text: str, intent: str, score: float) -> UserUttered:
+    parse = {"intent": {"name": intent, "confidence": 0.9}, "entities": [], "text": text,
+             "sentiment": {"score": score, "label": "neutral"}}
+    return UserUttered(text, parse["intent"], [], parse_data=parse)
+
+
+async def test_a_form_still_lets_a_message_it_cannot_use_through(monkeypatch):
+    """Rasa's form rejects a message that fills none of its slots when its validation returns no
+    slot, so that the rules for an interruption, "stop" or "human" answer it. The validation runs
+    on the action server like every custom action: the digest stored with it must not count as a
+    slot validated (it kept the form asking for the order when the customer asked for a person)."""
+    from rasa.core.actions.action import ActionExecutionRejection
+    from rasa.core.actions.forms import FormAction
+    from rasa.core.channels import CollectingOutputChannel
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.shared.core.events import ActiveLoop
+    from rasa.utils.endpoints import EndpointConfig
+    from rasa_sdk import Action, FormValidationAction
+    from rasa_sdk.executor import ActionExecutor
+
+    from caredesk.action_server import with_digest
+    from tests.actions_support import DOMAIN_PATH
+
+    class CancelOrder(Action):
+        def name(self):
+            return "action_cancel_order"
+
+        async def run(self, dispatcher, tracker, domain):
+            return [{"event": "slot", "name": "next_step", "value": "cancel_form"}]
+
+    class ValidateCancelForm(FormValidationAction):
+        def name(self):
+            return "validate_cancel_form"
+
+    executor = ActionExecutor()
+    executor.register_action(CancelOrder())
+    executor.register_action(ValidateCancelForm())
+    action_server = with_digest(ActionExecutor.run)
+
+    async def request(self, method="post", subpath=None, content_type="application/json", compress=False, **kwargs):
+        return await action_server(executor, kwargs["json"])
+
+    monkeypatch.setattr(EndpointConfig, "request", request)
+    monkeypatch.setattr(RemoteAction, "_action_call_format", rasa_patches.action_call_format)
+    endpoint, domain = EndpointConfig("http://actions.invalid/webhook"), Domain.load(DOMAIN_PATH)
+    nlg, channel = TemplatedNaturalLanguageGenerator(domain.responses), CollectingOutputChannel()
+    tracker = DialogueStateTracker.from_events("web:form", [ActionExecuted("action_listen")], slots=domain.slots)
+    tracker.update(_scored("cancel my order", "cancel_order", -0.2))
+    events = await RemoteAction("action_cancel_order", endpoint).run(channel, nlg, tracker, domain)
+    tracker.update(ActionExecuted("action_cancel_order"))
+    tracker.update_with_events(events, domain)
+    assert tracker.get_slot(DIGEST_SLOT) is not None  # a custom action stored the digest
+    for event in (ActionExecuted("cancel_form"), ActiveLoop("cancel_form"), SlotSet("requested_slot", "order_ref"),
+                  BotUttered("Which order?"), ActionExecuted("action_listen"),
+                  _scored("I want to talk to a person", "contact_human_agent", -0.6)):
+        tracker.update(event)
+    with pytest.raises(ActionExecutionRejection):
+        await FormAction("cancel_form", endpoint).validate(tracker, domain, channel, nlg)
+
