@@ -8,11 +8,12 @@ digest up to date from the events it does not cover yet and returns it as a slot
 (``caredesk/action_server.py``), and the Rasa server sends only those events plus the last
 ``RECENT_MESSAGES`` customer messages (``bot/rasa_patches.py``).
 
-The digest is a left fold over the session's events: folding the events after the one it was
-stored with gives what folding every event from the start gives. It covers the events the action
-that stored it was given, that is every event before that action's own ``action`` event; so the
-events it does not cover start there. With no digest (a new conversation, a restart) every event
-is folded, as every event is then sent.
+The digest is a left fold over the session's events (a ``session_started`` event starts it
+anew): folding the events after the one it was stored with gives what folding every event from
+the start gives. It covers the events the action that stored it was given, that is every event
+before that action's own ``action`` event; so the events it does not cover start there. With no
+digest (a new conversation, a restart) every event is folded, as every event is then sent. The
+actions Rasa runs within a form store none (``caredesk/action_server.py``, run_within_a_form).
 """
 
 from __future__ import annotations
@@ -88,6 +89,10 @@ def fold(digest: dict[str, Any], events: Sequence[dict], alpha: float) -> dict[s
                 new["request"] = intent
             if intent == "EXTERNAL_agent_resolved":
                 new["agent"] = True
+        elif kind == "session_started":
+            # a new session starts a new digest: the next turns read only this session from the
+            # tracker store, as the actions did before (the first turn still has the last one)
+            new = {**EMPTY, "intents": [], "orders": []}
         elif kind == "action" and event.get("name") in RESOLVING:
             new["resolved"] = True
         elif _a_colleague_took_part(event):

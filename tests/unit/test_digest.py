@@ -186,3 +186,35 @@ async def test_a_form_still_lets_a_message_it_cannot_use_through(monkeypatch):
     with pytest.raises(ActionExecutionRejection):
         await FormAction("cancel_form", endpoint).validate(tracker, domain, channel, nlg)
 
+
+def test_a_new_session_starts_a_new_digest():
+    """The store gives the next turn only the latest session (Rasa's retrieve), and before the digest
+    the actions read that session's events; the first turn of a new session has the old session's
+    events in memory too, and the digest stored then must not carry them into the whole session
+    (a rating offered for what was resolved yesterday, yesterday's sentiment in today's trend)."""
+    from rasa.shared.core.events import SessionStarted
+    from rasa.shared.core.trackers import get_trackers_for_conversation_sessions
+
+    tracker = DialogueStateTracker("web:sessions", [AnySlot(DIGEST_SLOT, mappings=[{"type": "custom"}]),
+                                                    AnySlot("escalated_ticket", mappings=[{"type": "custom"}])])
+    remote, domain = RemoteAction("action_any", None), Domain.empty()
+
+    def turn(message: UserUttered, action: str) -> None:
+        tracker.update(message)
+        sent = Tracker.from_dict(rasa_patches.action_call_format(remote, tracker, domain)["tracker"])
+        tracker.update(ActionExecuted(action))
+        for event in digest.stored_with(sent, [], ALPHA):
+            tracker.update(SlotSet(event["name"], event["value"]))
+        tracker.update(ActionExecuted("action_listen"))
+
+    tracker.update(ActionExecuted("action_listen"))
+    turn(_scored("cancel CD-000001, useless shop", "cancel_order", -0.9), "action_submit_cancel")
+    tracker.update(BotUttered("from a colleague", metadata={"agent": "sam"}))
+    for event in (ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")):
+        tracker.update(event)  # the session expired: the next message starts a new one
+    turn(_scored("hello", "greet", 0.5), "action_small_talk")
+    stored = get_trackers_for_conversation_sessions(tracker)[-1]  # what the next turn reads from the store
+    stored.update(_scored("where is my parcel", "track_order", 0.1))
+    sent = Tracker.from_dict(rasa_patches.action_call_format(remote, stored, domain)["tracker"])
+    assert _read(digest.of(sent, ALPHA)) == _everything([e.as_dict() for e in stored.events])
+
