@@ -218,3 +218,23 @@ def test_a_new_session_starts_a_new_digest():
     sent = Tracker.from_dict(rasa_patches.action_call_format(remote, stored, domain)["tracker"])
     assert _read(digest.of(sent, ALPHA)) == _everything([e.as_dict() for e in stored.events])
 
+
+@pytest.mark.xfail(strict=True, reason="the digest keeps the trend folded with the weight of its time, not the "
+                                       "scores: a new policy's trend_alpha weighs only the messages after it")
+def test_a_new_trend_weight_reads_the_whole_conversation_with_it():
+    """Before the digest the trend was worked out from every score with the policy's trend_alpha of
+    the moment; a policy with another weight (the action server restarted with it) applies to the
+    whole conversation."""
+    tracker = DialogueStateTracker("web:alpha", [AnySlot(DIGEST_SLOT, mappings=[{"type": "custom"}])])
+    remote, domain = RemoteAction("action_any", None), Domain.empty()
+    scores = (-0.9, 0.8, -0.7, 0.6, -0.5)
+    for turn, score in enumerate(scores):
+        tracker.update(_scored("words", "complain", score))
+        sent = Tracker.from_dict(rasa_patches.action_call_format(remote, tracker, domain)["tracker"])
+        alpha = ALPHA if turn < len(scores) - 1 else 0.8
+        if turn == len(scores) - 1:
+            assert round(digest.of(sent, alpha)["trend"], 4) == sentiment_trend(scores, alpha)
+        tracker.update(ActionExecuted("action_small_talk"))
+        for event in digest.stored_with(sent, [], alpha):
+            tracker.update(SlotSet(event["name"], event["value"]))
+        tracker.update(ActionExecuted("action_listen"))
