@@ -39,6 +39,9 @@ NOT_A_REQUEST = {"greet", "goodbye", "thank_you", "affirm", "deny", "bot_challen
                  "nlu_fallback", "review", "EXTERNAL_agent_resolved"}
 # Intents that are not "what was asked about" in the hand-over summary.
 NOT_ASKED = ("inform", "nlu_fallback")
+# Order references kept (the latest): a customer can name many in one message, and the digest is
+# stored again with almost every turn.
+KEPT_ORDERS = 20
 # Events after which the tracker's slots start empty: no digest is stored with them.
 RESETS = ("restart", "session_started", "reset_slots")
 
@@ -48,7 +51,7 @@ EMPTY: dict[str, Any] = {
     "alpha": None,  # the weight it was folded with
     "latest": None,  # the latest score
     "intents": [],  # what was asked about, in order, without repeats
-    "orders": [],  # order references mentioned, in order, without repeats
+    "orders": [],  # order references mentioned, in order, without repeats (the last KEPT_ORDERS)
     "resolved": False,  # an action answered or completed a request
     "agent": False,  # a colleague took part (a hand-over, an agent's message, an agent resolved it)
     "request": None,  # the last request's intent
@@ -84,7 +87,7 @@ def fold(digest: dict[str, Any], events: Sequence[dict], alpha: float) -> dict[s
                 new["intents"].append(intent)
             for reference in entity_texts(parse.get("entities"), "order_ref"):
                 if reference not in new["orders"]:
-                    new["orders"].append(reference)
+                    new["orders"] = [*new["orders"], reference][-KEPT_ORDERS:]
             if intent and intent not in NOT_A_REQUEST:
                 new["request"] = intent
             if intent == "EXTERNAL_agent_resolved":

@@ -238,3 +238,14 @@ def test_a_new_trend_weight_reads_the_whole_conversation_with_it():
         for event in digest.stored_with(sent, [], alpha):
             tracker.update(SlotSet(event["name"], event["value"]))
         tracker.update(ActionExecuted("action_listen"))
+
+
+def test_a_customer_naming_many_orders_does_not_grow_the_digest():
+    """The digest is stored again with almost every turn; the orders a customer can name (many in
+    one message) are kept to the latest ones, in the order they came."""
+    many = [{"entity": "order_ref", "value": f"CD-{n:06d}"} for n in range(200)]
+    events = [{"event": "user", "text": "these", "parse_data": {"intent": {"name": "track_order"}, "entities": many}},
+              {"event": "user", "text": "and", "parse_data": {"intent": {"name": "track_order"},
+                                                              "entities": [many[0], many[199]]}}]
+    so_far = digest.fold(dict(digest.EMPTY), events, ALPHA)
+    assert so_far["orders"] == [f"CD-{n:06d}" for n in range(180, 200)][1:] + ["CD-000000"]
