@@ -127,8 +127,11 @@ def of(tracker, alpha: float | None = None) -> dict[str, Any]:
         from crm_store.policy import load_policy
 
         alpha = load_policy().escalation.trend_alpha
-    stored, events = uncovered(tracker)
-    return fold(stored, events, alpha)
+    made = getattr(tracker, "_digest_made", None)  # an action reads it several times (escalation, rating)
+    if made is None or made[0] != alpha:
+        made = (alpha, fold(*uncovered(tracker), alpha))
+        tracker._digest_made = made
+    return made[1]
 
 
 def stored_with(tracker, returned: Sequence[dict], alpha: float | None = None) -> list[dict]:

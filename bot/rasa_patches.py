@@ -307,7 +307,19 @@ def _walk_rule_keys(self: Any, lookup: dict[str, str], states: list[dict]) -> se
 # (lookup's id, the last states as JSON) -> (the lookup, the keys found); least recently used dropped
 _rule_keys_found: OrderedDict[tuple[int, str], tuple[dict, frozenset[str]]] = OrderedDict()
 KEPT_RULE_MATCHES = 4_096
-_longest_rule: dict[int, tuple[dict, int]] = {}
+# id of a collection of rule keys -> (the collection, the most states a rule in it has)
+_longest_rules: dict[int, tuple[Any, int]] = {}
+
+
+def _longest_rule_in(keys: Any) -> int:
+    """The most states a rule key in ``keys`` has (worked out once per collection; the lookup's
+    collections do not change once the policy is trained or loaded). Rasa's default-rule names,
+    which are not JSON lists of states, are left out."""
+    kept = _longest_rules.get(id(keys))
+    if kept is None or kept[0] is not keys:
+        kept = _longest_rules[id(keys)] = (keys, max((_rule_length(key) for key in keys if key.startswith("[")),
+                                                     default=0))
+    return kept[1]
 
 
 def possible_rule_keys(self: Any, lookup: dict[str, str], states: list[dict]) -> set[str]:
@@ -317,10 +329,7 @@ def possible_rule_keys(self: Any, lookup: dict[str, str], states: list[dict]) ->
     What it finds therefore depends only on the rules and the last states, as many as the longest
     rule has: found once for each such ending (conversations end their turns in the same few
     states) and kept."""
-    kept = _longest_rule.get(id(lookup))
-    if kept is None or kept[0] is not lookup:
-        kept = _longest_rule[id(lookup)] = (lookup, max(map(_rule_length, lookup), default=0))
-    longest = kept[1]
+    longest = _longest_rule_in(lookup)
     try:
         ending = json.dumps(states[-longest:] if longest else [], sort_keys=True)
     except (TypeError, ValueError):  # a state JSON cannot hold: not kept
@@ -339,7 +348,6 @@ def possible_rule_keys(self: Any, lookup: dict[str, str], states: list[dict]) ->
 # A rule policy key no rule has (keys are JSON lists of states).
 NO_RULE_KEY = "caredesk: no rule of this many states"
 _rule_predicting = False
-_unstoried_lengths: dict[int, tuple[Any, int]] = {}
 
 
 def rule_prediction(self: Any, tracker: Any, domain: Any, rule_only_data: Any = None, **kwargs: Any) -> Any:
@@ -353,17 +361,6 @@ def rule_prediction(self: Any, tracker: Any, domain: Any, rule_only_data: Any = 
         _rule_predicting = False
 
 
-def _longest_unstoried_rule(policy: Any) -> int:
-    from rasa.core.policies.rule_policy import RULES_NOT_IN_STORIES
-
-    unstoried = policy.lookup.get(RULES_NOT_IN_STORIES, [])
-    kept = _unstoried_lengths.get(id(policy))
-    if kept is None or kept[0] is not unstoried:
-        lengths = [_rule_length(key) for key in unstoried if key.startswith("[")]
-        kept = _unstoried_lengths[id(policy)] = (unstoried, max(lengths, default=0))
-    return kept[1]
-
-
 def rule_feature_key(self: Any, states: list[dict]) -> str | None:
     """``RulePolicy._create_feature_key``. When no rule applies, a prediction makes the key of the
     whole conversation's states (as JSON: 7% of the samples at 200 turns), whose only use there is
@@ -371,7 +368,9 @@ def rule_feature_key(self: Any, states: list[dict]) -> str | None:
     those is none of them: while predicting, past that length (no rule snippet among the last
     states, which would cut the key) a key no rule has is given instead. Training gets Rasa's."""
     if _rule_predicting:
-        longest = _longest_unstoried_rule(self)
+        from rasa.core.policies.rule_policy import RULES_NOT_IN_STORIES
+
+        longest = _longest_rule_in(self.lookup.get(RULES_NOT_IN_STORIES, []))
         if len(states) > longest and not any(self._is_rule_snippet_state(state) for state in states[-(longest + 1):]):
             return NO_RULE_KEY
     return _rasa_rule_feature_key(self, states)
